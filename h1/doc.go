@@ -1,0 +1,18 @@
+// Package h1 is the HTTP/1.1 front end of sluice.
+//
+// Its core is sans-IO: parsers take a []byte that holds the start of a
+// message and either report the parsed head and its length, report
+// [ErrNeedMore] without consuming anything, or fail with a [*StatusError]
+// that tells the caller which response to send before closing. Builders
+// append to a caller-owned []byte. Nothing in the core keeps a reference to
+// its input after it returns, opens sockets or starts goroutines, so the
+// engine can hand it the borrowed bytes of one OnTraffic callback.
+//
+// The parsers are strict on purpose (RFC 9112, RFC 9110): sluice sits at the
+// edge, in front of origins that may read a message differently, and every
+// leniency is a request-smuggling lever. Limits bound what a client can make
+// a parser look at before it gives up (see [Limits]).
+//
+// All functions are safe for concurrent use; a [ChunkedScanner] value
+// belongs to one owner.
+package h1

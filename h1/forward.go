@@ -1,0 +1,163 @@
+package h1
+
+import (
+	"strconv"
+	"strings"
+)
+
+// AppendForwardRequest appends the head that a plain-HTTP proxy sends to
+// the origin for an absolute-form request (RFC 9110 section 7.6, RFC 9112
+// section 3.2.2), and returns the extended slice with the origin's host
+// and port.
+//
+// The request line becomes origin-form (path and query of the URI, "/"
+// when the path is empty) with version HTTP/1.1. Host is replaced by the
+// URI's authority, since a proxy must ignore the client's Host for
+// absolute-form. Hop-by-hop fields are removed: Connection and every field
+// it names, Keep-Alive, Proxy-Connection, Proxy-Authorization,
+// Proxy-Authenticate, TE, Trailer and Upgrade. The framing is written
+// once, canonically: "Transfer-Encoding: chunked" if r.Chunked (the body
+// is forwarded as-is), else "Content-Length" if r.ContentLength >= 0; no
+// field named in Connection can remove it, so a client cannot make the
+// origin read its body as the next request. "Connection: close" ends the
+// head, so the response ends when the origin closes.
+//
+// Only http:// targets are accepted; anything else, userinfo in the URI or
+// a bad authority is a 400 [*StatusError], with dst returned unchanged.
+// host aliases r.Target; the port defaults to 80.
+func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port uint16, err error) {
+	if r.Form != FormAbsolute {
+		return dst, "", 0, errNotAbsolute
+	}
+	t := r.Target
+	sl := schemeLen(t)
+	if sl == 0 {
+		return dst, "", 0, errBadURI
+	}
+	if !equalFold(t[:sl-len("://")], "http") {
+		return dst, "", 0, errScheme
+	}
+	rest := t[sl:]
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	auth, path := rest[:end], rest[end:]
+	// RFC 9110 section 4.2.4: userinfo in an http URI is an error.
+	if strings.IndexByte(auth, '@') >= 0 || strings.IndexByte(path, '#') >= 0 {
+		return dst, "", 0, errBadURI
+	}
+	h, p, err := splitHostPort(auth, false)
+	if err != nil {
+		return dst, "", 0, err
+	}
+	if p < 0 {
+		p = 80
+	}
+
+	dst = append(dst, r.Method...)
+	dst = append(dst, ' ')
+	if path == "" || path[0] == '?' {
+		dst = append(dst, '/')
+	}
+	dst = append(dst, path...)
+	dst = append(dst, " HTTP/1.1\r\nHost: "...)
+	dst = append(dst, auth...)
+	dst = append(dst, "\r\n"...)
+	for _, f := range r.Fields {
+		if isHopByHop(f.Name) || isFraming(f.Name) || equalFold(f.Name, "Host") ||
+			namedByConnection(r.Fields, f.Name) {
+			continue
+		}
+		dst = appendField(dst, f.Name, f.Value)
+	}
+	switch {
+	case r.Chunked:
+		dst = append(dst, "Transfer-Encoding: chunked\r\n"...)
+	case r.ContentLength >= 0:
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, r.ContentLength, 10)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "Connection: close\r\n\r\n"...)
+	return dst, h, uint16(p), nil
+}
+
+// AppendForwardResponse appends the head a proxy sends its client for an
+// origin's response: "HTTP/1.1 <code> <reason>", the fields without the
+// hop-by-hop ones (as for [AppendForwardRequest], but the framing fields
+// are kept as received), and "Connection: close". When Transfer-Encoding
+// is present, Content-Length is dropped (RFC 9112 section 6.3), so the
+// client frames the body exactly as the origin's framing says.
+func AppendForwardResponse(dst []byte, r *Response) []byte {
+	hasTE := false
+	for _, f := range r.Fields {
+		if equalFold(f.Name, "Transfer-Encoding") {
+			hasTE = true
+			break
+		}
+	}
+	code := r.Code
+	if code < 100 || code > 999 {
+		code = 502
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	dst = appendSafe(dst, r.Reason)
+	dst = append(dst, "\r\n"...)
+	for _, f := range r.Fields {
+		if isHopByHop(f.Name) {
+			continue
+		}
+		framing := isFraming(f.Name)
+		if framing && hasTE && equalFold(f.Name, "Content-Length") {
+			continue
+		}
+		// Framing fields survive Connection: the body is forwarded as-is
+		// and must stay delimited the same way.
+		if !framing && namedByConnection(r.Fields, f.Name) {
+			continue
+		}
+		dst = appendField(dst, f.Name, f.Value)
+	}
+	return append(dst, "Connection: close\r\n\r\n"...)
+}
+
+// isHopByHop reports whether name is a field that applies to one
+// connection only (RFC 9110 section 7.6.1) and must not be forwarded.
+// Proxy-Authorization and Proxy-Authenticate are for this proxy;
+// forwarding the former would leak the client's proxy credentials.
+func isHopByHop(name string) bool {
+	switch len(name) {
+	case len("TE"):
+		return equalFold(name, "TE")
+	case len("Trailer"):
+		return equalFold(name, "Trailer") || equalFold(name, "Upgrade")
+	case len("Connection"):
+		return equalFold(name, "Connection") || equalFold(name, "Keep-Alive")
+	case len("Proxy-Connection"):
+		return equalFold(name, "Proxy-Connection")
+	case len("Proxy-Authorization"):
+		return equalFold(name, "Proxy-Authorization")
+	case len("Proxy-Authenticate"):
+		return equalFold(name, "Proxy-Authenticate")
+	}
+	return false
+}
+
+// isFraming reports whether name is Content-Length or Transfer-Encoding.
+func isFraming(name string) bool {
+	return equalFold(name, "Content-Length") || equalFold(name, "Transfer-Encoding")
+}
+
+// namedByConnection reports whether a Connection field in fields lists
+// name as a connection option (RFC 9110 section 7.6.1).
+func namedByConnection(fields []Field, name string) bool {
+	for _, f := range fields {
+		if equalFold(f.Name, "Connection") && hasToken(f.Value, name) {
+			return true
+		}
+	}
+	return false
+}
