@@ -1,0 +1,152 @@
+// Command loadgen drives a CONNECT proxy (or a plain L4 relay) with tunnels
+// to its own loopback origin and reports client-side rates together with
+// the proxy's CPU time and memory read from /proc.
+//
+// Usage:
+//
+//	loadgen -proxy 127.0.0.1:8080 -proto h1 -mode rr -c 1000 -duration 5s -pid 1234 -json
+//
+// Modes:
+//
+//	setup  open a tunnel, one echo, close; repeat on -c workers
+//	rr     -c long-lived tunnels, each doing -size byte echo round trips
+//	bulk   -c tunnels each moving -bytes up (to a sink), down (from a
+//	       source) or both (through the echo)
+//	idle   open -c tunnels, one echo each, hold them and read the proxy's RSS
+//	origin only serve the origin (for an external -origin of other runs)
+//
+// Every loop is bounded by -n (operations) and -duration (time), and every
+// blocking call by -timeout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// config is the parsed command line.
+type config struct {
+	proxy     string
+	proto     string
+	mode      string
+	conc      int
+	conns     int
+	n         int64
+	duration  time.Duration
+	timeout   time.Duration
+	bytes     int64
+	dir       string
+	size      int
+	pid       string
+	origin    string
+	extOrigin string
+	settle    time.Duration
+	hold      time.Duration
+	openPar   int
+	jsonOut   bool
+	label     string
+	test      string
+}
+
+func parseFlags() config {
+	var c config
+	flag.StringVar(&c.proxy, "proxy", "", "proxy address host:port; for -proto raw the relay address, empty = connect to the origin directly (no proxy)")
+	flag.StringVar(&c.proto, "proto", "h1", "h1 (CONNECT over TCP), h1tls (CONNECT inside TLS), h2 (CONNECT streams over TLS), raw (no CONNECT: -proxy relays to the origin)")
+	flag.StringVar(&c.mode, "mode", "rr", "setup, rr, bulk, idle, or origin (serve the origin only)")
+	flag.IntVar(&c.conc, "c", 1, "concurrency: workers (setup), tunnels (rr, bulk, idle)")
+	flag.IntVar(&c.conns, "conns", 0, "h2: TLS connections to start with (more are dialed when the proxy's stream limit is reached); 0 = one per 100 tunnels")
+	flag.Int64Var(&c.n, "n", 1_000_000, "bound on operations: tunnels (setup), round trips (rr)")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "bound on the measured phase")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "bound on each open, read and write")
+	flag.Int64Var(&c.bytes, "bytes", 256<<20, "bulk: bytes per tunnel and direction")
+	flag.StringVar(&c.dir, "dir", "down", "bulk: up, down or both")
+	flag.IntVar(&c.size, "size", 64, "setup, rr, idle: echo payload bytes")
+	flag.StringVar(&c.pid, "pid", "", "proxy PID(s) to sample from /proc, comma-separated (summed)")
+	flag.StringVar(&c.origin, "origin", "127.0.0.1:0", "start the loopback origin on this address (loopback only)")
+	flag.StringVar(&c.extOrigin, "external-origin", "", "use an origin already running at this address instead of starting one")
+	flag.DurationVar(&c.settle, "settle", time.Second, "idle: wait before reading RSS, so that the proxy's allocator settles")
+	flag.DurationVar(&c.hold, "hold", 0, "idle: keep the tunnels open this much longer after the reading")
+	flag.IntVar(&c.openPar, "open-par", 64, "rr, bulk, idle: tunnels opened in parallel while setting up (keeps the accept backlog from overflowing)")
+	flag.BoolVar(&c.jsonOut, "json", false, "print the result as one JSON line")
+	flag.StringVar(&c.label, "label", "", "peer name copied into the result (for the report)")
+	flag.StringVar(&c.test, "test", "", "test name copied into the result (for the report)")
+	flag.Parse()
+	return c
+}
+
+func main() {
+	cfg := parseFlags()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config) error {
+	if cfg.conc < 1 || cfg.n < 1 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.size < 1 || cfg.openPar < 1 {
+		return errors.New("-c, -n, -duration, -timeout, -size and -open-par must be positive")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	target := cfg.extOrigin
+	if target == "" {
+		o, err := startOrigin(cfg.origin)
+		if err != nil {
+			return err
+		}
+		defer o.Close()
+		target = o.Addr()
+	}
+	if cfg.mode == "origin" {
+		fmt.Fprintln(os.Stderr, "origin listening on", target)
+		// Bounded like every other loop.
+		select {
+		case <-ctx.Done():
+		case <-time.After(cfg.duration):
+		}
+		return nil
+	}
+
+	procs, err := parsePIDs(cfg.pid)
+	if err != nil {
+		return err
+	}
+	conns := cfg.conns
+	if conns == 0 {
+		conns = (cfg.conc + 99) / 100
+	}
+	op, err := newOpener(cfg.proto, cfg.proxy, conns, cfg.timeout)
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+
+	r := &runner{cfg: cfg, ctx: ctx, op: op, target: target, procs: procs}
+	var res *result
+	switch cfg.mode {
+	case "setup":
+		res, err = r.setup()
+	case "rr":
+		res, err = r.rr()
+	case "bulk":
+		res, err = r.bulk()
+	case "idle":
+		res, err = r.idle()
+	default:
+		return fmt.Errorf("unknown -mode %q", cfg.mode)
+	}
+	if err != nil {
+		return err
+	}
+	if h, ok := op.(*h2Opener); ok {
+		res.Conns = h.ConnCount()
+	}
+	return res.print(os.Stdout, cfg.jsonOut)
+}

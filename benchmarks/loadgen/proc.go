@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat.
+// It is 100 on every Linux build that matters here; asking sysconf would
+// need cgo for no gain.
+const clockTicks = 100
+
+// procSet is the proxy under test: one or more PIDs whose CPU time, RSS
+// and open fds are summed (a proxy that forks workers is given as a list).
+type procSet struct {
+	pids []int
+}
+
+// parsePIDs reads "-pid 123" or "-pid 123,456". An empty string means no
+// proxy process (the "none" peer), and every sample is zero.
+func parsePIDs(s string) (procSet, error) {
+	var ps procSet
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			return ps, fmt.Errorf("bad -pid %q", f)
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", pid)); err != nil {
+			return ps, fmt.Errorf("-pid %d: %w", pid, err)
+		}
+		ps.pids = append(ps.pids, pid)
+	}
+	return ps, nil
+}
+
+// Empty reports whether there is no proxy process to sample.
+func (ps procSet) Empty() bool { return len(ps.pids) == 0 }
+
+// CPU returns user+system CPU seconds consumed so far by all threads.
+func (ps procSet) CPU() float64 {
+	var ticks int64
+	for _, pid := range ps.pids {
+		ticks += statTicks(fmt.Sprintf("/proc/%d/stat", pid))
+	}
+	return float64(ticks) / clockTicks
+}
+
+// selfCPU is the load tool's own CPU time: when it is near the elapsed
+// time, the client was the ceiling, not the proxy.
+func selfCPU() float64 { return float64(statTicks("/proc/self/stat")) / clockTicks }
+
+// statTicks returns utime+stime from a stat file. The fields are counted
+// after the last ')' because the command name may contain spaces.
+func statTicks(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// RSS returns the resident set size in bytes (VmRSS).
+func (ps procSet) RSS() int64 {
+	var total int64
+	for _, pid := range ps.pids {
+		total += statusKB(pid, "VmRSS:") * 1024
+	}
+	return total
+}
+
+func statusKB(pid int, key string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// FDs returns the number of open file descriptors.
+func (ps procSet) FDs() int {
+	total := 0
+	for _, pid := range ps.pids {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err == nil {
+			total += len(ents)
+		}
+	}
+	return total
+}
+
+// FDLimit returns the soft "Max open files" of the first process, so that
+// a report can say why a peer stopped accepting.
+func (ps procSet) FDLimit() int64 {
+	if ps.Empty() {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", ps.pids[0]))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// rssSampler records the peak RSS every interval until stopped; a single
+// reading at the end would miss the bulk buffers a proxy frees again.
+type rssSampler struct {
+	ps   procSet
+	stop chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	max  int64
+}
+
+func startRSSSampler(ps procSet, every time.Duration) *rssSampler {
+	s := &rssSampler{ps: ps, stop: make(chan struct{})}
+	if ps.Empty() {
+		return s
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			s.observe()
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *rssSampler) observe() {
+	r := s.ps.RSS()
+	s.mu.Lock()
+	if r > s.max {
+		s.max = r
+	}
+	s.mu.Unlock()
+}
+
+// Stop ends sampling and returns the peak.
+func (s *rssSampler) Stop() int64 {
+	close(s.stop)
+	s.wg.Wait()
+	if !s.ps.Empty() {
+		s.observe()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.max
+}
