@@ -1,0 +1,58 @@
+# lib.sh is sourced by the peer start scripts. Each script takes a listen
+# PORT and a CPU to pin to, starts its peer in the background with its
+# output in a log file, waits until the port accepts, and prints only the
+# peer's PID on stdout (run.sh reads it and samples /proc/PID).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BIN_DIR=$BENCH_DIR/bin
+# Per-peer scratch directories (configs, logs, pid files): outside the
+# repository so nothing generated lands in a commit.
+STATE_ROOT=${BENCH_STATE:-/tmp/sluice-bench}
+# The origin of the load tool: the L4 relay forwards here. run.sh starts
+# every load tool run with -origin on this address.
+ORIGIN_ADDR=${BENCH_ORIGIN:-127.0.0.1:19000}
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# parse_args PORT CPU: sets PORT, TLS_PORT (PORT+1) and CPU.
+parse_args() {
+	[ $# -ge 2 ] || die "usage: $(basename "$0") PORT CPU"
+	PORT=$1
+	TLS_PORT=$((PORT + 1))
+	CPU=$2
+}
+
+# state_dir NAME: a fresh scratch directory for one peer.
+state_dir() {
+	local d=$STATE_ROOT/$1
+	rm -rf "$d"
+	mkdir -p "$d"
+	echo "$d"
+}
+
+# wait_ready PID PORT LOG: wait up to 20 s for PORT to accept while PID
+# lives; on failure show the log and stop the peer.
+wait_ready() {
+	local pid=$1 port=$2 log=$3 i
+	for i in $(seq 200); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			tail -20 "$log" >&2
+			die "peer exited before listening on $port"
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -20 "$log" >&2
+	kill "$pid" 2>/dev/null || true
+	die "peer did not listen on $port within 20 s"
+}
+
+# raise_nofile: the soft fd limit up to the hard one; idle runs hold
+# thousands of tunnels, each costing the proxy two fds or more.
+raise_nofile() {
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}

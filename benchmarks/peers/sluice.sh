@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# sluice.sh PORT CPU: sluice itself, built from ./cmd/sluice. h1 (and h2c)
+# on PORT, h1-in-TLS and h2 on PORT+1, one worker, no access log, every
+# port and loopback targets allowed (the origin is on 127.0.0.1).
+source "$(dirname "$0")/lib.sh"
+parse_args "$@"
+raise_nofile
+(cd "$REPO_DIR" && go build -o "$BIN_DIR/sluice" ./cmd/sluice) >&2 || die "cmd/sluice does not build"
+dir=$(state_dir sluice)
+taskset -c "$CPU" "$BIN_DIR/sluice" --listen "127.0.0.1:$PORT" --listen-tls "127.0.0.1:$TLS_PORT" \
+	--allow-ports all --allow-private --access-log off --workers 1 \
+	</dev/null >"$dir/log" 2>&1 &
+pid=$!
+wait_ready "$pid" "$PORT" "$dir/log"
+wait_ready "$pid" "$TLS_PORT" "$dir/log"
+echo "$pid"
