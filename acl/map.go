@@ -142,10 +142,14 @@ type Map struct {
 	hostPorts map[hostPort]rule
 	hosts     map[string]rule
 	suffixes  map[string]rule
-	v4, v6    prefixTable
-	regexes   []regexRule
-	def       rule
-	n         int
+	// depths has bit n set when some suffix rule has n labels, so the walk
+	// probes only lengths that can match: two probes instead of six for
+	// a deep name against a typical list of registrable domains.
+	depths  [2]uint64
+	v4, v6  prefixTable
+	regexes []regexRule
+	def     rule
+	n       int
 }
 
 var defaultRule = rule{value: Allow, pattern: "default"}
@@ -289,6 +293,8 @@ func (m *Map) add(pattern string, r rule, seenRegex map[string]int32) error {
 			return dupErr(first)
 		}
 		m.suffixes[name] = r
+		d := strings.Count(name, ".") + 1 // at most 127 for a valid name
+		m.depths[d/64] |= 1 << (d % 64)
 		return nil
 
 	case strings.IndexByte(pattern, '*') >= 0:
@@ -383,9 +389,12 @@ func (m *Map) Decide(t Target) Decision {
 		}
 	} else if len(m.suffixes) > 0 {
 		// Longest suffix first: walk from the whole name towards the TLD.
-		for h := t.Host; ; {
-			if r, ok := m.suffixes[h]; ok {
-				return r.decision()
+		d := strings.Count(t.Host, ".") + 1
+		for h := t.Host; ; d-- {
+			if m.depths[d/64]&(1<<(d%64)) != 0 {
+				if r, ok := m.suffixes[h]; ok {
+					return r.decision()
+				}
 			}
 			i := strings.IndexByte(h, '.')
 			if i < 0 {
