@@ -1,0 +1,415 @@
+package h2
+
+import (
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// ClientPreface is what every HTTP/2 client sends first
+// (RFC 9113 section 3.4).
+const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// ServerConn is the server side of one HTTP/2 connection, without I/O: Feed
+// it what the client sent, write out what Output holds, and call
+// ResetOutput once that is written. Stream events go to the Handler.
+//
+// A ServerConn is not safe for concurrent use: it belongs to the goroutine
+// (event loop) that owns its socket.
+type ServerConn struct {
+	// Immutable after construction.
+	cfg             Config
+	h               Handler
+	streamThreshold int64 // stream credit batched before a WINDOW_UPDATE
+	connThreshold   int64 // same for the connection window
+	epoch           time.Time
+
+	// Owned by the connection's goroutine.
+	fr      Framer
+	out     []byte
+	dec     *headerDecoder
+	enc     *hpack.Encoder
+	encBuf  appendWriter
+	streams map[uint32]*Stream
+	hb      headerBlock
+
+	prefaceLen    int  // bytes of the client preface matched so far
+	sawSettings   bool // the client's first frame, SETTINGS, arrived
+	settingsAcked bool // the client acknowledged our SETTINGS
+
+	maxClientID   uint32 // highest stream id the client used to open a stream
+	lastProcessed uint32 // highest stream id handed to the Handler (GOAWAY)
+	recent        [16]closedStream
+	recentPos     int
+
+	inflow            inflow  // connection receive window
+	sendFlow          outflow // connection send window
+	peerInitialWindow int64
+	peerMaxFrameSize  uint32
+
+	resets        resetGuard
+	flood         floodGuard
+	newStreams    int // streams opened in this Feed call
+	queuedControl int // control frames appended since ResetOutput
+
+	goAwaySent bool
+	peerGoAway bool
+	failed     bool
+	failErr    error
+}
+
+// closedHow records how a recently closed stream ended, to answer late
+// frames for it the way RFC 9113 section 5.1 asks.
+type closedHow uint8
+
+const (
+	closedEnded closedHow = iota + 1 // END_STREAM both ways
+	closedByPeer
+	closedByUs // we sent RST_STREAM: late frames are ignored (section 5.4.2)
+)
+
+type closedStream struct {
+	id  uint32
+	how closedHow
+}
+
+// blockKind says what the field block being decoded is for.
+type blockKind uint8
+
+const (
+	blockRequest  blockKind = iota + 1 // opens a new stream
+	blockTrailers                      // ends an open stream
+	blockDiscard                       // decoded only to keep HPACK in step
+)
+
+// headerBlock is the state of a HEADERS + CONTINUATION sequence in progress.
+type headerBlock struct {
+	active    bool
+	streamID  uint32
+	kind      blockKind
+	endStream bool
+	conts     int
+	st        *Stream // for trailers and stream errors on an open stream
+	errCode   ErrCode // the stream error to send once the block is decoded
+	hasErr    bool
+}
+
+// NewServerConn returns a connection that expects the client preface first.
+// Our SETTINGS, and a WINDOW_UPDATE that grows the connection window to
+// cfg.ConnWindowSize, are already in Output: the server preface may go out
+// before the client's arrives (RFC 9113 section 3.4).
+func NewServerConn(cfg Config, h Handler) *ServerConn {
+	cfg = cfg.withDefaults()
+	c := &ServerConn{
+		cfg:               cfg,
+		h:                 h,
+		streamThreshold:   max(int64(cfg.InitialWindowSize)/2, 1),
+		connThreshold:     max(int64(cfg.ConnWindowSize)/2, 1),
+		epoch:             cfg.Now(),
+		streams:           make(map[uint32]*Stream),
+		peerInitialWindow: defaultInitialWindowSize,
+		peerMaxFrameSize:  DefaultMaxFrameSize,
+	}
+	c.fr.MaxReadFrameSize = DefaultMaxFrameSize
+	c.dec = newHeaderDecoder(&c.cfg)
+	c.enc = hpack.NewEncoder(&c.encBuf)
+	c.sendFlow.avail = defaultInitialWindowSize
+	c.inflow.avail = int64(cfg.ConnWindowSize)
+
+	settings := [...]Setting{
+		{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
+		{SettingInitialWindowSize, cfg.InitialWindowSize},
+		{SettingMaxFrameSize, DefaultMaxFrameSize},
+		{SettingMaxHeaderListSize, cfg.MaxHeaderListSize},
+		{SettingHeaderTableSize, cfg.HeaderTableSize},
+		{SettingEnableConnectProtocol, 1},
+		{SettingNoRFC7540Priorities, 1},
+	}
+	c.out = AppendSettings(c.out, settings[:])
+	if inc := cfg.ConnWindowSize - defaultInitialWindowSize; inc > 0 {
+		c.out = AppendWindowUpdate(c.out, 0, inc)
+	}
+	return c
+}
+
+// Output returns the bytes waiting to be written to the socket. The slice is
+// valid until the next call of any other method.
+func (c *ServerConn) Output() []byte { return c.out }
+
+// ResetOutput declares Output written. The buffer is kept for reuse, and the
+// count of queued control frames starts over.
+func (c *ServerConn) ResetOutput() {
+	c.out = c.out[:0]
+	c.queuedControl = 0
+}
+
+// Idle reports whether no stream is open.
+func (c *ServerConn) Idle() bool { return len(c.streams) == 0 }
+
+// NumStreams returns the number of open streams.
+func (c *ServerConn) NumStreams() int { return len(c.streams) }
+
+// Closed reports whether the connection is finished: it failed, or a GOAWAY
+// went either way and the last stream is done. Write out Output, then
+// close the socket.
+func (c *ServerConn) Closed() bool {
+	return c.failed || ((c.goAwaySent || c.peerGoAway) && len(c.streams) == 0 && !c.hb.active)
+}
+
+// Err returns the connection error that failed the connection, or nil.
+func (c *ServerConn) Err() error { return c.failErr }
+
+// GoAway starts a graceful close: a GOAWAY carrying the last stream id
+// handed to the Handler goes out, streams the client opens afterwards are
+// refused, and Closed turns true once the open streams finish. Calls after
+// the first do nothing.
+func (c *ServerConn) GoAway(code ErrCode, debug string) {
+	if c.goAwaySent || c.failed {
+		return
+	}
+	c.goAwaySent = true
+	c.out = AppendGoAway(c.out, c.lastProcessed, code, []byte(debug))
+}
+
+// Abort tears the connection down without writing anything, for when the
+// socket is already gone: every open stream gets OnReset(code).
+func (c *ServerConn) Abort(code ErrCode) {
+	if c.failed {
+		return
+	}
+	c.failed = true
+	c.failErr = ConnError{Code: code, Reason: "aborted"}
+	c.resetAll(code)
+}
+
+// Feed consumes bytes received from the client, starting with the client
+// preface, handles every complete frame in them, and appends what to send
+// to Output. It returns how many bytes it consumed: a trailing partial frame
+// is left for the caller to keep and pass again with more bytes. A non-nil
+// error means the connection must be closed once Output is written (the
+// GOAWAY is already in it); the error is a ConnError, or ErrClosed after
+// the connection failed.
+func (c *ServerConn) Feed(in []byte) (int, error) {
+	if c.failed {
+		return 0, ErrClosed
+	}
+	c.newStreams = 0
+	n := 0
+	if c.prefaceLen < len(ClientPreface) {
+		m := min(len(in), len(ClientPreface)-c.prefaceLen)
+		if string(in[:m]) != ClientPreface[c.prefaceLen:c.prefaceLen+m] {
+			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
+		}
+		c.prefaceLen += m
+		n = m
+	}
+	// Every turn consumes a whole frame of at least 9 bytes or stops.
+	for n < len(in) {
+		f, m, err := c.fr.Parse(in[n:])
+		if err == ErrNeedMore {
+			break
+		}
+		n += m
+		if err == nil {
+			err = c.processFrame(f)
+		} else if se, ok := err.(StreamError); ok {
+			c.flood.total += int64(m)
+			if c.hb.active || !c.sawSettings {
+				err = connError(ErrCodeProtocol, "unexpected frame")
+			} else {
+				err = c.streamErr(se)
+			}
+		}
+		if err != nil {
+			return n, c.fail(err)
+		}
+		if c.failed {
+			return n, c.failErr
+		}
+	}
+	return n, nil
+}
+
+// fail ends the connection with a GOAWAY for err and tears every stream
+// down. It returns the ConnError Feed reports.
+func (c *ServerConn) fail(err error) error {
+	if c.failed {
+		return c.failErr
+	}
+	ce, ok := err.(ConnError)
+	if !ok {
+		ce = ConnError{Code: ErrCodeInternal, Reason: err.Error()}
+	}
+	c.failed = true
+	c.failErr = ce
+	c.out = AppendGoAway(c.out, c.lastProcessed, ce.Code, []byte(ce.Reason))
+	c.resetAll(ce.Code)
+	return ce
+}
+
+func (c *ServerConn) resetAll(code ErrCode) {
+	for _, st := range c.streams {
+		c.closeStream(st, closedByUs)
+		c.h.OnReset(st, code)
+	}
+}
+
+// now is the connection-relative clock reading for the rapid reset rule.
+func (c *ServerConn) now() time.Duration { return c.cfg.Now().Sub(c.epoch) }
+
+// queueControl counts a control frame we appended, failing a peer that makes
+// us queue too many without reading (RFC 9113 section 10.5).
+func (c *ServerConn) queueControl() {
+	c.queuedControl++
+	if c.queuedControl > c.cfg.MaxQueuedControlFrames {
+		c.fail(connError(ErrCodeEnhanceYourCalm, "too many queued control frames"))
+	}
+}
+
+// giveConn returns n bytes of connection-window credit.
+func (c *ServerConn) giveConn(n int) {
+	if inc := c.inflow.give(n, c.connThreshold); inc > 0 {
+		c.out = AppendWindowUpdate(c.out, 0, inc)
+	}
+}
+
+// writeHeaderBlock encodes :status (unless 0, for trailers) and fields, and
+// cuts the block into HEADERS and CONTINUATION frames.
+func (c *ServerConn) writeHeaderBlock(id uint32, status int, fields []hpack.HeaderField, endStream bool) {
+	c.encBuf.b = c.encBuf.b[:0]
+	if status != 0 {
+		c.enc.WriteField(hpack.HeaderField{Name: ":status", Value: statusValue(status)})
+	}
+	for _, f := range fields {
+		if isConnectionSpecific(f.Name) {
+			continue
+		}
+		c.enc.WriteField(f)
+	}
+	block := c.encBuf.b
+	c.flood.payload += int64(len(block))
+	max := int(c.peerMaxFrameSize)
+	first := true
+	for first || len(block) > 0 {
+		chunk := min(len(block), max)
+		frag := block[:chunk]
+		block = block[chunk:]
+		if first {
+			c.out = AppendHeaders(c.out, HeadersParam{StreamID: id, BlockFragment: frag, EndStream: endStream, EndHeaders: len(block) == 0})
+			first = false
+		} else {
+			c.out = AppendContinuation(c.out, id, len(block) == 0, frag)
+		}
+	}
+}
+
+// newStream registers an opened stream.
+func (c *ServerConn) newStream(id uint32, req *Request) *Stream {
+	st := &Stream{
+		c:             c,
+		id:            id,
+		contentLength: req.ContentLength,
+		openedAt:      c.now(),
+	}
+	st.in.avail = int64(c.cfg.InitialWindowSize)
+	if !c.settingsAcked && st.in.avail < defaultInitialWindowSize {
+		// The client may not have applied our smaller window yet.
+		st.in.avail = defaultInitialWindowSize
+	}
+	st.out.avail = c.peerInitialWindow
+	c.streams[id] = st
+	c.resets.streams++
+	if id > c.lastProcessed {
+		c.lastProcessed = id
+	}
+	return st
+}
+
+// maybeClose closes st once END_STREAM went both ways.
+func (c *ServerConn) maybeClose(st *Stream) {
+	if !st.dead && st.remoteClosed && st.localClosed {
+		c.closeStream(st, closedEnded)
+	}
+}
+
+// closeStream removes st from the connection and remembers how it ended.
+func (c *ServerConn) closeStream(st *Stream, how closedHow) {
+	if st.dead {
+		return
+	}
+	st.dead = true
+	delete(c.streams, st.id)
+	c.remember(st.id, how)
+	if how != closedEnded && st.unconsumed > 0 {
+		// Nobody will pass these bytes on now; free their connection credit.
+		n := st.unconsumed
+		st.unconsumed = 0
+		if !c.failed {
+			c.giveConn(int(n))
+		}
+	}
+}
+
+func (c *ServerConn) remember(id uint32, how closedHow) {
+	c.recent[c.recentPos] = closedStream{id: id, how: how}
+	c.recentPos = (c.recentPos + 1) % len(c.recent)
+}
+
+func (c *ServerConn) recentlyClosed(id uint32) closedHow {
+	for _, r := range c.recent {
+		if r.id == id {
+			return r.how
+		}
+	}
+	return 0
+}
+
+// resetStream sends RST_STREAM for an open stream and closes it; notify
+// says whether the Handler hears of it.
+func (c *ServerConn) resetStream(st *Stream, code ErrCode, notify bool) {
+	c.out = AppendRSTStream(c.out, st.id, code)
+	c.closeStream(st, closedByUs)
+	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
+	if notify && !c.failed {
+		c.h.OnReset(st, code)
+	}
+	c.queueControl()
+}
+
+// refuse sends RST_STREAM for a stream that never opened.
+func (c *ServerConn) refuse(id uint32, code ErrCode) {
+	c.out = AppendRSTStream(c.out, id, code)
+	c.remember(id, closedByUs)
+	c.resets.streams++
+	c.notePremature(true)
+	c.queueControl()
+}
+
+// notePremature feeds the rapid reset rule and fails the connection when it
+// trips.
+func (c *ServerConn) notePremature(premature bool) {
+	if c.resets.note(premature, &c.cfg) {
+		c.fail(connError(ErrCodeEnhanceYourCalm, "too many early resets"))
+	}
+}
+
+// streamErr answers a stream error: reset the stream if it is open, else
+// just send RST_STREAM.
+func (c *ServerConn) streamErr(se StreamError) error {
+	if st := c.streams[se.StreamID]; st != nil {
+		c.resetStream(st, se.Code, true)
+		return nil
+	}
+	c.out = AppendRSTStream(c.out, se.StreamID, se.Code)
+	c.resets.streams++
+	c.notePremature(true)
+	c.queueControl()
+	return nil
+}
+
+// idle reports whether id names a stream in the idle state: never opened by
+// the client, and not implicitly closed by a higher id (RFC 9113
+// section 5.1.1). Even ids belong to the server, which opens none.
+func (c *ServerConn) idle(id uint32) bool {
+	return id%2 == 0 || id > c.maxClientID
+}

@@ -1,0 +1,374 @@
+package h2
+
+// processFrame handles one parsed frame. A returned StreamError has been
+// dealt with by the caller's contract: it is turned into RST_STREAM here;
+// any other error fails the connection.
+func (c *ServerConn) processFrame(f Frame) error {
+	fh := f.Header()
+	c.flood.total += FrameHeaderLen + int64(fh.Length)
+	if !c.sawSettings {
+		// RFC 9113 section 3.4: the preface ends with a SETTINGS frame.
+		if fh.Type != FrameSettings || fh.Flags.Has(FlagSettingsAck) {
+			return connError(ErrCodeProtocol, "first frame not SETTINGS")
+		}
+		c.sawSettings = true
+	}
+	if c.hb.active && fh.Type != FrameContinuation {
+		// RFC 9113 section 6.2: a field block is contiguous.
+		return connError(ErrCodeProtocol, "frame inside a field block")
+	}
+	var err error
+	switch f := f.(type) {
+	case *DataFrame:
+		err = c.onData(f)
+	case *HeadersFrame:
+		err = c.onHeaders(f)
+	case *ContinuationFrame:
+		err = c.onContinuation(f)
+	case *PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			// RFC 9113 section 5.3.1: a stream cannot depend on itself.
+			err = streamError(f.StreamID, ErrCodeProtocol, nil)
+		}
+	case *RSTStreamFrame:
+		err = c.onRSTStream(f)
+	case *SettingsFrame:
+		err = c.onSettings(f)
+	case *PushPromiseFrame:
+		// RFC 9113 section 8.4: clients cannot push.
+		err = connError(ErrCodeProtocol, "PUSH_PROMISE from a client")
+	case *PingFrame:
+		if !f.IsAck() {
+			c.out = AppendPing(c.out, true, f.Data)
+			c.queueControl()
+		}
+	case *GoAwayFrame:
+		c.peerGoAway = true
+	case *WindowUpdateFrame:
+		err = c.onWindowUpdate(f)
+	}
+	if se, ok := err.(StreamError); ok {
+		err = c.streamErr(se)
+	}
+	if err == nil && c.flood.junk(&c.cfg) {
+		err = connError(ErrCodeEnhanceYourCalm, "flood of frames without payload")
+	}
+	return err
+}
+
+// noteEmpty counts frames that carry and end nothing.
+func (c *ServerConn) noteEmpty(empty bool) error {
+	if !empty {
+		c.flood.emptyRun = 0
+		return nil
+	}
+	c.flood.emptyRun++
+	if c.flood.emptyRun > c.cfg.MaxEmptyFrames {
+		return connError(ErrCodeEnhanceYourCalm, "flood of empty frames")
+	}
+	return nil
+}
+
+func (c *ServerConn) onData(f *DataFrame) error {
+	id := f.StreamID
+	if c.idle(id) {
+		return connError(ErrCodeProtocol, "DATA on an idle stream")
+	}
+	// The whole payload, padding included, counts (RFC 9113 section 6.9.1).
+	if !c.inflow.take(f.Length) {
+		return connError(ErrCodeFlowControl, "connection window overrun")
+	}
+	if err := c.noteEmpty(len(f.Data) == 0 && !f.StreamEnded()); err != nil {
+		return err
+	}
+	st := c.streams[id]
+	if st == nil || st.remoteClosed {
+		// Nobody will consume these bytes: give the credit straight back.
+		c.giveConn(int(f.Length))
+		if st == nil && c.recentlyClosed(id) == closedByUs {
+			// RFC 9113 section 5.4.2: frames may still be in flight after
+			// our RST_STREAM; ignore them.
+			return nil
+		}
+		return streamError(id, ErrCodeStreamClosed, nil)
+	}
+	if !st.in.take(f.Length) {
+		c.giveConn(int(f.Length))
+		return streamError(id, ErrCodeFlowControl, nil)
+	}
+	c.flood.payload += int64(len(f.Data))
+	if pad := int(f.Length) - len(f.Data); pad > 0 {
+		// Padding reaches nobody, so its credit goes back at once.
+		st.unconsumed += int64(pad)
+		st.Consumed(pad)
+	}
+	st.received += int64(len(f.Data))
+	end := f.StreamEnded()
+	if st.contentLength >= 0 && (st.received > st.contentLength || end && st.received != st.contentLength) {
+		return streamError(id, ErrCodeProtocol, errContentLength)
+	}
+	if end {
+		st.remoteClosed = true
+	}
+	if len(f.Data) > 0 || end {
+		st.unconsumed += int64(len(f.Data))
+		c.h.OnData(st, f.Data, end)
+	}
+	c.maybeClose(st)
+	return nil
+}
+
+func (c *ServerConn) onHeaders(f *HeadersFrame) error {
+	id := f.StreamID
+	if id%2 == 0 {
+		return connError(ErrCodeProtocol, "HEADERS on an even stream id")
+	}
+	hb := headerBlock{active: true, streamID: id, endStream: f.StreamEnded()}
+	switch st := c.streams[id]; {
+	case st != nil:
+		hb.st = st
+		switch {
+		case st.remoteClosed:
+			hb.kind, hb.hasErr, hb.errCode = blockDiscard, true, ErrCodeStreamClosed
+		case !f.StreamEnded():
+			// RFC 9113 section 8.1: a second HEADERS is trailers and
+			// must end the stream.
+			hb.kind, hb.hasErr, hb.errCode = blockDiscard, true, ErrCodeProtocol
+		default:
+			hb.kind = blockTrailers
+		}
+	case id <= c.maxClientID:
+		switch c.recentlyClosed(id) {
+		case closedByUs:
+			hb.kind = blockDiscard
+		case 0:
+			// RFC 9113 section 5.1.1: stream ids only grow.
+			return connError(ErrCodeProtocol, "stream id went backwards")
+		default:
+			// RFC 9113 section 5.1: closed streams take no HEADERS.
+			return connError(ErrCodeStreamClosed, "HEADERS on a closed stream")
+		}
+	default:
+		c.maxClientID = id
+		hb.kind = blockRequest
+		c.newStreams++
+		switch {
+		case c.goAwaySent:
+			hb.hasErr, hb.errCode = true, ErrCodeRefusedStream
+		case len(c.streams) >= int(c.cfg.MaxConcurrentStreams) || c.newStreams > c.cfg.MaxNewStreamsPerFeed:
+			// RFC 9113 section 5.1.2: REFUSED_STREAM tells the client
+			// it may retry.
+			hb.hasErr, hb.errCode = true, ErrCodeRefusedStream
+		}
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id && !hb.hasErr {
+		hb.hasErr, hb.errCode = true, ErrCodeProtocol
+	}
+	c.hb = hb
+	c.dec.begin()
+	return c.fragment(f.BlockFragment, f.HeadersEnded())
+}
+
+func (c *ServerConn) onContinuation(f *ContinuationFrame) error {
+	if !c.hb.active || f.StreamID != c.hb.streamID {
+		return connError(ErrCodeProtocol, "CONTINUATION without HEADERS")
+	}
+	c.hb.conts++
+	if c.hb.conts > c.cfg.MaxContinuations {
+		return connError(ErrCodeEnhanceYourCalm, "too many CONTINUATION frames")
+	}
+	if c.dec.overflow {
+		// The block is already too big; more of it is a flood.
+		return connError(ErrCodeEnhanceYourCalm, "CONTINUATION past the header list limit")
+	}
+	return c.fragment(f.BlockFragment, f.HeadersEnded())
+}
+
+// fragment decodes one piece of the current field block and, at its end,
+// acts on the whole block.
+func (c *ServerConn) fragment(p []byte, end bool) error {
+	c.flood.payload += int64(len(p))
+	if err := c.noteEmpty(len(p) == 0 && !end); err != nil {
+		return err
+	}
+	if err := c.dec.write(p); err != nil {
+		return err
+	}
+	if !end {
+		return nil
+	}
+	if err := c.dec.end(); err != nil {
+		return err
+	}
+	hb := c.hb
+	c.hb = headerBlock{}
+	err := c.endBlock(&hb)
+	c.dec.begin() // drop the decoded strings now
+	return err
+}
+
+func (c *ServerConn) endBlock(hb *headerBlock) error {
+	switch {
+	case hb.hasErr:
+		if hb.st != nil {
+			c.resetStream(hb.st, hb.errCode, true)
+		} else {
+			c.refuse(hb.streamID, hb.errCode)
+		}
+		return nil
+	case hb.kind == blockDiscard:
+		return nil
+	case hb.kind == blockTrailers:
+		st := hb.st
+		if st.dead {
+			return nil
+		}
+		if c.dec.overflow {
+			return streamError(st.id, ErrCodeEnhanceYourCalm, nil)
+		}
+		if err := checkTrailers(c.dec.fields); err != nil {
+			return streamError(st.id, ErrCodeProtocol, err)
+		}
+		if st.contentLength >= 0 && st.received != st.contentLength {
+			return streamError(st.id, ErrCodeProtocol, errContentLength)
+		}
+		st.remoteClosed = true
+		c.h.OnData(st, nil, true)
+		c.maybeClose(st)
+		return nil
+	}
+	// A request that opens hb.streamID.
+	id := hb.streamID
+	if c.dec.overflow {
+		// RFC 9113 section 10.5.1: tell the client with 431 why; an
+		// unfinished request body is cut with RST_STREAM NO_ERROR.
+		c.writeHeaderBlock(id, 431, nil, true)
+		if hb.endStream {
+			c.remember(id, closedEnded)
+			c.resets.streams++
+			c.notePremature(false)
+			return nil
+		}
+		c.refuse(id, ErrCodeNo)
+		return nil
+	}
+	req := new(Request)
+	if err := buildRequest(c.dec.fields, req); err != nil || hb.endStream && req.ContentLength > 0 {
+		c.refuse(id, ErrCodeProtocol)
+		return nil
+	}
+	req.EndStream = hb.endStream
+	st := c.newStream(id, req)
+	st.remoteClosed = hb.endStream
+	c.h.OnRequest(st, req)
+	c.maybeClose(st)
+	return nil
+}
+
+func (c *ServerConn) onRSTStream(f *RSTStreamFrame) error {
+	st := c.streams[f.StreamID]
+	if st == nil {
+		if c.idle(f.StreamID) {
+			return connError(ErrCodeProtocol, "RST_STREAM on an idle stream")
+		}
+		return nil
+	}
+	c.closeStream(st, closedByPeer)
+	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
+	if !c.failed {
+		c.h.OnReset(st, f.Code)
+	}
+	return nil
+}
+
+func (c *ServerConn) onSettings(f *SettingsFrame) error {
+	if f.IsAck() {
+		if !c.settingsAcked {
+			c.settingsAcked = true
+			if d := int64(c.cfg.InitialWindowSize) - defaultInitialWindowSize; d < 0 {
+				// Streams opened before the ACK got the larger default.
+				for _, st := range c.streams {
+					st.in.avail += d
+				}
+			}
+		}
+		return nil
+	}
+	if f.NumSettings() > c.cfg.MaxSettingsEntries {
+		return connError(ErrCodeEnhanceYourCalm, "too many SETTINGS parameters")
+	}
+	grew := false
+	for i := range f.NumSettings() {
+		s := f.Setting(i)
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case SettingHeaderTableSize:
+			c.enc.SetMaxDynamicTableSizeLimit(s.Val)
+		case SettingMaxFrameSize:
+			c.peerMaxFrameSize = s.Val
+		case SettingInitialWindowSize:
+			// RFC 9113 section 6.9.2: every stream window moves by the
+			// difference, and may go negative.
+			d := int64(s.Val) - c.peerInitialWindow
+			c.peerInitialWindow = int64(s.Val)
+			for _, st := range c.streams {
+				if !st.out.add(d) {
+					return connError(ErrCodeFlowControl, "INITIAL_WINDOW_SIZE overflows a stream window")
+				}
+			}
+			grew = grew || d > 0
+		}
+	}
+	c.out = AppendSettingsAck(c.out)
+	c.queueControl()
+	if grew {
+		c.wakeBlocked()
+	}
+	return nil
+}
+
+func (c *ServerConn) onWindowUpdate(f *WindowUpdateFrame) error {
+	if f.StreamID == 0 {
+		if f.Increment == 0 {
+			return connError(ErrCodeProtocol, "WINDOW_UPDATE of 0 on the connection")
+		}
+		if !c.sendFlow.add(int64(f.Increment)) {
+			return connError(ErrCodeFlowControl, "connection window above 2^31-1")
+		}
+		c.wakeBlocked()
+		return nil
+	}
+	st := c.streams[f.StreamID]
+	if st == nil {
+		if c.idle(f.StreamID) {
+			return connError(ErrCodeProtocol, "WINDOW_UPDATE on an idle stream")
+		}
+		return nil // late for a closed stream: allowed
+	}
+	if f.Increment == 0 {
+		return streamError(f.StreamID, ErrCodeProtocol, nil)
+	}
+	if !st.out.add(int64(f.Increment)) {
+		return streamError(f.StreamID, ErrCodeFlowControl, nil)
+	}
+	if st.blocked && st.SendWindow() > 0 {
+		st.blocked = false
+		c.h.OnWindow(st)
+	}
+	return nil
+}
+
+// wakeBlocked tells every stream that came up short it may send again.
+func (c *ServerConn) wakeBlocked() {
+	for _, st := range c.streams {
+		if c.failed || c.sendFlow.avail <= 0 {
+			return
+		}
+		if st.blocked && !st.dead && st.SendWindow() > 0 {
+			st.blocked = false
+			c.h.OnWindow(st)
+		}
+	}
+}

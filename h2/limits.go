@@ -1,0 +1,155 @@
+package h2
+
+import "time"
+
+// Config holds the settings we advertise and the limits we enforce. The zero
+// value of every field means its default, so Config{} is a sane server.
+type Config struct {
+	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; a HEADERS past
+	// it gets REFUSED_STREAM (RFC 9113 section 5.1.2). Default 100.
+	MaxConcurrentStreams uint32
+	// InitialWindowSize is the per-stream receive window we advertise.
+	// Default 256 KiB.
+	InitialWindowSize uint32
+	// ConnWindowSize is the connection receive window; the part above the
+	// protocol's 65535 is granted by a WINDOW_UPDATE right after our SETTINGS.
+	// Default 1 MiB.
+	ConnWindowSize uint32
+	// MaxHeaderListSize bounds a decoded field block (name+value+32 per
+	// field, RFC 9113 section 6.5.2), advertised as
+	// SETTINGS_MAX_HEADER_LIST_SIZE. Default 64 KiB.
+	MaxHeaderListSize uint32
+	// MaxHeaderFields bounds the number of fields in a block, each cookie
+	// crumb counted. Default 100.
+	MaxHeaderFields int
+	// HeaderTableSize is the HPACK decoder's dynamic table, advertised as
+	// SETTINGS_HEADER_TABLE_SIZE. Default 4096.
+	HeaderTableSize uint32
+	// MaxFieldSize bounds one decoded name or value; HPACK keeps a partial
+	// field across frames, so this bounds that buffer too. Default 16 KiB.
+	MaxFieldSize int
+	// MaxContinuations bounds the CONTINUATION frames of one field block
+	// (nghttp2's number; CVE-2024-27316 and friends). Default 8.
+	MaxContinuations int
+	// MaxQueuedControlFrames bounds the SETTINGS ACK, PING ACK and RST_STREAM
+	// frames appended since the last ResetOutput: a peer that floods them
+	// while not reading its socket gets ENHANCE_YOUR_CALM (CVE-2019-9512,
+	// CVE-2019-9515). Default 1000.
+	MaxQueuedControlFrames int
+	// MaxEmptyFrames bounds consecutive DATA, HEADERS and CONTINUATION frames
+	// that carry nothing and end nothing (CVE-2019-9518). Default 16.
+	MaxEmptyFrames int
+	// JunkAllowance is nginx's flood ratio: the connection fails once an
+	// eighth of all frame bytes received exceeds the useful payload bytes
+	// (DATA and field blocks, both ways) plus this allowance. It catches
+	// floods of frames that queue no answer (PRIORITY, WINDOW_UPDATE,
+	// unknown types). Default 1 MiB.
+	JunkAllowance int64
+	// MaxNewStreamsPerFeed bounds the streams one Feed call may open (nginx
+	// refuses past 2 x its stream limit per read event). Default
+	// 2 x MaxConcurrentStreams.
+	MaxNewStreamsPerFeed int
+	// MaxSettingsEntries bounds the parameters of one SETTINGS frame.
+	// Duplicates are legal, so only the count is capped. Default 32.
+	MaxSettingsEntries int
+	// PrematureResetMinStreams and PrematureResetLifetime are Envoy's rapid
+	// reset rule (CVE-2023-44487): once this many streams were opened, the
+	// connection fails with ENHANCE_YOUR_CALM if more than half of them were
+	// reset, by the client or by us (CVE-2025-8671, "MadeYouReset"), within
+	// PrematureResetLifetime of opening. Defaults 500 and 1 s.
+	PrematureResetMinStreams int
+	PrematureResetLifetime   time.Duration
+	// Now is the clock for the rapid reset rule. Default time.Now; tests
+	// inject their own.
+	Now func() time.Time
+}
+
+// withDefaults returns cfg with every zero field replaced by its default.
+func (cfg Config) withDefaults() Config {
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = 100
+	}
+	if cfg.InitialWindowSize == 0 {
+		cfg.InitialWindowSize = 256 << 10
+	}
+	if cfg.InitialWindowSize > maxWindow {
+		cfg.InitialWindowSize = maxWindow
+	}
+	if cfg.ConnWindowSize == 0 {
+		cfg.ConnWindowSize = 1 << 20
+	}
+	if cfg.ConnWindowSize < defaultInitialWindowSize {
+		// The connection window starts at 65535 and can only be grown.
+		cfg.ConnWindowSize = defaultInitialWindowSize
+	}
+	if cfg.ConnWindowSize > maxWindow {
+		cfg.ConnWindowSize = maxWindow
+	}
+	if cfg.MaxHeaderListSize == 0 {
+		cfg.MaxHeaderListSize = 64 << 10
+	}
+	if cfg.MaxHeaderFields == 0 {
+		cfg.MaxHeaderFields = 100
+	}
+	if cfg.HeaderTableSize == 0 {
+		cfg.HeaderTableSize = defaultHeaderTableSize
+	}
+	if cfg.MaxFieldSize == 0 {
+		cfg.MaxFieldSize = 16 << 10
+	}
+	if cfg.MaxContinuations == 0 {
+		cfg.MaxContinuations = 8
+	}
+	if cfg.MaxQueuedControlFrames == 0 {
+		cfg.MaxQueuedControlFrames = 1000
+	}
+	if cfg.MaxEmptyFrames == 0 {
+		cfg.MaxEmptyFrames = 16
+	}
+	if cfg.JunkAllowance == 0 {
+		cfg.JunkAllowance = 1 << 20
+	}
+	if cfg.MaxNewStreamsPerFeed == 0 {
+		cfg.MaxNewStreamsPerFeed = 2 * int(cfg.MaxConcurrentStreams)
+	}
+	if cfg.MaxSettingsEntries == 0 {
+		cfg.MaxSettingsEntries = 32
+	}
+	if cfg.PrematureResetMinStreams == 0 {
+		cfg.PrematureResetMinStreams = 500
+	}
+	if cfg.PrematureResetLifetime == 0 {
+		cfg.PrematureResetLifetime = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// resetGuard implements the rapid reset rule over one connection's life.
+type resetGuard struct {
+	streams   int // streams opened or refused at opening
+	premature int // of those, reset early by either side
+}
+
+// note records a stream that ended; premature says whether it was reset
+// within the lifetime. It reports whether the connection crossed the line.
+func (g *resetGuard) note(premature bool, cfg *Config) bool {
+	if premature {
+		g.premature++
+	}
+	return g.streams >= cfg.PrematureResetMinStreams && 2*g.premature > g.streams
+}
+
+// floodGuard counts what nginx and Envoy count to catch frames that cost us
+// work while moving nothing.
+type floodGuard struct {
+	total    int64 // frame bytes received, headers included
+	payload  int64 // useful bytes: DATA and field blocks in, DATA out
+	emptyRun int   // consecutive empty DATA/HEADERS/CONTINUATION
+}
+
+func (g *floodGuard) junk(cfg *Config) bool {
+	return g.total/8 > g.payload+cfg.JunkAllowance
+}
