@@ -1,0 +1,170 @@
+package acl
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Errors from [Authenticator.Check]. The first two mean 407 (or the probe
+// resistance fallback); ErrRateLimited means 429.
+var (
+	ErrNoCredentials  = errors.New("no proxy credentials")
+	ErrBadCredentials = errors.New("bad proxy credentials")
+	ErrRateLimited    = errors.New("too many failed proxy logins from this address")
+)
+
+// maxToken bounds the base64 credential (1024 bytes decoded); real ones are
+// tiny, and a fixed bound lets the check run in stack buffers.
+const maxToken = 1368
+
+// Authenticator checks Proxy-Authorization values against the current
+// [Users]. It is safe for concurrent use; one per process.
+type Authenticator struct {
+	users  atomic.Pointer[Users]
+	cache  *credCache
+	fails  *failureLimiter
+	secret [32]byte // keys the cache digests; never leaves the process
+	// verify is the password check; tests wrap it to count hash runs.
+	verify func(e *entry, password []byte) bool
+}
+
+// NewAuthenticator returns an Authenticator for u (nil means no user can
+// log in) that caches up to cacheSize verified credentials (4096 if
+// cacheSize <= 0). Failed logins are limited per [ClientKey] to a burst of
+// 10, refilled at 10 a minute.
+func NewAuthenticator(u *Users, cacheSize int) *Authenticator {
+	a := &Authenticator{
+		cache:  newCredCache(cacheSize),
+		fails:  newFailureLimiter(failuresPerMinute, failureBurst, time.Now),
+		verify: (*entry).verify,
+	}
+	if _, err := rand.Read(a.secret[:]); err != nil {
+		panic("acl: no randomness for the credential cache key: " + err.Error())
+	}
+	a.users.Store(u)
+	return a
+}
+
+// SetUsers swaps in a reloaded user file and forgets every cached
+// credential, so a removed user or a changed password stops working at
+// once. Tunnels already open are not affected.
+func (a *Authenticator) SetUsers(u *Users) {
+	a.users.Store(u)
+	a.cache.clear()
+}
+
+// Users returns the snapshot in use.
+func (a *Authenticator) Users() *Users { return a.users.Load() }
+
+// Check verifies a Proxy-Authorization value ("Basic base64(user:pass)",
+// scheme case-insensitive) from client and returns the user name.
+//
+// A name that is not in the file is verified against the slowest hash in
+// the file, so the answer takes as long as for a real user with a wrong
+// password. A credential that verified is cached (a keyed SHA-256 of it,
+// never the password), so bcrypt runs once per credential, not once per
+// tunnel. A client whose failure budget is spent gets ErrRateLimited
+// before any hashing, even with the right password: otherwise a correct
+// guess would still be confirmed at full speed.
+//
+// A cache miss may run bcrypt for tens of milliseconds; on an event loop,
+// call [Authenticator.TryCheck] first and run Check off the loop only when
+// it says so.
+func (a *Authenticator) Check(header string, client netip.Addr) (string, error) {
+	var c cred
+	user, done, err := a.prepare(header, client, &c)
+	if done {
+		return user, err
+	}
+	u := a.users.Load()
+	e, known := u.m[string(c.user())]
+	stand := e
+	if !known {
+		stand = u.stand
+	}
+	ok := stand != nil && a.verify(stand, c.password())
+	if known && ok {
+		a.cache.put(&c.key, u, e.name)
+		return e.name, nil
+	}
+	a.fails.fail(client)
+	return "", ErrBadCredentials
+}
+
+// TryCheck answers what can be answered without hashing a password:
+// missing or malformed credentials, a rate-limited client, a cached
+// credential. done is false when only [Authenticator.Check] can tell.
+func (a *Authenticator) TryCheck(header string, client netip.Addr) (user string, done bool, err error) {
+	var c cred
+	return a.prepare(header, client, &c)
+}
+
+// cred is a decoded credential in a stack buffer, laid out as
+// secret || user:password so that the cache key is one SHA-256 call.
+type cred struct {
+	buf   [32 + maxToken/4*3]byte
+	n     int // length of user:password
+	colon int // index of ':' within user:password
+	key   [32]byte
+}
+
+func (c *cred) user() []byte     { return c.buf[32 : 32+c.colon] }
+func (c *cred) password() []byte { return c.buf[32+c.colon+1 : 32+c.n] }
+
+func (a *Authenticator) prepare(header string, client netip.Addr, c *cred) (string, bool, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", true, ErrNoCredentials
+	}
+	if a.fails.blocked(client) {
+		return "", true, ErrRateLimited
+	}
+	u := a.users.Load()
+	if u == nil || !c.parse(header) {
+		a.fails.fail(client)
+		return "", true, ErrBadCredentials
+	}
+	copy(c.buf[:32], a.secret[:])
+	c.key = sha256.Sum256(c.buf[:32+c.n])
+	if name, ok := a.cache.get(&c.key, u); ok {
+		return name, true, nil
+	}
+	return "", false, nil
+}
+
+// b64 refuses non-canonical encodings (stray bits in the last character),
+// so one credential has exactly one accepted spelling.
+var b64 = base64.StdEncoding.Strict()
+
+// parse decodes "Basic <token68>" into c. One or more spaces may follow
+// the scheme (RFC 9110 says 1*SP); the token itself has none.
+func (c *cred) parse(header string) bool {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "basic") {
+		return false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	if tok == "" || len(tok) > maxToken || strings.ContainsAny(tok, " \t") {
+		return false
+	}
+	var src [maxToken]byte
+	n, err := b64.Decode(c.buf[32:], src[:copy(src[:], tok)])
+	if err != nil {
+		return false
+	}
+	i := 0
+	for i < n && c.buf[32+i] != ':' {
+		i++
+	}
+	if i == 0 || i == n { // empty user name, or no ':'
+		return false
+	}
+	c.n, c.colon = n, i
+	return true
+}
