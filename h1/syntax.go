@@ -1,5 +1,7 @@
 package h1
 
+import "strings"
+
 // Character classes of RFC 9110 section 5.6.2 (token) and 5.5 (field
 // values), as lookup tables: the head parser consults one per byte, and a
 // table load is cheaper than a chain of range comparisons.
@@ -109,16 +111,17 @@ func hasToken(v, tok string) bool {
 func parseContentLength(v string) int64 {
 	n := int64(-1)
 	for {
-		var e string
-		e, v = nextListElem(v)
-		m := parseDecimal(e)
+		// Not nextListElem: a trailing comma must count as an empty element.
+		e, rest, more := strings.Cut(v, ",")
+		m := parseDecimal(trimOWS(e))
 		if m < 0 || n >= 0 && m != n {
 			return -1
 		}
 		n = m
-		if v == "" {
+		if !more {
 			return n
 		}
+		v = rest
 	}
 }
 
