@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# run.sh: compare sluice with its peers in one command.
+#
+#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle"]
+#
+# Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
+# runs pinned to CPU 1 with its own origin on 127.0.0.1:19000. For each test
+# and each of R repeats the peers take turns (in a rotated order), so that
+# a slow minute of the machine hurts all peers alike. The idle test restarts
+# the peer before every run, so that its memory baseline is a fresh process
+# and not heap left over from earlier tests. At the end the JSON lines go
+# through the report tool: markdown tables of medians and ratios
+# sluice/peer, printed and written to benchmarks/results/<date>.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BIN=$BENCH_DIR/bin
+PEER_CPU=0
+TOOL_CPU=1
+export BENCH_ORIGIN=127.0.0.1:19000
+export BENCH_STATE=${BENCH_STATE:-/tmp/sluice-bench}
+
+QUICK=0
+REPEATS=3
+PEERS="sluice goproxy caddy squid nginx-stream none"
+TESTS="setup rr bulk1 bulk8 idle"
+while [ $# -gt 0 ]; do
+	case $1 in
+	-quick) QUICK=1 ;;
+	-r) REPEATS=$2; shift ;;
+	-peers) PEERS=$2; shift ;;
+	-tests) TESTS=$2; shift ;;
+	-h | -help | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ "$QUICK" = 1 ] && [ "$REPEATS" = 3 ]; then
+	REPEATS=1
+fi
+
+# Test definitions: name and load tool arguments. Every run is bounded by
+# -n and -duration (the tool's own defaults bound the rest).
+declare -A TEST_NAME TEST_ARGS
+if [ "$QUICK" = 1 ]; then
+	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k)
+	TEST_ARGS=(
+		[setup]="-mode setup -c 16 -n 100000 -duration 1s"
+		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
+		[bulk1]="-mode bulk -c 1 -dir down -bytes 268435456 -duration 10s"
+		[bulk8]="-mode bulk -c 8 -dir up -bytes 33554432 -duration 10s"
+		[idle]="-mode idle -c 1000 -settle 500ms"
+	)
+else
+	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k)
+	TEST_ARGS=(
+		[setup]="-mode setup -c 16 -n 500000 -duration 3s"
+		[rr]="-mode rr -c 1000 -n 10000000 -duration 3s"
+		[bulk1]="-mode bulk -c 1 -dir down -bytes 1073741824 -duration 20s"
+		[bulk8]="-mode bulk -c 8 -dir up -bytes 134217728 -duration 20s"
+		[idle]="-mode idle -c 5000 -settle 1s"
+	)
+fi
+
+# Peers: listen port (TLS on port+1) and the protocols each one speaks.
+declare -A PORT=([sluice]=18080 [goproxy]=18090 [caddy]=18100 [squid]=18110 [nginx-stream]=18120)
+declare -A PROTOS=([sluice]="h1 h1tls h2" [goproxy]="h1 h1tls h2" [caddy]="h1 h1tls h2" [squid]=h1 [nginx-stream]=raw [none]=raw)
+declare -A PID=()
+
+# The Go peers and the tool hold thousands of sockets in the idle test.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FD_LIMIT=$(ulimit -n)
+
+stamp=$(date -u +%Y-%m-%d-%H%M)
+mkdir -p "$BENCH_DIR/results" "$BENCH_STATE"
+JSONL=$BENCH_DIR/results/$stamp.jsonl
+REPORT=$BENCH_DIR/results/$stamp.md
+LOG=$BENCH_STATE/run.log
+: >"$JSONL"
+: >"$LOG"
+NOTES=()
+note() { NOTES+=("$*"); echo "run.sh: $*" >&2; }
+
+echo "run.sh: building the load tool and the report" >&2
+(cd "$REPO_DIR" && go build -o "$BIN/loadgen" ./benchmarks/loadgen && go build -o "$BIN/report" ./benchmarks/report)
+
+start_peer() {
+	local p=$1 pid
+	[ "$p" = none ] && return 0
+	if pid=$("$BENCH_DIR/peers/$p.sh" "${PORT[$p]}" "$PEER_CPU" 2>>"$LOG"); then
+		PID[$p]=$pid
+		return 0
+	fi
+	unset "PID[$p]"
+	return 1
+}
+
+stop_peer() {
+	local p=$1 pid=${PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || true
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	unset "PID[$p]"
+}
+
+cleanup() {
+	local p
+	for p in "${!PID[@]}"; do stop_peer "$p"; done
+}
+trap cleanup EXIT
+
+# Start every peer once; drop the ones that cannot start, with a note.
+ACTIVE=()
+for p in $PEERS; do
+	[ -n "${PROTOS[$p]:-}" ] || { echo "run.sh: unknown peer $p" >&2; exit 2; }
+	echo "run.sh: starting $p" >&2
+	if start_peer "$p"; then
+		ACTIVE+=("$p")
+	else
+		note "$p did not start (see $LOG); left out"
+	fi
+done
+[ ${#ACTIVE[@]} -gt 0 ] || { echo "run.sh: no peer started" >&2; exit 1; }
+
+proxy_addr() {
+	local p=$1 proto=$2
+	case $p/$proto in
+	none/*) echo "" ;;
+	*/h1 | */raw) echo "127.0.0.1:${PORT[$p]}" ;;
+	*) echo "127.0.0.1:$((PORT[$p] + 1))" ;;
+	esac
+}
+
+# one_run TEST PEER PROTO: one load tool run, its JSON line appended.
+one_run() {
+	local t=$1 p=$2 proto=$3 out
+	if [ "$p" != none ] && ! kill -0 "${PID[$p]:-0}" 2>/dev/null; then
+		note "$p was not running before ${TEST_NAME[$t]} $proto; restarted"
+		start_peer "$p" || { note "$p failed to restart"; return 0; }
+	fi
+	# shellcheck disable=SC2086 # TEST_ARGS holds several flags on purpose
+	if out=$(taskset -c "$TOOL_CPU" "$BIN/loadgen" -json -origin "$BENCH_ORIGIN" \
+		-proto "$proto" -proxy "$(proxy_addr "$p" "$proto")" -pid "${PID[$p]:-}" \
+		-label "$p" -test "${TEST_NAME[$t]}" ${TEST_ARGS[$t]} 2>>"$LOG"); then
+		echo "$out" >>"$JSONL"
+		echo "  ${TEST_NAME[$t]} $p $proto: $(echo "$out" | cut -c1-160)" >&2
+	else
+		note "${TEST_NAME[$t]} $p $proto failed: $(tail -1 "$LOG")"
+	fi
+}
+
+start=$(date +%s)
+for t in $TESTS; do
+	[ -n "${TEST_ARGS[$t]:-}" ] || { echo "run.sh: unknown test $t" >&2; exit 2; }
+	for rep in $(seq "$REPEATS"); do
+		# Rotate the order each repeat so no peer always runs first.
+		n=${#ACTIVE[@]}
+		for i in $(seq 0 $((n - 1))); do
+			p=${ACTIVE[$(((i + rep - 1) % n))]}
+			for proto in ${PROTOS[$p]}; do
+				if [ "$t" = idle ] && [ "$p" != none ]; then
+					stop_peer "$p"
+					start_peer "$p" || { note "$p failed to restart for idle"; continue; }
+				fi
+				one_run "$t" "$p" "$proto"
+			done
+		done
+	done
+done
+elapsed=$(($(date +%s) - start))
+
+versions() {
+	echo "- $(go version | cut -d' ' -f3-), kernel $(uname -r), $(nproc) CPUs"
+	[ -x "$BIN/caddy" ] && echo "- caddy $("$BIN/caddy" version 2>/dev/null | cut -d' ' -f1) + forwardproxy v0.0.0-20240314124830-ec0619230bc0"
+	command -v squid >/dev/null && echo "- $(squid -v 2>/dev/null | head -1)"
+	command -v nginx >/dev/null && echo "- $(nginx -v 2>&1)"
+	return 0
+}
+
+{
+	echo "## sluice benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS\"\`, $elapsed s."
+	echo "Peer on CPU $PEER_CPU, load tool (and origin) on CPU $TOOL_CPU; fd limit $FD_LIMIT for every process."
+	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done
+	versions
+	echo
+	for n in "${NOTES[@]}"; do echo "- note: $n"; done
+	[ ${#NOTES[@]} -gt 0 ] && echo
+	"$BIN/report" "$JSONL"
+} >"$REPORT"
+cat "$REPORT"
+echo "run.sh: wrote $REPORT and $JSONL" >&2
