@@ -53,6 +53,8 @@ func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port
 	}
 	if p < 0 {
 		p = 80
+		// RFC 3986 section 6.2.3: "h:" normalizes to "h".
+		auth = strings.TrimSuffix(auth, ":")
 	}
 
 	dst = append(dst, r.Method...)

@@ -1,0 +1,199 @@
+package h1
+
+import (
+	"reflect"
+	"testing"
+)
+
+var forwardRequests = []struct {
+	name string
+	in   string
+	out  string
+	host string
+	port uint16
+}{
+	{
+		name: "RFC9110-7.6.1/hop-by-hop-removed",
+		in: "GET http://example.com/path?q=1 HTTP/1.1\r\nHost: other.example\r\nProxy-Authorization: Basic dTpw\r\n" +
+			"Proxy-Connection: keep-alive\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 300\r\n" +
+			"TE: trailers\r\nTrailer: X\r\nUpgrade: h2c\r\nProxy-Authenticate: x\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
+		out:  "GET /path?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+		host: "example.com", port: 80,
+	},
+	{
+		name: "RFC9112-3.2.2/empty-path-and-port",
+		in:   "POST http://h:8080 HTTP/1.1\r\nHost: h:8080\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n",
+		out:  "POST / HTTP/1.1\r\nHost: h:8080\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+		host: "h", port: 8080,
+	},
+	{
+		name: "RFC9110-7.6.1/connection-cannot-strip-framing",
+		in: "POST http://h/u HTTP/1.1\r\nHost: h\r\nConnection: Transfer-Encoding, Content-Length, Host\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n",
+		out:  "POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+		host: "h", port: 80,
+	},
+	{
+		name: "RFC3986-3.2.2/ipv6-query-only",
+		in:   "GET http://[::1]:8080?x HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+		out:  "GET /?x HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n",
+		host: "::1", port: 8080,
+	},
+	{
+		name: "RFC9110-4.2.1/scheme-case-insensitive-empty-port",
+		in:   "HEAD HTTP://H.example:/ HTTP/1.0\r\n\r\n",
+		out:  "HEAD / HTTP/1.1\r\nHost: H.example\r\nConnection: close\r\n\r\n",
+		host: "H.example", port: 80,
+	},
+	{
+		name: "RFC9110-7.6.1/content-length-zero-kept",
+		in:   "DELETE http://h/x HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+		out:  "DELETE /x HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		host: "h", port: 80,
+	},
+}
+
+func TestAppendForwardRequest(t *testing.T) {
+	for _, tt := range forwardRequests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _, err := ParseRequest([]byte(tt.in), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := []byte("keep")
+			out, host, port, err := AppendForwardRequest(prefix, &req)
+			if err != nil {
+				t.Fatalf("AppendForwardRequest: %v", err)
+			}
+			if string(out) != "keep"+tt.out {
+				t.Errorf("got  %q\nwant %q", out, "keep"+tt.out)
+			}
+			if host != tt.host || port != tt.port {
+				t.Errorf("got %q:%d; want %q:%d", host, port, tt.host, tt.port)
+			}
+
+			// Round trip: the origin parses what we send as the same
+			// request in origin-form.
+			back, n, err := ParseRequest(out[len("keep"):], Limits{})
+			if err != nil || n != len(tt.out) {
+				t.Fatalf("ParseRequest(output): n=%d err=%v", n, err)
+			}
+			if back.Method != req.Method || back.Form != FormOrigin || back.ProtoMinor != 1 || !back.Close ||
+				back.ContentLength != req.ContentLength || back.Chunked != req.Chunked {
+				t.Errorf("round trip: got %+v from %+v", back, req)
+			}
+			for _, f := range back.Fields {
+				if isHopByHop(f.Name) && !equalFold(f.Name, "Connection") {
+					t.Errorf("round trip: hop-by-hop field %q forwarded", f.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestAppendForwardRequestErrors(t *testing.T) {
+	for _, tt := range []struct{ name, in string }{
+		{"RFC9110-4.2.2/https-scheme", "GET https://h/ HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9110-4.2/ftp-scheme", "GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9110-4.2.4/userinfo", "GET http://u:p@h/ HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9110-4.2.1/empty-authority", "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9110-4.2.1/port-zero", "GET http://h:0/ HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9110-4.2.1/bad-host", "GET http://h%41/ HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9112-3.2.1/origin-form", "GET / HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"RFC9112-3.2.3/authority-form", "CONNECT h:443 HTTP/1.1\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _, err := ParseRequest([]byte(tt.in), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := []byte("keep")
+			out, host, port, err := AppendForwardRequest(dst, &req)
+			if codeOf(err) != 400 || string(out) != "keep" || host != "" || port != 0 {
+				t.Errorf("got %q %q:%d %v; want dst unchanged and 400", out, host, port, err)
+			}
+		})
+	}
+}
+
+var forwardResponses = []struct {
+	name, in, out string
+}{
+	{
+		name: "RFC9110-7.6.1/hop-by-hop-removed",
+		in: "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n" +
+			"Content-Length: 5\r\nProxy-Authenticate: Basic\r\nUpgrade: h2c\r\nDate: x\r\n\r\n",
+		out: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: x\r\nConnection: close\r\n\r\n",
+	},
+	{
+		name: "RFC9112-6.3/te-drops-content-length",
+		in:   "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		out:  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+	},
+	{
+		name: "RFC9110-7.6.1/connection-cannot-strip-framing",
+		in:   "HTTP/1.1 404 Not Found\r\nConnection: Content-Length\r\nContent-Length: 0\r\n\r\n",
+		out:  "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+	},
+	{
+		name: "RFC9112-4/empty-reason",
+		in:   "HTTP/1.1 204\r\n\r\n",
+		out:  "HTTP/1.1 204 \r\nConnection: close\r\n\r\n",
+	},
+}
+
+func TestAppendForwardResponse(t *testing.T) {
+	for _, tt := range forwardResponses {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, _, err := ParseResponse([]byte(tt.in), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := AppendForwardResponse(nil, &resp)
+			if string(out) != tt.out {
+				t.Errorf("got  %q\nwant %q", out, tt.out)
+			}
+			back, n, err := ParseResponse(out, Limits{})
+			if err != nil || n != len(out) {
+				t.Fatalf("ParseResponse(output): n=%d err=%v", n, err)
+			}
+			if back.Code != resp.Code || back.Reason != resp.Reason || back.Chunked != resp.Chunked {
+				t.Errorf("round trip: got %+v from %+v", back, resp)
+			}
+			if resp.Chunked && back.ContentLength != -1 || !resp.Chunked && back.ContentLength != resp.ContentLength {
+				t.Errorf("round trip framing: got CL %d from %+v", back.ContentLength, resp)
+			}
+			if got := back.Fields[len(back.Fields)-1]; !reflect.DeepEqual(got, Field{"Connection", "close"}) {
+				t.Errorf("last field %+v; want Connection: close", got)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendForwardRequest(b *testing.B) {
+	req, _, err := ParseRequest(benchGet, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchGet)))
+	for b.Loop() {
+		if _, _, _, err := AppendForwardRequest(buf[:0], &req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendForwardResponse(b *testing.B) {
+	resp, _, err := ParseResponse(benchResponse, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchResponse)))
+	for b.Loop() {
+		AppendForwardResponse(buf[:0], &resp)
+	}
+}
