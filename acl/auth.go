@@ -88,7 +88,11 @@ func (a *Authenticator) Check(header string, client netip.Addr) (string, error) 
 	if !known {
 		stand = u.stand
 	}
-	ok := stand != nil && a.verify(stand, c.password())
+	// verify is called indirectly, so whatever it is given escapes; a copy
+	// on this slow path keeps c, and the cached path, off the heap.
+	pw := append([]byte(nil), c.password()...)
+	ok := stand != nil && a.verify(stand, pw)
+	clear(pw)
 	if known && ok {
 		a.cache.put(&c.key, u, e.name)
 		return e.name, nil

@@ -2,6 +2,7 @@ package acl
 
 import (
 	"hash/maphash"
+	"net/netip"
 	"sync"
 )
 
@@ -35,8 +36,26 @@ func NewLimiter[K comparable](max int) *Limiter[K] {
 	return l
 }
 
+// shard hashes the key types sluice uses by hand: maphash.Comparable
+// forces its argument to the heap, one allocation per tunnel for nothing.
 func (l *Limiter[K]) shard(k K) *limiterShard[K] {
-	return &l.shards[maphash.Comparable(l.seed, k)%limiterShards]
+	var h uint64
+	switch v := any(k).(type) {
+	case string:
+		h = maphash.String(l.seed, v)
+	case netip.Prefix:
+		h = hashAddr(l.seed, v.Addr()) + uint64(v.Bits())
+	case netip.Addr:
+		h = hashAddr(l.seed, v)
+	default:
+		h = maphash.Comparable(l.seed, k)
+	}
+	return &l.shards[h%limiterShards]
+}
+
+func hashAddr(seed maphash.Seed, ip netip.Addr) uint64 {
+	a := ip.As16()
+	return maphash.Bytes(seed, a[:])
 }
 
 // Acquire takes a slot for k and reports whether one was free. Every

@@ -31,51 +31,42 @@ func ClientKey(ip netip.Addr) netip.Prefix {
 }
 
 // failureLimiter is a token bucket per client that only failed attempts
-// drain. Memory is bounded: each shard remembers a fixed number of
+// drain, kept as GCRA: one "theoretical arrival time" per client instead
+// of a float token count, so refills are exact integer arithmetic on
+// durations. Memory is bounded: each shard remembers a fixed number of
 // clients and forgets the oldest first, so an attacker with many
 // addresses can at worst make us forget, never make us grow.
 type failureLimiter struct {
-	perSec float64
-	burst  float64
-	now    func() time.Time
-	seed   maphash.Seed
-	shards [failureShards]failureShard
+	interval time.Duration // one failure's worth of refill
+	slack    time.Duration // how far tat may run ahead of now: (burst-1)*interval
+	now      func() time.Time
+	seed     maphash.Seed
+	shards   [failureShards]failureShard
 }
 
 type failureShard struct {
-	mu      sync.Mutex
-	buckets map[netip.Prefix]*bucket
-	order   []netip.Prefix // insertion order, a ring once full
-	next    int
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	mu    sync.Mutex
+	tat   map[netip.Prefix]time.Time // when the client's budget is full again
+	order []netip.Prefix             // insertion order, a ring once full
+	next  int
 }
 
 func newFailureLimiter(perMinute, burst int, now func() time.Time) *failureLimiter {
+	interval := time.Minute / time.Duration(perMinute)
 	l := &failureLimiter{
-		perSec: float64(perMinute) / 60,
-		burst:  float64(burst),
-		now:    now,
-		seed:   maphash.MakeSeed(),
+		interval: interval,
+		slack:    time.Duration(burst-1) * interval,
+		now:      now,
+		seed:     maphash.MakeSeed(),
 	}
 	for i := range l.shards {
-		l.shards[i].buckets = make(map[netip.Prefix]*bucket)
+		l.shards[i].tat = make(map[netip.Prefix]time.Time)
 	}
 	return l
 }
 
 func (l *failureLimiter) shard(k netip.Prefix) *failureShard {
-	return &l.shards[maphash.Comparable(l.seed, k)%failureShards]
-}
-
-func (l *failureLimiter) refill(b *bucket, now time.Time) {
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.perSec)
-		b.last = now
-	}
+	return &l.shards[hashAddr(l.seed, k.Addr())%failureShards]
 }
 
 // blocked reports whether the client has no failures left to spend; it
@@ -84,34 +75,30 @@ func (l *failureLimiter) blocked(ip netip.Addr) bool {
 	k := ClientKey(ip)
 	s := l.shard(k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.buckets[k]
-	if b == nil {
-		return false
-	}
-	l.refill(b, l.now())
-	return b.tokens < 1
+	tat, ok := s.tat[k]
+	s.mu.Unlock()
+	return ok && tat.Sub(l.now()) > l.slack
 }
 
-// fail spends one token of the client's budget.
+// fail spends one failure of the client's budget.
 func (l *failureLimiter) fail(ip netip.Addr) {
 	k := ClientKey(ip)
 	s := l.shard(k)
 	now := l.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := s.buckets[k]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+	tat, ok := s.tat[k]
+	if !ok {
 		if len(s.order) < failureTableSize/failureShards {
 			s.order = append(s.order, k)
 		} else {
-			delete(s.buckets, s.order[s.next])
+			delete(s.tat, s.order[s.next])
 			s.order[s.next] = k
 			s.next = (s.next + 1) % len(s.order)
 		}
-		s.buckets[k] = b
 	}
-	l.refill(b, now)
-	b.tokens = max(0, b.tokens-1)
+	if tat.Before(now) {
+		tat = now
+	}
+	s.tat[k] = tat.Add(l.interval)
 }
