@@ -257,13 +257,19 @@ func (c *ServerConn) resetAll(code ErrCode) {
 // now is the connection-relative clock reading for the rapid reset rule.
 func (c *ServerConn) now() time.Duration { return c.cfg.Now().Sub(c.epoch) }
 
-// queueControl counts a control frame we appended, failing a peer that makes
-// us queue too many without reading (RFC 9113 section 10.5).
-func (c *ServerConn) queueControl() {
-	c.queuedControl++
-	if c.queuedControl > c.cfg.MaxQueuedControlFrames {
-		c.fail(connError(ErrCodeEnhanceYourCalm, "too many queued control frames"))
+// queueControl makes room for one more control frame, or fails a peer that
+// makes us queue too many without reading them (RFC 9113 section 10.5). It
+// reports whether the frame may be appended.
+func (c *ServerConn) queueControl() bool {
+	if c.failed {
+		return false
 	}
+	if c.queuedControl >= c.cfg.MaxQueuedControlFrames {
+		c.fail(connError(ErrCodeEnhanceYourCalm, "too many queued control frames"))
+		return false
+	}
+	c.queuedControl++
+	return true
 }
 
 // giveConn returns n bytes of connection-window credit.
@@ -367,22 +373,26 @@ func (c *ServerConn) recentlyClosed(id uint32) closedHow {
 // resetStream sends RST_STREAM for an open stream and closes it; notify
 // says whether the Handler hears of it.
 func (c *ServerConn) resetStream(st *Stream, code ErrCode, notify bool) {
-	c.out = AppendRSTStream(c.out, st.id, code)
 	c.closeStream(st, closedByUs)
-	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
-	if notify && !c.failed {
+	if !c.queueControl() {
+		return
+	}
+	c.out = AppendRSTStream(c.out, st.id, code)
+	if notify {
 		c.h.OnReset(st, code)
 	}
-	c.queueControl()
+	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
 }
 
 // refuse sends RST_STREAM for a stream that never opened.
 func (c *ServerConn) refuse(id uint32, code ErrCode) {
-	c.out = AppendRSTStream(c.out, id, code)
 	c.remember(id, closedByUs)
+	if !c.queueControl() {
+		return
+	}
+	c.out = AppendRSTStream(c.out, id, code)
 	c.resets.streams++
 	c.notePremature(true)
-	c.queueControl()
 }
 
 // notePremature feeds the rapid reset rule and fails the connection when it
@@ -400,10 +410,12 @@ func (c *ServerConn) streamErr(se StreamError) error {
 		c.resetStream(st, se.Code, true)
 		return nil
 	}
+	if !c.queueControl() {
+		return nil
+	}
 	c.out = AppendRSTStream(c.out, se.StreamID, se.Code)
 	c.resets.streams++
 	c.notePremature(true)
-	c.queueControl()
 	return nil
 }
 

@@ -38,9 +38,8 @@ func (c *ServerConn) processFrame(f Frame) error {
 		// RFC 9113 section 8.4: clients cannot push.
 		err = connError(ErrCodeProtocol, "PUSH_PROMISE from a client")
 	case *PingFrame:
-		if !f.IsAck() {
+		if !f.IsAck() && c.queueControl() {
 			c.out = AppendPing(c.out, true, f.Data)
-			c.queueControl()
 		}
 	case *GoAwayFrame:
 		c.peerGoAway = true
@@ -274,10 +273,8 @@ func (c *ServerConn) onRSTStream(f *RSTStreamFrame) error {
 		return nil
 	}
 	c.closeStream(st, closedByPeer)
+	c.h.OnReset(st, f.Code)
 	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
-	if !c.failed {
-		c.h.OnReset(st, f.Code)
-	}
 	return nil
 }
 
@@ -321,8 +318,10 @@ func (c *ServerConn) onSettings(f *SettingsFrame) error {
 			grew = grew || d > 0
 		}
 	}
+	if !c.queueControl() {
+		return nil
+	}
 	c.out = AppendSettingsAck(c.out)
-	c.queueControl()
 	if grew {
 		c.wakeBlocked()
 	}
