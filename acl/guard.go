@@ -9,10 +9,6 @@ import (
 // [IsPrivate] and nothing opened it: answer 403.
 var ErrPrivateAddress = errors.New("destination address is private")
 
-// ErrDeniedAddress means a deny CIDR line of the ACL map covers the
-// resolved address: answer 403.
-var ErrDeniedAddress = errors.New("destination address denied by ACL")
-
 // denyRange is one entry of the deny list; why is for tests and readers.
 type denyRange struct {
 	p   netip.Prefix
@@ -120,48 +116,35 @@ func match(list []denyRange, ip netip.Addr) (netip.Prefix, bool) {
 
 // Guard is the last check before a dial: engine calls Check on every
 // address it is about to connect to, after DNS, so a name cannot smuggle
-// a private or ACL-denied address past the checks on the target.
-// The zero value applies the full deny list with no exceptions.
+// a private address past the checks on the target. The zero value applies
+// the full deny list with no exceptions.
 type Guard struct {
 	// AllowPrivate turns the private-address deny list off (--allow-private).
 	AllowPrivate bool
-	// Map, if set, adds its CIDR lines: a deny line covering the address
-	// refuses it even for a name the map allowed, and an allow line opens
-	// a private range, but only a line at least as specific as the deny
-	// range it opens. "10.1.0.0/16 1" opens part of 10/8, whereas an
-	// "allow everything" 0.0.0.0/0 line does not switch the guard off.
+	// Map, if set, may open private ranges through its allow CIDR (or bare
+	// IP) lines, but only with a line at least as specific as the deny
+	// range it opens: "10.1.0.0/16 1" opens part of 10/8, while an
+	// allow-everything "0.0.0.0/0 1" does not switch the guard off. The
+	// most specific line decides, so "10.9.0.0/16 0" inside an allowed
+	// 10/8 stays shut. Deny CIDR lines play no part here: like every map
+	// line they judge the target as the client wrote it, so "0.0.0.0/0 0"
+	// means "no IP-literal targets", not "no connections at all".
 	Map *Map
 }
 
-// Check returns nil when ip may be dialed, else [ErrDeniedAddress] or
-// [ErrPrivateAddress]. It does not allocate.
+// Check returns nil when ip may be dialed, else [ErrPrivateAddress].
+// It does not allocate.
 func (g Guard) Check(ip netip.Addr) error {
 	if !ip.IsValid() {
 		return ErrPrivateAddress
-	}
-	var (
-		r       rule
-		bits    int
-		matched bool
-	)
-	if g.Map != nil {
-		r, bits, matched = g.Map.lookupAddr(ip)
-		if matched && !r.value.Allowed() {
-			return ErrDeniedAddress
-		}
 	}
 	checked, p, denied := classify(ip)
 	if !denied || g.AllowPrivate {
 		return nil
 	}
-	if g.Map != nil && checked != ip.WithZone("").Unmap() {
-		// The deny range matched the embedded IPv4; judge allow lines there.
-		r, bits, matched = g.Map.lookupAddr(checked)
-		if matched && !r.value.Allowed() {
-			return ErrDeniedAddress
-		}
-	}
-	if matched && r.value.Allowed() && bits >= p.Bits() {
+	// For NAT64, 6to4 and Teredo the range that matched is the embedded
+	// IPv4's, so that is the address an allow line has to name.
+	if r, bits, ok := g.Map.lookupAddrNil(checked); ok && r.value.Allowed() && bits >= p.Bits() {
 		return nil
 	}
 	return ErrPrivateAddress

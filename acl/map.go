@@ -129,7 +129,8 @@ type regexRule struct {
 //  3. for names: the longest matching "*.suffix" line ("*.example.com"
 //     and ".example.com" cover example.com itself and every name below it);
 //     for IP literals: the most specific CIDR line (a bare IP line counts
-//     as a /32 or /128);
+//     as a /32 or /128). CIDR lines judge IP-literal targets only, not
+//     the addresses a name resolves to; see [Guard] for those;
 //  4. "~regex" lines in file order, each tried against the host and
 //     against "host:port" ("[v6]:port" for IPv6), so a regex need not
 //     care whether a port follows;
@@ -425,13 +426,19 @@ func (m *Map) lookupAddr(ip netip.Addr) (rule, int, bool) {
 	return m.v6.lookup(ip)
 }
 
-// AllowsAddr reports whether the most specific CIDR or bare-IP line
-// covering ip is an allow (1 or 3). [Guard] uses it, with a further
-// condition, to let chosen private ranges through.
-func (m *Map) AllowsAddr(ip netip.Addr) bool {
+// lookupAddrNil is lookupAddr for a map that may be nil.
+func (m *Map) lookupAddrNil(ip netip.Addr) (rule, int, bool) {
 	if m == nil {
-		return false
+		return rule{}, 0, false
 	}
-	r, _, ok := m.lookupAddr(ip)
+	return m.lookupAddr(ip)
+}
+
+// AllowsAddr reports whether the most specific CIDR or bare-IP line
+// covering ip is an allow (1 or 3). [Guard.Check] applies the same test,
+// plus the condition that the line is no broader than the private range
+// it opens; use Guard to decide dials, this for diagnostics.
+func (m *Map) AllowsAddr(ip netip.Addr) bool {
+	r, _, ok := m.lookupAddrNil(ip)
 	return ok && r.value.Allowed()
 }
