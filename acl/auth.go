@@ -78,11 +78,19 @@ func (a *Authenticator) Users() *Users { return a.users.Load() }
 // it says so.
 func (a *Authenticator) Check(header string, client netip.Addr) (string, error) {
 	var c cred
-	user, done, err := a.prepare(header, client, &c)
+	user, err := a.check(header, client, &c)
+	clear(c.buf[:]) // no password left behind on the stack
+	return user, err
+}
+
+func (a *Authenticator) check(header string, client netip.Addr, c *cred) (string, error) {
+	// One snapshot for the whole check: a reload in the middle must not
+	// verify against one file and cache under another.
+	u := a.users.Load()
+	user, done, err := a.prepare(header, client, u, c)
 	if done {
 		return user, err
 	}
-	u := a.users.Load()
 	e, known := u.m[string(c.user())]
 	stand := e
 	if !known {
@@ -106,7 +114,9 @@ func (a *Authenticator) Check(header string, client netip.Addr) (string, error) 
 // credential. done is false when only [Authenticator.Check] can tell.
 func (a *Authenticator) TryCheck(header string, client netip.Addr) (user string, done bool, err error) {
 	var c cred
-	return a.prepare(header, client, &c)
+	user, done, err = a.prepare(header, client, a.users.Load(), &c)
+	clear(c.buf[:])
+	return user, done, err
 }
 
 // cred is a decoded credential in a stack buffer, laid out as
@@ -121,7 +131,7 @@ type cred struct {
 func (c *cred) user() []byte     { return c.buf[32 : 32+c.colon] }
 func (c *cred) password() []byte { return c.buf[32+c.colon+1 : 32+c.n] }
 
-func (a *Authenticator) prepare(header string, client netip.Addr, c *cred) (string, bool, error) {
+func (a *Authenticator) prepare(header string, client netip.Addr, u *Users, c *cred) (string, bool, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
 		return "", true, ErrNoCredentials
@@ -129,7 +139,6 @@ func (a *Authenticator) prepare(header string, client netip.Addr, c *cred) (stri
 	if a.fails.blocked(client) {
 		return "", true, ErrRateLimited
 	}
-	u := a.users.Load()
 	if u == nil || !c.parse(header) {
 		a.fails.fail(client)
 		return "", true, ErrBadCredentials
@@ -147,14 +156,15 @@ func (a *Authenticator) prepare(header string, client netip.Addr, c *cred) (stri
 var b64 = base64.StdEncoding.Strict()
 
 // parse decodes "Basic <token68>" into c. One or more spaces may follow
-// the scheme (RFC 9110 says 1*SP); the token itself has none.
+// the scheme (RFC 9110 says 1*SP); the token itself has no whitespace,
+// which also stops the base64 decoder from skipping CR and LF.
 func (c *cred) parse(header string) bool {
 	scheme, tok, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "basic") {
 		return false
 	}
 	tok = strings.TrimLeft(tok, " ")
-	if tok == "" || len(tok) > maxToken || strings.ContainsAny(tok, " \t") {
+	if tok == "" || len(tok) > maxToken || strings.ContainsAny(tok, " \t\r\n") {
 		return false
 	}
 	var src [maxToken]byte

@@ -85,6 +85,7 @@ func TestCheckHeaderForms(t *testing.T) {
 	}
 	bad := []string{
 		"Basic", "Basic ", "Bearer " + tok, "Basic" + tok, "Basic\t" + tok, "Basic " + tok + " x",
+		"Basic " + tok[:4] + "\r\n" + tok[4:], "Basic " + tok[:4] + "\n" + tok[4:],
 		"Basic " + strings.TrimRight(tok, "="), // unpadded
 		"Basic " + tok[:len(tok)-2] + "Q=",     // non-canonical final bits
 		"Basic !!!!", basic("", "pw"), "Basic " + base64.StdEncoding.EncodeToString([]byte("carol")),
