@@ -4,7 +4,7 @@
 #   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle"]
 #
 # Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
-# runs pinned to CPU 1 with its own origin on 127.0.0.1:19000. For each test
+# runs pinned to CPU 1 with its own origin on 127.0.0.1:21000. For each test
 # and each of R repeats the peers take turns (in a rotated order), so that
 # a slow minute of the machine hurts all peers alike. The idle test restarts
 # the peer before every run, so that its memory baseline is a fresh process
@@ -18,7 +18,7 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 BIN=$BENCH_DIR/bin
 PEER_CPU=0
 TOOL_CPU=1
-export BENCH_ORIGIN=127.0.0.1:19000
+export BENCH_ORIGIN=127.0.0.1:21000
 export BENCH_STATE=${BENCH_STATE:-/tmp/sluice-bench}
 
 QUICK=0
@@ -64,7 +64,7 @@ else
 fi
 
 # Peers: listen port (TLS on port+1) and the protocols each one speaks.
-declare -A PORT=([sluice]=18080 [goproxy]=18090 [caddy]=18100 [squid]=18110 [nginx-stream]=18120)
+declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120)
 declare -A PROTOS=([sluice]="h1 h1tls h2" [goproxy]="h1 h1tls h2" [caddy]="h1 h1tls h2" [squid]=h1 [nginx-stream]=raw [none]=raw)
 declare -A PID=()
 
@@ -96,15 +96,18 @@ start_peer() {
 	return 1
 }
 
+# stop_peer NAME: SIGKILL, then wait until the process is gone. A graceful
+# stop would let a peer drain its tunnels for many seconds, and a draining
+# sluice or Caddy still listening (SO_REUSEPORT) would take part of the next
+# run's connections.
 stop_peer() {
 	local p=$1 pid=${PID[$1]:-} i
 	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null || true
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
 	kill -9 "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
 	unset "PID[$p]"
 }
 

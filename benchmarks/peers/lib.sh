@@ -12,7 +12,7 @@ BIN_DIR=$BENCH_DIR/bin
 STATE_ROOT=${BENCH_STATE:-/tmp/sluice-bench}
 # The origin of the load tool: the L4 relay forwards here. run.sh starts
 # every load tool run with -origin on this address.
-ORIGIN_ADDR=${BENCH_ORIGIN:-127.0.0.1:19000}
+ORIGIN_ADDR=${BENCH_ORIGIN:-127.0.0.1:21000}
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
@@ -22,6 +22,7 @@ parse_args() {
 	PORT=$1
 	TLS_PORT=$((PORT + 1))
 	CPU=$2
+	port_free "$PORT" "$TLS_PORT"
 }
 
 # state_dir NAME: a fresh scratch directory for one peer.
@@ -30,6 +31,18 @@ state_dir() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	echo "$d"
+}
+
+# port_free PORT...: refuse to start on a port something already listens
+# on. Peers that set SO_REUSEPORT (gnet, Caddy) would otherwise share the
+# port with a leftover process and split the load with it.
+port_free() {
+	local port
+	for port in "$@"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			die "127.0.0.1:$port is already in use (a leftover peer?)"
+		fi
+	done
 }
 
 # wait_ready PID PORT LOG: wait up to 20 s for PORT to accept while PID

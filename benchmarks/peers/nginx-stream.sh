@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # nginx-stream.sh PORT CPU: nginx's stream module from Debian as a plain L4
 # relay from PORT to the load tool's origin ($BENCH_ORIGIN, default
-# 127.0.0.1:19000). No CONNECT: the load tool runs with -proto raw. It is
+# 127.0.0.1:21000). No CONNECT: the load tool runs with -proto raw. It is
 # the reference for the cheapest byte relay, not a CONNECT proxy.
 source "$(dirname "$0")/lib.sh"
 parse_args "$@"
