@@ -71,10 +71,11 @@ func flush(st *Stream, s *siteStream) {
 	if s.echo {
 		st.Consumed(n)
 	}
-	s.pending = s.pending[n:]
-	if len(s.pending) == 0 && n > 0 || st.Dead() {
+	if n == len(s.pending) || st.Dead() {
+		// All taken, END_STREAM included if it was due.
 		s.end = false
 	}
+	s.pending = s.pending[n:]
 }
 
 func (siteHandler) OnReset(st *Stream, code ErrCode) {}
