@@ -160,7 +160,7 @@ func TestAppendForwardResponse(t *testing.T) {
 			if back.Code != resp.Code || back.Reason != resp.Reason || back.Chunked != resp.Chunked {
 				t.Errorf("round trip: got %+v from %+v", back, resp)
 			}
-			if resp.Chunked && back.ContentLength != -1 || !resp.Chunked && back.ContentLength != resp.ContentLength {
+			if back.ContentLength != resp.ContentLength {
 				t.Errorf("round trip framing: got CL %d from %+v", back.ContentLength, resp)
 			}
 			if got := back.Fields[len(back.Fields)-1]; !reflect.DeepEqual(got, Field{"Connection", "close"}) {

@@ -12,7 +12,9 @@ type Response struct {
 	// Fields holds every header field in order, duplicates included.
 	Fields []Field
 
-	ContentLength int64 // -1 when absent
+	// ContentLength is -1 when absent, and when Transfer-Encoding is
+	// present, because that overrides it (RFC 9112 section 6.3).
+	ContentLength int64
 	// Chunked is set when Transfer-Encoding is present with chunked as
 	// its final coding; the body is then delimited by chunked framing.
 	Chunked bool
@@ -46,6 +48,7 @@ func ParseResponse(b []byte, lim Limits) (resp Response, n int, err error) {
 	}
 	resp.Fields = splitFields(s[eol+2:], nfields)
 	resp.ContentLength = -1
+	te := false
 	for _, f := range resp.Fields {
 		switch {
 		case equalFold(f.Name, "Content-Length"):
@@ -57,7 +60,11 @@ func ParseResponse(b []byte, lim Limits) (resp Response, n int, err error) {
 		case equalFold(f.Name, "Transfer-Encoding"):
 			// The last field's last coding decides (RFC 9112 section 6.3).
 			resp.Chunked = lastCodingChunked(f.Value)
+			te = true
 		}
+	}
+	if te {
+		resp.ContentLength = -1
 	}
 	return resp, n, nil
 }

@@ -49,7 +49,7 @@ var okResponses = []struct {
 		name: "RFC9112-6.3/te-and-cl-accepted",
 		in:   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
 		want: Response{ProtoMajor: 1, ProtoMinor: 1, Code: 200, Reason: "OK",
-			Fields: []Field{{"Content-Length", "3"}, {"Transfer-Encoding", "chunked"}}, ContentLength: 3, Chunked: true},
+			Fields: []Field{{"Content-Length", "3"}, {"Transfer-Encoding", "chunked"}}, ContentLength: -1, Chunked: true},
 	},
 	{
 		name: "RFC9110-15.2/informational",
