@@ -143,6 +143,36 @@ func (c *ServerConn) ResetOutput() {
 	c.queuedControl = 0
 }
 
+// SetOutputBuffer hands the connection an empty buffer to append into, for
+// a caller that pools its buffers; b[:0] is used. Call it only while Output
+// is empty.
+func (c *ServerConn) SetOutputBuffer(b []byte) { c.out = b[:0] }
+
+// TakeOutput returns the pending bytes and gives up the buffer that holds
+// them: the caller owns it from now on (to write it out and return it to its
+// pool). The connection allocates, or gets from SetOutputBuffer, a new one
+// when it next has something to send. Like ResetOutput, it resets the count
+// of queued control frames.
+func (c *ServerConn) TakeOutput() []byte {
+	b := c.out
+	c.out = nil
+	c.queuedControl = 0
+	return b
+}
+
+// ReleaseBuffers drops the scratch buffers an idle connection keeps between
+// bursts (the header encoding buffer, and the output buffer if it is
+// empty), so that an idle connection holds as little memory as possible.
+func (c *ServerConn) ReleaseBuffers() {
+	if len(c.out) == 0 {
+		c.out = nil
+	}
+	c.encBuf.b = nil
+	if !c.hb.active {
+		c.dec.fields = nil
+	}
+}
+
 // Idle reports whether no stream is open.
 func (c *ServerConn) Idle() bool { return len(c.streams) == 0 }
 

@@ -209,10 +209,11 @@ func (c *ServerConn) fragment(p []byte, end bool) error {
 func (c *ServerConn) endBlock(hb *headerBlock) error {
 	switch {
 	case hb.hasErr:
-		if hb.st != nil {
-			c.resetStream(hb.st, hb.errCode, true)
-		} else {
+		switch {
+		case hb.st == nil:
 			c.refuse(hb.streamID, hb.errCode)
+		case !hb.st.dead: // the user may have reset it meanwhile
+			c.resetStream(hb.st, hb.errCode, true)
 		}
 		return nil
 	case hb.kind == blockDiscard:

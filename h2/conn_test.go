@@ -507,3 +507,45 @@ func TestAbort(t *testing.T) {
 		t.Fatalf("Feed after Abort = %v", err)
 	}
 }
+
+func TestOutputOwnership(t *testing.T) {
+	hs := newHarness(t, Config{})
+	pool := make([]byte, 0, 4096)
+	preface := hs.c.TakeOutput()
+	if len(preface) == 0 || len(hs.c.Output()) != 0 {
+		t.Fatal("TakeOutput did not hand the preface over")
+	}
+	hs.c.SetOutputBuffer(pool)
+	hs.feed(append([]byte(ClientPreface), AppendSettings(nil, nil)...))
+	out := hs.c.Output()
+	if &out[:1][0] != &pool[:1][0] {
+		t.Fatal("SetOutputBuffer's buffer not used")
+	}
+	hs.c.ResetOutput()
+	hs.c.ReleaseBuffers()
+	if hs.c.out != nil || hs.c.encBuf.b != nil {
+		t.Fatal("ReleaseBuffers kept buffers")
+	}
+	hs.h.onRequest = func(st *Stream, req *Request) { st.WriteHeaders(200, nil, true) }
+	hs.feed(hs.get(1))
+	if fs := hs.frames(); len(fs) != 1 || fs[0].field(":status") != "200" {
+		t.Fatalf("after ReleaseBuffers: %v", fs)
+	}
+}
+
+// Until the client acknowledges our SETTINGS it may still assume the
+// default 65535 stream window, even when we advertise less.
+func TestSmallWindowBeforeAck(t *testing.T) {
+	hs := newHarness(t, Config{InitialWindowSize: 1000})
+	hs.feed(append([]byte(ClientPreface), AppendSettings(nil, nil)...))
+	hs.feed(hs.connect(1, "a:443"))
+	hs.feed(AppendData(nil, 1, false, make([]byte, 5000)))
+	noGoAway(t, hs, hs.frames())
+	if len(hs.h.data[1]) != 5000 {
+		t.Fatal("DATA within the pre-ACK default window refused")
+	}
+	hs.feed(AppendSettingsAck(nil))
+	// Now the window is 1000 - 5000 < 0: any more overruns it.
+	hs.feed(AppendData(nil, 1, false, []byte("x")))
+	wantRST(t, hs.frames(), 1, ErrCodeFlowControl)
+}

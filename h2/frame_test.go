@@ -36,8 +36,8 @@ var goldenFrames = []struct {
 		want:  &DataFrame{FrameHeader: FrameHeader{6, FrameData, FlagDataPadded, 3}, Data: []byte("hi"), PadLength: 3},
 	},
 	{
-		name:  "6.2 HEADERS END_STREAM|END_HEADERS",
-		wire:  "\x00\x00\x01\x01\x05\x00\x00\x00\x01\x82",
+		name: "6.2 HEADERS END_STREAM|END_HEADERS",
+		wire: "\x00\x00\x01\x01\x05\x00\x00\x00\x01\x82",
 		build: func() []byte {
 			return AppendHeaders(nil, HeadersParam{StreamID: 1, BlockFragment: []byte{0x82}, EndStream: true, EndHeaders: true})
 		},
