@@ -11,12 +11,17 @@ import (
 	"time"
 )
 
-// Errors from [Authenticator.Check]. The first two mean 407 (or the probe
-// resistance fallback); ErrRateLimited means 429.
+// Errors from [Authenticator.Check].
 var (
-	ErrNoCredentials  = errors.New("no proxy credentials")
+	// ErrNoCredentials: no Proxy-Authorization at all. Answer 407 (or the
+	// probe-resistance fallback); it does not count as a failed login,
+	// since browsers ask without credentials first.
+	ErrNoCredentials = errors.New("no proxy credentials")
+	// ErrBadCredentials: malformed header, unknown user or wrong password.
+	// Answer 407 (or the fallback); it spends one of the client's failures.
 	ErrBadCredentials = errors.New("bad proxy credentials")
-	ErrRateLimited    = errors.New("too many failed proxy logins from this address")
+	// ErrRateLimited: the client's failure budget is spent. Answer 429.
+	ErrRateLimited = errors.New("too many failed proxy logins from this address")
 )
 
 // maxToken bounds the base64 credential (1024 bytes decoded); real ones are

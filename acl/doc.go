@@ -15,7 +15,11 @@
 //     Proxy-Authorization check with its cache and failure limiter (407/429).
 //   - [Limiter]: per-user and per-address concurrent tunnel limits (429).
 //
-// The order the front ends are expected to apply them in: authenticate,
-// parse the target, check the port, [Map.Decide], resolve, [Guard.Check]
-// every address that will be dialed, then [Limiter.Acquire].
+// The order the front ends are expected to apply them in: authenticate
+// ([Authenticator.TryCheck] on the loop, [Authenticator.Check] off it on a
+// miss), parse the target, check the port, [Map.Decide], resolve, then
+// [Guard.Check] on every address just before it is dialed.
+// [Limiter.Acquire] goes wherever its key is first known (the client
+// address at accept, the user after authentication) and is released when
+// the tunnel ends.
 package acl
