@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// config is everything the flags set.
+type config struct {
+	listen, listenTLS string
+	cert, key         string
+	workers           int
+	bufferSize        int
+	connectTimeout    time.Duration
+	idleTimeout       time.Duration
+	headerTimeout     time.Duration
+	handshakeTimeout  time.Duration
+	drainTimeout      time.Duration
+	allowPorts        string
+	allowPrivate      bool
+	aclFile           string
+	bind              string
+	resolver          string
+	site              string
+	accessLog         string
+	logLevel          string
+	pprof, metrics    string
+	maxConns          int
+	halfClose         bool
+}
+
+const usageHead = `sluice: a forward (CONNECT) proxy engine.
+
+With no flags it serves HTTP/1.1 CONNECT and h2c on 127.0.0.1:8080 and
+HTTP/1.1 CONNECT inside TLS on 127.0.0.1:8443 with a generated self-signed
+certificate. Everything that is not a proxy request sees a web site.
+
+Flags:
+`
+
+func parseFlags(args []string, out io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "plain listener: HTTP/1.1 CONNECT, absolute-URI requests, h2c with prior knowledge, the site (\"\" = off)")
+	fs.StringVar(&c.listenTLS, "listen-tls", "127.0.0.1:8443", "TLS listener (an \"HTTPS proxy\"); \"\" = off")
+	fs.StringVar(&c.cert, "cert", "", "TLS certificate chain (PEM); a self-signed one is generated when empty")
+	fs.StringVar(&c.key, "key", "", "TLS private key (PEM) for --cert")
+	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes)")
+	fs.IntVar(&c.bufferSize, "buffer-size", 1<<20, "per-direction high watermark in bytes: above it the source stops being read")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "resolve + connect to the target; past it the client gets 504")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "a tunnel with no bytes either way for this long is closed (0 = never)")
+	fs.DurationVar(&c.headerTimeout, "header-timeout", 15*time.Second, "from accept to the end of the request head; slower clients get 408")
+	fs.DurationVar(&c.handshakeTimeout, "handshake-timeout", 10*time.Second, "TLS handshake deadline")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long open tunnels may finish before they are cut")
+	fs.StringVar(&c.allowPorts, "allow-ports", "443,563", "CONNECT target ports: a list of ports and ranges (443,8000-8100) or \"all\"")
+	fs.BoolVar(&c.allowPrivate, "allow-private", false, "turn off the guard that refuses loopback, private, link-local and other special addresses after DNS")
+	fs.StringVar(&c.aclFile, "acl", "", "ACL map file: lines \"pattern value\" (0 deny, 1 allow, 2 deny+log, 3 allow+log) and \"default value\"; reloaded on SIGHUP")
+	fs.StringVar(&c.bind, "bind", "", "source address for upstream connections")
+	fs.StringVar(&c.resolver, "resolver", "", "DNS server host:port to use instead of the system's")
+	fs.StringVar(&c.site, "site", "", "what non-proxy requests see: a directory of static files or an http(s):// URL to reverse-proxy; a built-in page when empty")
+	fs.StringVar(&c.accessLog, "access-log", "stdout", "access log: a file path, \"stdout\", \"stderr\" or \"off\"")
+	fs.StringVar(&c.logLevel, "log-level", "info", "error log level: debug, info, warn, error")
+	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&c.metrics, "metrics", "", "serve Prometheus-format metrics at /metrics on this address")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "cap on concurrent client connections; more are refused at accept (0 = no cap)")
+	fs.BoolVar(&c.halfClose, "half-close", true, "true half-close for HTTP/1.1 tunnels: a client FIN is passed upstream and the download continues (costs one fd per client)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHead)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.bind != "" {
+		if _, err := netip.ParseAddr(c.bind); err != nil {
+			return nil, fmt.Errorf("--bind %q: not an IP address", c.bind)
+		}
+	}
+	if (c.cert == "") != (c.key == "") {
+		return nil, fmt.Errorf("--cert and --key go together")
+	}
+	if c.bufferSize < 4096 {
+		return nil, fmt.Errorf("--buffer-size %d: at least 4096", c.bufferSize)
+	}
+	if c.listen == "" && c.listenTLS == "" {
+		return nil, fmt.Errorf("nothing to listen on: set --listen or --listen-tls")
+	}
+	return c, nil
+}

@@ -1,0 +1,76 @@
+// Command sluice is a forward (CONNECT) proxy for high-concurrency edge
+// nodes. Run it with no flags for the embedded default; see -h.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only on --pprof's own listener
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := parseFlags(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice:", err)
+		return 2
+	}
+	s, err := newServer(cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice:", err)
+		return 1
+	}
+	if cfg.pprof != "" {
+		go func() {
+			s.log.Info().Str("addr", cfg.pprof).Msg("pprof listening")
+			if err := http.ListenAndServe(cfg.pprof, http.DefaultServeMux); err != nil {
+				s.log.Error().Err(err).Msg("pprof")
+			}
+		}()
+	}
+	if cfg.metrics != "" {
+		go func() {
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", s.metricsHandler())
+			if err := http.ListenAndServe(cfg.metrics, mux); err != nil {
+				s.log.Error().Err(err).Msg("metrics")
+			}
+		}()
+	}
+	if err := s.start(); err != nil {
+		fmt.Fprintln(os.Stderr, "sluice:", err)
+		return 1
+	}
+	for name, a := range s.addrs {
+		s.log.Info().Str("listener", name).Str("addr", a.String()).Msg("listening")
+	}
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for x := range sig {
+		if x == syscall.SIGHUP {
+			s.reload()
+			continue
+		}
+		s.log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("draining")
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
+		err := s.shutdown(ctx)
+		cancel()
+		if err != nil {
+			s.log.Warn().Err(err).Msg("drain timeout: remaining tunnels cut")
+		}
+		return 0
+	}
+	return 0
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/sluice-proxy/sluice/acl"
+	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/h1"
+	"github.com/sluice-proxy/sluice/relay"
+)
+
+// server wires the engine, the front ends and the policy together.
+type server struct {
+	cfg       *config
+	log       zerolog.Logger
+	accessOut io.WriteCloser
+	eng       *engine.Engine
+	policy    *relay.Policy
+	h1        *h1.Server
+	addrs     map[string]net.Addr // "listen", "listen-tls"
+}
+
+func newServer(cfg *config, errOut io.Writer) (*server, error) {
+	lvl, err := zerolog.ParseLevel(cfg.logLevel)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", cfg.logLevel, err)
+	}
+	s := &server{cfg: cfg, addrs: map[string]net.Addr{}}
+	s.log = zerolog.New(errOut).Level(lvl).With().Timestamp().Logger()
+
+	var accessLog *zerolog.Logger
+	switch cfg.accessLog {
+	case "off", "":
+	case "stdout":
+		l := zerolog.New(os.Stdout)
+		accessLog = &l
+	case "stderr":
+		l := zerolog.New(os.Stderr)
+		accessLog = &l
+	default:
+		f, err := os.OpenFile(cfg.accessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("--access-log: %w", err)
+		}
+		s.accessOut = f
+		l := zerolog.New(f)
+		accessLog = &l
+	}
+
+	ports, err := acl.ParsePorts(cfg.allowPorts)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-ports: %w", err)
+	}
+	s.policy = &relay.Policy{Ports: ports, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout}
+	if cfg.aclFile != "" {
+		m, err := acl.LoadMap(cfg.aclFile)
+		if err != nil {
+			return nil, fmt.Errorf("--acl: %w", err)
+		}
+		s.policy.ACL.Store(m)
+	}
+	site, err := siteHandler(cfg.site)
+	if err != nil {
+		return nil, err
+	}
+	rcfg := &relay.Config{
+		High:        cfg.bufferSize,
+		Low:         cfg.bufferSize / 4,
+		HardCap:     8 * cfg.bufferSize,
+		IdleTimeout: cfg.idleTimeout,
+		AccessLog:   accessLog,
+	}
+	s.h1 = &h1.Server{
+		Limits:        h1.DefaultLimits(),
+		Policy:        s.policy,
+		Relay:         rcfg,
+		HeaderTimeout: cfg.headerTimeout,
+		Site:          site,
+	}
+
+	ecfg := engine.Config{
+		Workers:          cfg.workers,
+		MaxConns:         cfg.maxConns,
+		HalfClose:        cfg.halfClose,
+		HandshakeTimeout: cfg.handshakeTimeout,
+		Log:              s.log,
+	}
+	if cfg.bind != "" {
+		ecfg.Bind = netip.MustParseAddr(cfg.bind)
+	}
+	if cfg.resolver != "" {
+		ecfg.Resolver = resolverFor(cfg.resolver)
+	}
+	s.eng = engine.New(ecfg)
+
+	if cfg.listen != "" {
+		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listen, Open: s.h1.Open})
+		if err != nil {
+			return nil, fmt.Errorf("--listen: %w", err)
+		}
+		s.addrs["listen"] = a
+	}
+	if cfg.listenTLS != "" {
+		tc, err := s.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS})
+		if err != nil {
+			return nil, fmt.Errorf("--listen-tls: %w", err)
+		}
+		s.addrs["listen-tls"] = a
+	}
+	return s, nil
+}
+
+// openTLS picks the front end by ALPN.
+func (s *server) openTLS(c *engine.Conn) engine.Handler {
+	return s.h1.Open(c)
+}
+
+func (s *server) tlsConfig() (*tls.Config, error) {
+	var cert tls.Certificate
+	var err error
+	if s.cfg.cert != "" {
+		cert, err = tls.LoadX509KeyPair(s.cfg.cert, s.cfg.key)
+	} else {
+		cert, err = selfSigned()
+		s.log.Info().Msg("no --cert given: using a generated self-signed certificate")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
+
+func (s *server) start() error { return s.eng.Start() }
+
+// shutdown drains: no new conns, open tunnels get until ctx is done.
+func (s *server) shutdown(ctx context.Context) error {
+	err := s.eng.Shutdown(ctx)
+	s.h1.Close()
+	if s.accessOut != nil {
+		_ = s.accessOut.Close()
+	}
+	return err
+}
+
+// reload re-reads the files that SIGHUP covers; a broken file keeps the old
+// one in force.
+func (s *server) reload() {
+	if s.cfg.aclFile != "" {
+		m, err := acl.LoadMap(s.cfg.aclFile)
+		if err != nil {
+			s.log.Error().Err(err).Str("file", s.cfg.aclFile).Msg("acl reload failed; keeping the old map")
+		} else {
+			s.policy.ACL.Store(m)
+			s.log.Info().Str("file", s.cfg.aclFile).Int("rules", m.Len()).Msg("acl reloaded")
+		}
+	}
+}
+
+func resolverFor(addr string) *net.Resolver {
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			d := net.Dialer{Timeout: 5 * time.Second}
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// siteHandler is what every request that is not for the proxy sees: a
+// directory of static files, a reverse-proxied upstream site, or a plain
+// built-in page, so the proxy looks like an ordinary web server.
+func siteHandler(spec string) (http.Handler, error) {
+	switch {
+	case spec == "":
+		return http.HandlerFunc(builtinPage), nil
+	case strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://"):
+		u, err := url.Parse(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--site %q: %w", spec, err)
+		}
+		return httputil.NewSingleHostReverseProxy(u), nil
+	default:
+		st, err := os.Stat(spec)
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--site %q: not a directory or an http(s) URL", spec)
+		}
+		return http.FileServer(http.Dir(spec)), nil
+	}
+}
+
+const page = `<!doctype html>
+<html><head><title>Welcome</title></head>
+<body><h1>Welcome</h1><p>This site is under construction.</p></body></html>
+`
+
+func builtinPage(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+	case r.URL.Path != "/":
+		http.NotFound(w, r)
+	default:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(page))
+	}
+}

@@ -1,0 +1,396 @@
+package engine
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// readState is where a Conn stands on reading.
+type readState uint8
+
+const (
+	reading   readState = iota
+	parkWant            // PauseRead asked; parked as soon as gnet allows
+	parked              // detached from gnet; nobody reads the socket
+	resuming            // re-enroll under way
+	readEOF             // the peer sent FIN; nothing more to read
+)
+
+// Conn is one TCP connection: a client accepted on a listener or an
+// upstream dialed for a tunnel. It keeps its identity while engine detaches
+// the socket from gnet and enrolls it again (PauseRead/ResumeRead), so the
+// layers above hold *Conn, never a gnet.Conn.
+type Conn struct {
+	// Immutable after construction.
+	eng      *Engine
+	ln       *listener // nil for upstreams
+	remote   netip.AddrPort
+	upstream bool
+
+	// Owned by the loop.
+	loop   *loop
+	gc     gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
+	h      Handler
+	rs     readState
+	fd     int // our own dup of the socket while detached from gnet, else -1
+	hold   int // dup kept from accept for true half-close, -1 if none
+	q      *byteBuffer
+	tls    *tls.Conn
+	tr     *tlsTransport
+	pend   *byteBuffer // TLS plaintext the handler left unconsumed
+	alpn   string
+	idle   time.Duration
+	active time.Time // last read activity (coarse: loop clock)
+	dead   time.Time // absolute deadline, zero if none
+
+	rawRead     bool // the socket cannot go back to gnet: the loop's waiter service reads it
+	inTraffic   bool // inside this conn's OnTraffic
+	closeGnet   bool // return gnet.Close from the current OnTraffic
+	detaching   bool // the next gnet OnClose is ours, not the peer's
+	waiting     bool // in loop.waiters
+	drainLow    int  // OnDrained when buffered <= drainLow; -1 = not watching
+	lastBuf     int  // Buffered() at the last drain check, for the rate estimate
+	lastBufAt   time.Time
+	flushThen   flushAction
+	pauseAgain  bool // PauseRead came while resuming
+	closed      bool
+	wshut       bool // SHUT_WR sent
+	detachTo    func(*detachedConn)
+	detachFn    func(net.Conn)
+	detachBytes []byte
+	lingerUntil time.Time
+	released    bool   // counted out of Engine's active conns
+	onOpen      func() // upstream: the dial's completion, run in OnOpen
+}
+
+// flushAction is what happens once the bytes queued toward the peer are out.
+type flushAction uint8
+
+const (
+	flushNone     flushAction = iota
+	flushShutdown             // SHUT_WR, keep reading until the peer's FIN
+	flushClose                // SHUT_WR, then close at the peer's FIN or the linger timeout
+)
+
+// ErrOverflow is the close reason when a tunnel's buffers pass the hard cap.
+var ErrOverflow = errors.New("engine: buffered bytes over the hard cap")
+
+func newConn(e *Engine, ln *listener, upstream bool) *Conn {
+	return &Conn{eng: e, ln: ln, upstream: upstream, fd: -1, hold: -1, drainLow: -1}
+}
+
+// SetHandler replaces the handler; the next event goes to h.
+func (c *Conn) SetHandler(h Handler) { c.h = h }
+
+// RemoteAddr is the peer's address. Safe from any goroutine.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// ALPN is the protocol negotiated by TLS ("h2", "http/1.1"), or "".
+func (c *Conn) ALPN() string { return c.alpn }
+
+// IsTLS reports whether c carries TLS.
+func (c *Conn) IsTLS() bool { return c.tls != nil }
+
+// TLSServerName is the SNI the client sent, or "".
+func (c *Conn) TLSServerName() string {
+	if c.tls == nil {
+		return ""
+	}
+	return c.tls.ConnectionState().ServerName
+}
+
+// Closed reports whether c is closed.
+func (c *Conn) Closed() bool { return c.closed }
+
+// CanWrite reports whether bytes written now can still reach the peer.
+func (c *Conn) CanWrite() bool { return !c.closed && !c.wshut && (c.gc != nil || c.fd >= 0) }
+
+// Write queues p toward the peer and never blocks. p is not retained: gnet
+// copies what it cannot write at once, and so does engine while detached.
+func (c *Conn) Write(p []byte) {
+	if !c.CanWrite() || len(p) == 0 {
+		return
+	}
+	if c.tls != nil {
+		_, _ = c.tls.Write(p) // errors surface as a closed conn
+		return
+	}
+	c.rawWrite(p)
+}
+
+// rawWrite sends bytes as they are (ciphertext for TLS conns). While the
+// socket is away from gnet, engine writes it itself and queues the rest; while
+// it is being enrolled again, everything queues and goes out first on return.
+func (c *Conn) rawWrite(p []byte) {
+	if c.gc != nil {
+		_, _ = c.gc.Write(p) // on error gnet closes c and OnClose tells
+		return
+	}
+	if c.fd >= 0 && (c.q == nil || c.q.Len() == 0) {
+		n, err := unix.Write(c.fd, p)
+		if err != nil && err != unix.EAGAIN {
+			c.fail(err)
+			return
+		}
+		if n > 0 {
+			p = p[n:]
+		}
+		if len(p) == 0 {
+			return
+		}
+	}
+	if c.q == nil {
+		c.q = getBuf()
+	}
+	_, _ = c.q.Write(p)
+	if c.fd >= 0 {
+		c.loop.wait(c)
+	}
+}
+
+// Buffered is the number of bytes written to c that have not reached the
+// kernel yet (ciphertext for TLS conns).
+func (c *Conn) Buffered() int {
+	n := 0
+	if c.gc != nil {
+		n = c.gc.OutboundBuffered()
+	}
+	if c.q != nil {
+		n += c.q.Len()
+	}
+	return n
+}
+
+// WatchDrain asks for one OnDrained once Buffered() <= low.
+func (c *Conn) WatchDrain(low int) {
+	if c.closed {
+		return
+	}
+	c.drainLow = low
+	c.loop.wait(c)
+}
+
+// SetIdleTimeout calls OnTimeout after d without reads; 0 turns it off.
+func (c *Conn) SetIdleTimeout(d time.Duration) {
+	c.idle = d
+	c.active = c.loop.now
+}
+
+// Touch counts as read activity for the idle timeout (a tunnel touches its
+// client when the upstream moves bytes).
+func (c *Conn) Touch() { c.active = c.loop.now }
+
+// SetDeadline calls OnTimeout at t; the zero time turns it off.
+func (c *Conn) SetDeadline(t time.Time) { c.dead = t }
+
+// PauseRead stops reading from the socket until ResumeRead. Bytes already
+// read are still delivered. gnet cannot stop reading a conn it holds, so
+// engine detaches the socket (keeping a dup) as soon as its own outbound
+// buffer is empty, and enrolls it again on resume.
+func (c *Conn) PauseRead() {
+	switch c.rs {
+	case reading:
+		if c.rawRead {
+			c.rs = parked
+			return
+		}
+		c.rs = parkWant
+		if !c.inTraffic {
+			c.tryPark()
+		}
+	case resuming:
+		c.pauseAgain = true
+	}
+}
+
+// ResumeRead undoes PauseRead.
+func (c *Conn) ResumeRead() {
+	switch c.rs {
+	case parkWant:
+		c.rs = reading
+	case parked:
+		if c.rawRead {
+			c.rs = reading
+			c.loop.wait(c)
+			return
+		}
+		c.unpark()
+	case resuming:
+		c.pauseAgain = false
+	}
+}
+
+// Paused reports whether reading is paused or about to be.
+func (c *Conn) Paused() bool { return c.rs == parkWant || c.rs == parked || c.rs == resuming }
+
+// CloseWrite sends FIN once every queued byte is out, and keeps reading.
+func (c *Conn) CloseWrite() {
+	if c.closed || c.wshut {
+		return
+	}
+	if c.flushThen < flushShutdown {
+		c.flushThen = flushShutdown
+	}
+	c.serviceFlush()
+}
+
+// CloseAfterFlush closes c once every queued byte is out. It sends FIN
+// first and waits for the peer's FIN (or the linger timeout), because a
+// close with unread input sends RST, and an RST can make the peer's kernel
+// drop bytes it has not handed to the application yet.
+func (c *Conn) CloseAfterFlush() {
+	if c.closed {
+		return
+	}
+	c.flushThen = flushClose
+	c.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger)
+	c.serviceFlush()
+}
+
+// Close closes c now; queued bytes are dropped.
+func (c *Conn) Close() { c.closeWith(nil) }
+
+// Exec runs fn on c's loop. Safe from any goroutine; fn is dropped if c is
+// closed by then.
+func (c *Conn) Exec(fn func()) {
+	c.loop.exec(func() {
+		if !c.closed {
+			fn()
+		}
+	})
+}
+
+func (c *Conn) fail(err error) { c.closeWith(err) }
+
+// closeWith ends c and tells the handler once.
+func (c *Conn) closeWith(err error) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.loop.unwait(c)
+	delete(c.loop.conns, c)
+	if c.gc != nil {
+		gc := c.gc
+		c.gc = nil
+		if c.inTraffic {
+			c.closeGnet = true
+		} else {
+			_ = gc.EventLoop().Close(gc) // synchronous; its OnClose sees c.closed and returns
+		}
+	}
+	c.releaseFDs()
+	c.releaseBuffers()
+	c.eng.connDone(c)
+	if c.h != nil {
+		c.h.OnClose(c, err)
+	}
+}
+
+func (c *Conn) releaseFDs() {
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		c.fd = -1
+	}
+	if c.hold >= 0 {
+		_ = unix.Close(c.hold)
+		c.hold = -1
+	}
+}
+
+func (c *Conn) releaseBuffers() {
+	if c.q != nil {
+		putBuf(c.q)
+		c.q = nil
+	}
+	if c.pend != nil {
+		putBuf(c.pend)
+		c.pend = nil
+	}
+}
+
+// shutdownWrite sends FIN on whichever fd is current.
+func (c *Conn) shutdownWrite() {
+	if c.wshut {
+		return
+	}
+	c.wshut = true
+	if c.tls != nil && c.gc != nil {
+		_ = c.tls.CloseWrite() // close_notify before the FIN, as TLS wants
+	}
+	fd := c.fd
+	if c.gc != nil {
+		fd = c.gc.Fd()
+	}
+	if fd >= 0 {
+		_ = unix.Shutdown(fd, unix.SHUT_WR)
+	}
+}
+
+// serviceFlush carries out flushThen when nothing is queued any more.
+// It reports whether c still needs the loop's attention for it.
+func (c *Conn) serviceFlush() bool {
+	if c.flushThen == flushNone || c.closed {
+		return false
+	}
+	if c.Buffered() > 0 {
+		c.loop.wait(c)
+		return true
+	}
+	c.shutdownWrite()
+	if c.flushThen == flushClose {
+		if c.rs == readEOF || c.rs == parked || c.gc == nil && c.fd < 0 {
+			c.closeWith(nil)
+			return false
+		}
+		return false // the peer's FIN closes it; the loop's sweep enforces the linger
+	}
+	c.flushThen = flushNone
+	return false
+}
+
+// onGnetClose handles gnet's OnClose for c's current gnet.Conn.
+func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
+	if c.closed || gc != c.gc {
+		return
+	}
+	if c.detaching {
+		c.detaching = false
+		c.gc = nil
+		c.afterDetach()
+		return
+	}
+	c.gc = nil
+	eof := err == nil || errors.Is(err, io.EOF)
+	if !eof {
+		c.closeWith(err)
+		return
+	}
+	// gnet writes what it still holds for this conn only until the first
+	// EAGAIN and drops the rest; a backlog here may be lost, so say so.
+	if gc.OutboundBuffered() > 0 && c.hold >= 0 {
+		c.closeWith(errEOFBacklog)
+		return
+	}
+	c.rs = readEOF
+	if c.hold >= 0 && !c.wshut {
+		c.fd, c.hold = c.hold, -1
+		if c.h != nil {
+			c.h.OnReadEOF(c)
+		}
+		if !c.closed && c.flushThen == flushClose {
+			c.serviceFlush()
+		}
+		return
+	}
+	c.closeWith(io.EOF)
+}
+
+var errEOFBacklog = errors.New("engine: peer closed while data toward it was still queued")

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// DialTarget is where a tunnel goes.
+type DialTarget struct {
+	Host    string // a name or an IP literal (no brackets)
+	Port    uint16
+	Timeout time.Duration // resolve + connect, all addresses together
+	// Check vets every resolved address before it is dialed (the private
+	// address guard, ACL CIDRs). Addresses it rejects are skipped.
+	Check func(netip.Addr) error
+}
+
+// DialInfo describes a dial, successful or not.
+type DialInfo struct {
+	Addr    netip.AddrPort // the address connected (or last tried)
+	Resolve time.Duration
+	Connect time.Duration
+}
+
+// DialStage says where a dial failed.
+type DialStage uint8
+
+const (
+	StageResolve   DialStage = iota + 1 // no address for the name
+	StageForbidden                      // every address failed Check
+	StageConnect                        // refused, unreachable, reset
+	StageTimeout                        // the dial's timeout passed
+)
+
+func (s DialStage) String() string {
+	switch s {
+	case StageResolve:
+		return "resolve"
+	case StageForbidden:
+		return "forbidden"
+	case StageConnect:
+		return "connect"
+	case StageTimeout:
+		return "timeout"
+	}
+	return "unknown"
+}
+
+// DialError is a failed dial.
+type DialError struct {
+	Stage DialStage
+	Err   error
+}
+
+func (e *DialError) Error() string { return "dial " + e.Stage.String() + ": " + e.Err.Error() }
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Dial connects to t off-loop and enrolls the upstream socket on c's loop,
+// so the tunnel's two halves share one goroutine. done runs on that loop
+// exactly once, with the upstream Conn (handler h) or the error. The
+// returned cancel abandons the dial (done still runs, with an error).
+func (c *Conn) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, err error)) (cancel func()) {
+	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
+	l, e := c.loop, c.eng
+	go func() {
+		defer cancelCtx()
+		nc, info, err := e.dial(ctx, t)
+		if err != nil {
+			l.exec(func() { done(nil, info, err) })
+			return
+		}
+		up := newConn(e, nil, true)
+		up.h, up.loop, up.remote = h, l, info.Addr
+		up.onOpen = func() { done(up, info, nil) }
+		ch, err := l.el.Enroll(gnet.NewContext(context.Background(), up), nc)
+		if err != nil {
+			_ = nc.Close()
+			l.exec(func() { done(nil, info, &DialError{StageConnect, err}) })
+			return
+		}
+		if r, ok := <-ch; !ok || r.Err != nil || r.Conn == nil {
+			err := errDetach
+			if ok && r.Err != nil {
+				err = r.Err
+			}
+			l.exec(func() { done(nil, info, &DialError{StageConnect, err}) })
+		}
+	}()
+	return cancelCtx
+}
+
+// opened runs in OnOpen of an enrolled upstream.
+func (c *Conn) opened() {
+	if c.onOpen != nil {
+		f := c.onOpen
+		c.onOpen = nil
+		f()
+	}
+}
+
+// dial resolves, vets and connects, trying every address in turn.
+func (e *Engine) dial(ctx context.Context, t DialTarget) (net.Conn, DialInfo, error) {
+	var info DialInfo
+	start := time.Now()
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(t.Host); err == nil {
+		addrs = []netip.Addr{ip.Unmap()}
+	} else {
+		r := e.cfg.Resolver
+		if r == nil {
+			r = net.DefaultResolver
+		}
+		addrs, err = r.LookupNetIP(ctx, "ip", t.Host)
+		info.Resolve = time.Since(start)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, info, &DialError{StageTimeout, err}
+			}
+			return nil, info, &DialError{StageResolve, err}
+		}
+		if len(addrs) == 0 {
+			return nil, info, &DialError{StageResolve, errors.New("no addresses")}
+		}
+	}
+	var lastErr error
+	allowed := addrs[:0:0]
+	for _, a := range addrs {
+		a = a.Unmap()
+		if t.Check != nil {
+			if err := t.Check(a); err != nil {
+				lastErr = err
+				continue
+			}
+		}
+		allowed = append(allowed, a)
+	}
+	if len(allowed) == 0 {
+		info.Addr = netip.AddrPortFrom(addrs[0].Unmap(), t.Port)
+		return nil, info, &DialError{StageForbidden, lastErr}
+	}
+	cstart := time.Now()
+	for i, a := range allowed {
+		info.Addr = netip.AddrPortFrom(a, t.Port)
+		// Share what is left of the timeout among the addresses left, so
+		// one black-holed address cannot use up the whole budget.
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok && len(allowed)-i > 1 {
+			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(allowed)-i))
+		}
+		d := net.Dialer{}
+		d.SetMultipathTCP(false)
+		if e.cfg.Bind.IsValid() && e.cfg.Bind.Is4() == a.Is4() {
+			d.LocalAddr = &net.TCPAddr{IP: e.cfg.Bind.AsSlice()}
+		}
+		nc, err := d.DialContext(actx, "tcp", info.Addr.String())
+		cancel()
+		info.Connect = time.Since(cstart)
+		if err == nil {
+			return nc, info, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			return nil, info, &DialError{StageTimeout, err}
+		}
+	}
+	var ne net.Error
+	if errors.As(lastErr, &ne) && ne.Timeout() {
+		return nil, info, &DialError{StageTimeout, lastErr}
+	}
+	return nil, info, &DialError{StageConnect, lastErr}
+}

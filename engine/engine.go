@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/rs/zerolog"
+)
+
+// Config tunes the engine. Zero values take the defaults noted.
+type Config struct {
+	Workers          int           // event loops; default GOMAXPROCS
+	ReadBufferCap    int           // per-loop read buffer; default 256 KiB
+	MaxConns         int           // concurrent client conns; 0 = no cap
+	HalfClose        bool          // keep a dup per client fd so a client FIN is a true half-close
+	Linger           time.Duration // after our FIN, how long to wait for the peer's; default 30 s
+	HandshakeTimeout time.Duration // TLS handshake; default 10 s
+	MaxHandshakes    int           // concurrent TLS handshakes; default 256 per core
+	Resolver         *net.Resolver // default net.DefaultResolver
+	Bind             netip.Addr    // source address for upstream dials, if valid
+	Log              zerolog.Logger
+}
+
+// ListenerSpec describes one listening socket.
+type ListenerSpec struct {
+	Addr string      // host:port
+	TLS  *tls.Config // nil for plain TCP
+	// Open runs on the loop when a client conn is ready (after the TLS
+	// handshake) and returns its handler.
+	Open func(c *Conn) Handler
+}
+
+// Stats are engine-wide counters. Safe from any goroutine.
+type Stats struct {
+	Accepted, Rejected, AcceptErrors, Active int64
+	Parks, Unparks, HandshakeErrors          int64
+}
+
+// Engine runs the event loops and listeners.
+type Engine struct {
+	// Immutable after New.
+	cfg  Config
+	log  zerolog.Logger
+	done chan struct{}
+	sem  chan struct{} // TLS handshakes in flight
+
+	mu        sync.Mutex
+	listeners []*listener
+	started   bool
+	stopOnce  sync.Once
+
+	gnetEng atomic.Pointer[gnet.Engine]
+	booted  chan struct{}
+	runErr  chan error
+	loops   sync.Map // gnet.EventLoop -> *loop
+	sock    string   // the dummy unix listener gnet insists on
+
+	stats struct {
+		accepted, rejected, acceptErrors, active atomic.Int64
+		parks, unparks, handshakeErrors          atomic.Int64
+	}
+}
+
+// New returns an engine with cfg; call Listen, then Start.
+func New(cfg Config) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.ReadBufferCap <= 0 {
+		cfg.ReadBufferCap = 256 << 10
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = 30 * time.Second
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = 256 * runtime.GOMAXPROCS(0)
+	}
+	return &Engine{
+		cfg:    cfg,
+		log:    cfg.Log,
+		done:   make(chan struct{}),
+		sem:    make(chan struct{}, cfg.MaxHandshakes),
+		booted: make(chan struct{}),
+		runErr: make(chan error, 1),
+	}
+}
+
+// Listen opens a listening socket now (so ":0" ports are known before
+// Start) and returns its address.
+func (e *Engine) Listen(spec ListenerSpec) (net.Addr, error) {
+	l, err := listen(e, spec)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.listeners = append(e.listeners, l)
+	started := e.started
+	e.mu.Unlock()
+	if started {
+		go l.acceptLoop()
+	}
+	return l.ln.Addr(), nil
+}
+
+// Start runs the event loops and begins accepting. It returns once gnet
+// has booted.
+func (e *Engine) Start() error {
+	e.sock = filepath.Join(os.TempDir(), "sluice-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".sock")
+	opts := []gnet.Option{
+		gnet.WithNumEventLoop(e.cfg.Workers),
+		gnet.WithLoadBalancing(gnet.LeastConnections), // RoundRobin races when Register is called from outside the loops
+		gnet.WithReadBufferCap(e.cfg.ReadBufferCap),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLockOSThread(true),
+		gnet.WithLogger(gnetLogger{e.log}),
+	}
+	go func() {
+		err := gnet.Run(&events{e: e}, "unix://"+e.sock, opts...)
+		e.runErr <- err
+		select {
+		case <-e.booted:
+		default:
+			close(e.booted)
+		}
+	}()
+	<-e.booted
+	if e.gnetEng.Load() == nil {
+		return fmt.Errorf("engine: gnet did not start: %w", <-e.runErr)
+	}
+	e.mu.Lock()
+	e.started = true
+	for _, l := range e.listeners {
+		go l.acceptLoop()
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// Shutdown stops accepting, waits until every conn has ended or ctx is
+// done, then stops the event loops (closing what is left).
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	for _, l := range e.listeners {
+		l.close()
+	}
+	e.mu.Unlock()
+	var err error
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+wait:
+	for e.stats.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-t.C:
+		}
+	}
+	e.stopOnce.Do(func() {
+		close(e.done)
+		if g := e.gnetEng.Load(); g != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = g.Stop(sctx)
+			cancel()
+		}
+		_ = os.Remove(e.sock)
+	})
+	return err
+}
+
+// Stats returns a snapshot of the counters.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Accepted: e.stats.accepted.Load(), Rejected: e.stats.rejected.Load(),
+		AcceptErrors: e.stats.acceptErrors.Load(), Active: e.stats.active.Load(),
+		Parks: e.stats.parks.Load(), Unparks: e.stats.unparks.Load(),
+		HandshakeErrors: e.stats.handshakeErrors.Load(),
+	}
+}
+
+// ActiveConns is the number of client conns now open. Safe from any goroutine.
+func (e *Engine) ActiveConns() int64 { return e.stats.active.Load() }
+
+func (e *Engine) loopFor(el gnet.EventLoop) *loop {
+	if v, ok := e.loops.Load(el); ok {
+		return v.(*loop)
+	}
+	v, _ := e.loops.LoadOrStore(el, newLoop(e, el))
+	return v.(*loop)
+}
+
+// connDone releases what a client conn held engine-wide.
+func (e *Engine) connDone(c *Conn) {
+	if !c.upstream && !c.released {
+		c.released = true
+		e.stats.active.Add(-1)
+	}
+}
+
+var errEngineClosed = errors.New("engine: closed")

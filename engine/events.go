@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"github.com/panjf2000/gnet/v2"
+)
+
+// events adapts gnet's callbacks to Conns.
+type events struct {
+	gnet.BuiltinEventEngine
+	e *Engine
+}
+
+func (ev *events) OnBoot(g gnet.Engine) gnet.Action {
+	ev.e.gnetEng.Store(&g)
+	close(ev.e.booted)
+	return gnet.None
+}
+
+func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	c, ok := gc.Context().(*Conn)
+	if !ok || c.closed {
+		return nil, gnet.Close
+	}
+	if c.rs == resuming {
+		c.onReenrolled(gc)
+		return nil, gnet.None
+	}
+	c.gc = gc
+	if c.loop == nil {
+		c.loop = ev.e.loopFor(gc.EventLoop())
+	}
+	l := c.loop
+	l.now = timeNow()
+	l.conns[c] = struct{}{}
+	c.active = l.now
+	if c.upstream {
+		c.opened()
+		return nil, gnet.None
+	}
+	if c.tr != nil {
+		c.tr.c = c
+	}
+	c.h = c.ln.spec.Open(c)
+	if c.tls != nil && !c.closed {
+		// The handshake may have read application data already.
+		c.inTraffic = true
+		c.readTLS(nil)
+		if c.rs == parkWant || c.detachTo != nil {
+			c.tryPark()
+		}
+		c.inTraffic = false
+		if c.closeGnet {
+			c.closeGnet = false
+			return nil, gnet.Close
+		}
+	}
+	return nil, gnet.None
+}
+
+func (ev *events) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok || c.closed || c.gc != gc {
+		return gnet.Close
+	}
+	c.inTraffic = true
+	c.active = c.loop.now
+	if c.tls != nil {
+		buf, _ := gc.Next(-1)
+		c.readTLS(buf)
+	} else {
+		buf, _ := gc.Peek(-1)
+		n := c.h.OnData(c, buf)
+		if n > 0 && c.gc == gc {
+			_, _ = gc.Discard(n)
+		}
+	}
+	if c.rs == parkWant || c.detachTo != nil {
+		c.tryPark()
+	}
+	c.inTraffic = false
+	if c.closeGnet {
+		c.closeGnet = false
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (ev *events) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*Conn); ok {
+		c.onGnetClose(gc, err)
+	}
+	return gnet.None
+}

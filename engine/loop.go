@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+const (
+	minWaitTick = time.Millisecond
+	maxWaitTick = 20 * time.Millisecond
+	sweepEvery  = 250 * time.Millisecond
+	restTick    = sweepEvery
+)
+
+// loop is engine's state for one gnet event loop. Everything in it is owned
+// by that loop's goroutine except kick and next, which the loop's ticker
+// goroutine shares.
+type loop struct {
+	eng *Engine
+	el  gnet.EventLoop
+
+	// Owned by the loop.
+	conns     map[*Conn]struct{}
+	waiters   map[*Conn]struct{}
+	batch     []*Conn
+	now       time.Time
+	lastSweep time.Time
+	interval  time.Duration
+	scratch   []byte // read buffer for TLS plaintext and raw reads; borrowed per call
+
+	// Shared with the ticker goroutine.
+	kick chan struct{}
+	next chan time.Duration
+}
+
+func newLoop(e *Engine, el gnet.EventLoop) *loop {
+	l := &loop{
+		eng:      e,
+		el:       el,
+		conns:    make(map[*Conn]struct{}),
+		waiters:  make(map[*Conn]struct{}),
+		now:      time.Now(),
+		interval: minWaitTick,
+		scratch:  make([]byte, 64<<10),
+		kick:     make(chan struct{}, 1),
+		next:     make(chan time.Duration, 1),
+	}
+	go l.ticker()
+	return l
+}
+
+// exec runs fn on the loop. Safe from any goroutine.
+func (l *loop) exec(fn func()) {
+	_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		l.now = time.Now()
+		fn()
+		return nil
+	}))
+}
+
+// wait puts c under the loop's watch until its service says it is done:
+// bytes queued on a detached socket, a pending park, a drain watch or a
+// flush-then-close. gnet tells none of these, so the loop polls them, fast
+// while something moves and slower while nothing does.
+func (l *loop) wait(c *Conn) {
+	if c.waiting || c.closed {
+		return
+	}
+	c.waiting = true
+	l.waiters[c] = struct{}{}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *loop) unwait(c *Conn) {
+	if c.waiting {
+		c.waiting = false
+		delete(l.waiters, c)
+	}
+}
+
+// ticker is the loop's clock: one goroutine per loop, sleeping the interval
+// the last tick asked for (short while waiters exist, restTick otherwise).
+func (l *loop) ticker() {
+	t := time.NewTimer(restTick)
+	defer t.Stop()
+	d := restTick
+	for {
+		select {
+		case <-l.eng.done:
+			return
+		case <-l.kick:
+			if d > minWaitTick {
+				d = minWaitTick
+				t.Reset(d)
+			}
+			continue
+		case nd := <-l.next:
+			d = nd
+			t.Reset(d)
+			continue
+		case <-t.C:
+		}
+		l.exec(l.tick)
+		d = restTick
+		t.Reset(d)
+	}
+}
+
+// tick services the waiters and, every sweepEvery, the timeouts.
+func (l *loop) tick() {
+	if len(l.waiters) > 0 {
+		l.batch = l.batch[:0]
+		for c := range l.waiters {
+			l.batch = append(l.batch, c)
+			c.waiting = false
+		}
+		clear(l.waiters)
+		progress := false
+		eta := maxWaitTick
+		for _, c := range l.batch {
+			p, e := c.service()
+			progress = progress || p
+			if e > 0 && e < eta {
+				eta = e
+			}
+		}
+		clear(l.batch)
+		if progress {
+			l.interval = minWaitTick
+		} else if l.interval < maxWaitTick {
+			l.interval *= 2
+		}
+		if len(l.waiters) > 0 {
+			d := min(l.interval, eta)
+			if progress {
+				d = max(eta, minWaitTick)
+			}
+			select {
+			case l.next <- d:
+			default:
+			}
+		}
+	}
+	if l.now.Sub(l.lastSweep) >= sweepEvery {
+		l.lastSweep = l.now
+		l.sweep()
+	}
+}
+
+// sweep fires idle timeouts, deadlines and linger expiries.
+func (l *loop) sweep() {
+	for c := range l.conns {
+		switch {
+		case c.closed:
+			delete(l.conns, c)
+		case c.flushThen == flushClose && c.wshut && !c.lingerUntil.IsZero() && !l.now.Before(c.lingerUntil):
+			c.closeWith(nil)
+		case !c.dead.IsZero() && !l.now.Before(c.dead):
+			c.dead = time.Time{}
+			c.h.OnTimeout(c)
+		case c.idle > 0 && l.now.Sub(c.active) >= c.idle:
+			c.active = l.now
+			c.h.OnTimeout(c)
+		}
+	}
+}
+
+// service does what c waits for and tells whether anything moved, and, for
+// a drain watch, when the watermark should be reached at the current rate.
+func (c *Conn) service() (progress bool, eta time.Duration) {
+	if c.closed {
+		return false, 0
+	}
+	if c.fd >= 0 && c.q != nil && c.q.Len() > 0 {
+		progress = c.flushRaw()
+		if c.q != nil && c.q.Len() > 0 {
+			c.loop.wait(c)
+		}
+	}
+	if c.rawRead && c.rs == reading && !c.closed {
+		if c.readRaw() {
+			progress = true
+		}
+		if c.rawRead && c.rs == reading && !c.closed {
+			c.loop.wait(c)
+		}
+	}
+	if c.rs == parkWant && !c.closed {
+		c.tryPark() // waits again itself if it cannot yet
+	}
+	if c.drainLow >= 0 && !c.closed {
+		buf := c.Buffered()
+		if buf <= c.drainLow {
+			c.drainLow = -1
+			c.lastBuf = 0
+			progress = true
+			c.h.OnDrained(c)
+		} else {
+			if c.lastBuf > buf {
+				progress = true
+				// Time to the watermark at the rate just seen, with margin.
+				dt := c.loop.now.Sub(c.lastBufAt)
+				rate := float64(c.lastBuf-buf) / float64(dt)
+				eta = time.Duration(float64(buf-c.drainLow) / rate * 0.8)
+			}
+			c.lastBuf, c.lastBufAt = buf, c.loop.now
+			c.loop.wait(c)
+		}
+	}
+	if c.flushThen != flushNone && !c.closed {
+		c.serviceFlush()
+	}
+	return progress, eta
+}

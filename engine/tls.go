@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+)
+
+// tlsTransport is the net.Conn under a server tls.Conn. During the
+// handshake it is the accepted socket itself, driven by a goroutine (the
+// crypto/tls handshake cannot be resumed step by step). Once the conn is on
+// its loop it reads the ciphertext OnTraffic lends it and writes through the
+// Conn, and reports "would block" when it has nothing: crypto/tls keeps a
+// partial record and tries again on a Temporary net.Error (pinned by
+// TestTLSTemporaryErrorIsRetried).
+type tlsTransport struct {
+	nc net.Conn // until the switch
+	c  *Conn    // after the switch; loop-owned
+	in []byte   // borrowed ciphertext, valid during one OnTraffic
+}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "engine: would block" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+var errWouldBlock net.Error = wouldBlock{}
+
+func (t *tlsTransport) Read(p []byte) (int, error) {
+	if t.c == nil {
+		return t.nc.Read(p)
+	}
+	if len(t.in) == 0 {
+		return 0, errWouldBlock
+	}
+	n := copy(p, t.in)
+	t.in = t.in[n:]
+	return n, nil
+}
+
+func (t *tlsTransport) Write(p []byte) (int, error) {
+	if t.c == nil {
+		return t.nc.Write(p)
+	}
+	t.c.rawWrite(p)
+	return len(p), nil
+}
+
+func (t *tlsTransport) Close() error {
+	if t.c == nil {
+		return t.nc.Close()
+	}
+	return nil
+}
+
+func (t *tlsTransport) LocalAddr() net.Addr                { return t.nc.LocalAddr() }
+func (t *tlsTransport) RemoteAddr() net.Addr               { return t.nc.RemoteAddr() }
+func (t *tlsTransport) SetDeadline(d time.Time) error      { return t.nc.SetDeadline(d) }
+func (t *tlsTransport) SetReadDeadline(d time.Time) error  { return t.nc.SetReadDeadline(d) }
+func (t *tlsTransport) SetWriteDeadline(d time.Time) error { return t.nc.SetWriteDeadline(d) }
+
+// handshake runs one TLS handshake off-loop under the engine's semaphore
+// and deadline, then registers the conn with gnet.
+func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
+	e := l.e
+	defer func() { <-e.sem }()
+	tr := &tlsTransport{nc: nc}
+	tc := tls.Server(tr, l.spec.TLS)
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
+	_ = nc.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		e.stats.handshakeErrors.Add(1)
+		e.log.Debug().Err(err).Str("client", c.remote.String()).Msg("tls handshake")
+		_ = nc.Close()
+		c.abandon()
+		return
+	}
+	_ = nc.SetDeadline(time.Time{})
+	c.tls, c.tr = tc, tr
+	c.alpn = tc.ConnectionState().NegotiatedProtocol
+	l.register(c, nc)
+}
+
+// readTLS decrypts what OnTraffic read (ct, borrowed) and delivers the
+// plaintext. crypto/tls copies every byte of ct into its own record buffer
+// before it reports would-block, so nothing of ct outlives the call.
+func (c *Conn) readTLS(ct []byte) {
+	c.tr.in = ct
+	for !c.closed {
+		n, err := c.tls.Read(c.loop.scratch)
+		if n > 0 {
+			c.deliver(c.loop.scratch[:n])
+		}
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Temporary() {
+			break
+		}
+		if errors.Is(err, io.EOF) {
+			break // close_notify: the TCP FIN follows and ends reading
+		}
+		c.closeWith(err)
+		break
+	}
+	c.tr.in = nil
+}
+
+// deliver hands plaintext read outside gnet's buffers (TLS, raw reads) to the
+// handler, keeping what it does not consume for the next call.
+func (c *Conn) deliver(b []byte) {
+	if c.h == nil {
+		return
+	}
+	if c.pend != nil && c.pend.Len() > 0 {
+		_, _ = c.pend.Write(b)
+		n := c.h.OnData(c, c.pend.B)
+		if c.pend == nil { // closed meanwhile
+			return
+		}
+		rest := copy(c.pend.B, c.pend.B[n:])
+		c.pend.B = c.pend.B[:rest]
+		if rest == 0 { // idle conns hold no buffers
+			putBuf(c.pend)
+			c.pend = nil
+		}
+		return
+	}
+	n := c.h.OnData(c, b)
+	if n < len(b) && !c.closed {
+		if c.pend == nil {
+			c.pend = getBuf()
+		}
+		_, _ = c.pend.Write(b[n:])
+	}
+}

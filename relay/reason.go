@@ -1,0 +1,16 @@
+package relay
+
+// Reason says why a tunnel ended; it goes to the access log.
+type Reason string
+
+const (
+	ReasonDone          Reason = "done"           // both sides finished normally
+	ReasonClientClosed  Reason = "client_closed"  // client closed, upstream flushed
+	ReasonUpstreamEOF   Reason = "upstream_eof"   // upstream finished, client flushed
+	ReasonClientError   Reason = "client_error"   // client reset or failed
+	ReasonUpstreamError Reason = "upstream_error" // upstream reset or failed
+	ReasonIdle          Reason = "idle_timeout"
+	ReasonOverflow      Reason = "overflow" // both ends stopped reading while both sent
+	ReasonDialFailed    Reason = "dial_failed"
+	ReasonShutdown      Reason = "shutdown"
+)

@@ -1,0 +1,58 @@
+package relay
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Record is what the access log says about one tunnel (design.md, Logs).
+// The front end fills who and what; the relay fills how it went.
+type Record struct {
+	Start     time.Time
+	Client    netip.AddrPort
+	User      string // after authentication only; never a password
+	Proto     string // h1, h2, h3
+	Kind      string // tcp, udp
+	Target    string // as the client wrote it
+	Resolved  netip.AddrPort
+	ACL       int // the ACL value that decided, -1 without an ACL
+	Status    int
+	Resolve   time.Duration
+	Connect   time.Duration
+	FirstByte time.Duration // from the 200 to the first upstream byte
+	Up, Down  int64         // bytes client->upstream, upstream->client
+	Reason    Reason
+}
+
+// Write emits the record as one JSON line.
+func (r *Record) Write(l *zerolog.Logger) {
+	if l == nil {
+		return
+	}
+	ev := l.Log().
+		Time("time", r.Start).
+		Str("client", r.Client.String()).
+		Str("user", r.User).
+		Str("proto", r.Proto).
+		Str("kind", r.Kind).
+		Str("target", r.Target)
+	if r.Resolved.IsValid() {
+		ev = ev.Str("resolved", r.Resolved.String())
+	} else {
+		ev = ev.Str("resolved", "-")
+	}
+	ev.Int("acl", r.ACL).
+		Int("status", r.Status).
+		Float64("resolve_ms", ms(r.Resolve)).
+		Float64("connect_ms", ms(r.Connect)).
+		Float64("first_byte_ms", ms(r.FirstByte)).
+		Int64("bytes_up", r.Up).
+		Int64("bytes_down", r.Down).
+		Float64("duration_ms", ms(time.Since(r.Start))).
+		Str("reason", string(r.Reason)).
+		Send()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,212 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/sluice-proxy/sluice/engine"
+)
+
+// Config is shared by every tunnel of a server; immutable once in use.
+type Config struct {
+	High        int // per-direction high watermark: stop reading the source above it
+	Low         int // resume below it
+	HardCap     int // a direction buffered past this means both ends stopped reading: end the tunnel
+	IdleTimeout time.Duration
+	AccessLog   *zerolog.Logger // nil: no access log
+}
+
+// Tunnel relays bytes between a client Side and a TCP upstream. It is an
+// actor owned by one event loop: the client's, on which the upstream is
+// enrolled too, so it needs no lock. Front ends feed client events in with
+// FromClient/ClientEOF/ClientDrained/ClientClosed, or, when the client is a
+// whole socket (HTTP/1.1), make the tunnel that socket's engine.Handler.
+type Tunnel struct {
+	// Immutable after New.
+	cfg    *Config
+	client Side
+	cc     *engine.Conn // the client when it is a whole socket, else nil
+
+	// Owned by the loop.
+	Rec        Record
+	up         *engine.Conn
+	early      []byte // client bytes that came before the upstream was connected
+	cancelDial func()
+	connected  time.Time
+	clientDone bool
+	upDone     bool
+	ended      bool
+	// OnEnd runs once, after the access-log line, when both sides are done.
+	OnEnd func(t *Tunnel)
+}
+
+// New returns a tunnel for client. cc is the client's own socket for
+// HTTP/1.1 (the tunnel becomes its handler), nil for streams.
+func New(cfg *Config, client Side, cc *engine.Conn, rec Record) *Tunnel {
+	t := &Tunnel{cfg: cfg, client: client, cc: cc, Rec: rec}
+	if t.Rec.Start.IsZero() {
+		t.Rec.Start = time.Now()
+	}
+	if t.Rec.Kind == "" {
+		t.Rec.Kind = "tcp"
+	}
+	if cc != nil {
+		cc.SetHandler(t)
+	}
+	return t
+}
+
+// Connect dials target from via's loop (the client's), then calls ready on
+// that loop: with 200 when the upstream is connected (the front end writes
+// its success response; early client bytes follow it upstream), or with the
+// status to answer and the error.
+func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(status int, err error)) {
+	t.cancelDial = via.Dial(target, t, func(up *engine.Conn, info engine.DialInfo, err error) {
+		t.cancelDial = nil
+		t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
+		if err != nil {
+			t.Rec.Status = Status(err)
+			t.Rec.Reason = ReasonDialFailed
+			t.upDone = true
+			t.early = nil
+			ready(t.Rec.Status, err)
+			return
+		}
+		if t.clientDone { // the client left while we dialed
+			up.Close()
+			return
+		}
+		t.up = up
+		t.Rec.Status = 200
+		t.connected = time.Now()
+		up.SetIdleTimeout(t.cfg.IdleTimeout)
+		ready(200, nil)
+		if len(t.early) > 0 {
+			early := t.early
+			t.early = nil
+			t.toUpstream(early)
+			if !t.ended && t.up.Buffered() <= t.cfg.High {
+				t.client.ResumeRead() // paused while the early bytes piled up
+			}
+		}
+	})
+}
+
+// FromClient relays client bytes; b is borrowed. It returns len(b): the
+// tunnel takes everything and applies backpressure by pausing the client.
+func (t *Tunnel) FromClient(b []byte) int {
+	if t.up == nil {
+		if !t.upDone {
+			t.early = append(t.early, b...)
+			if len(t.early) > t.cfg.High {
+				t.client.PauseRead()
+			}
+		}
+		return len(b)
+	}
+	t.toUpstream(b)
+	return len(b)
+}
+
+func (t *Tunnel) toUpstream(b []byte) {
+	t.Rec.Up += int64(len(b))
+	t.up.Write(b)
+	t.up.Touch()
+	if n := t.up.Buffered(); n > t.cfg.High {
+		if n > t.cfg.HardCap {
+			t.abort(ReasonOverflow)
+			return
+		}
+		t.client.PauseRead()
+		t.up.WatchDrain(t.cfg.Low)
+	}
+}
+
+func (t *Tunnel) toClient(b []byte) {
+	if t.Rec.Down == 0 && !t.connected.IsZero() {
+		t.Rec.FirstByte = time.Since(t.connected)
+	}
+	t.Rec.Down += int64(len(b))
+	t.client.Write(b)
+	if n := t.client.Buffered(); n > t.cfg.High {
+		if n > t.cfg.HardCap {
+			t.abort(ReasonOverflow)
+			return
+		}
+		t.up.PauseRead()
+		t.client.WatchDrain(t.cfg.Low)
+	}
+}
+
+// ClientDrained: the bytes queued toward the client fell to the low watermark.
+func (t *Tunnel) ClientDrained() {
+	if t.up != nil {
+		t.up.ResumeRead()
+	}
+}
+
+// ClientEOF: the client will send no more but still reads (half-close).
+func (t *Tunnel) ClientEOF() {
+	if t.up != nil {
+		t.up.CloseWrite()
+	}
+}
+
+// ClientClosed: the client end is gone. err is nil or io.EOF for an
+// orderly end, after which what the client sent still reaches the upstream.
+func (t *Tunnel) ClientClosed(err error) {
+	if t.clientDone {
+		return
+	}
+	t.clientDone = true
+	if t.Rec.Reason == "" {
+		if err == nil || errors.Is(err, io.EOF) {
+			t.Rec.Reason = ReasonClientClosed
+		} else {
+			t.Rec.Reason = ReasonClientError
+		}
+	}
+	switch {
+	case t.cancelDial != nil:
+		t.cancelDial()
+	case t.up != nil && !t.upDone:
+		if t.Rec.Reason == ReasonClientClosed {
+			t.up.CloseAfterFlush()
+		} else {
+			t.up.Close()
+		}
+	}
+	t.maybeEnd()
+}
+
+// abort ends both sides now.
+func (t *Tunnel) abort(r Reason) {
+	if t.Rec.Reason == "" || t.Rec.Reason == ReasonClientClosed || t.Rec.Reason == ReasonUpstreamEOF {
+		t.Rec.Reason = r
+	}
+	if t.up != nil && !t.upDone {
+		t.up.Close()
+	}
+	if !t.clientDone {
+		t.client.Close()
+	}
+}
+
+// Shutdown ends the tunnel for a server stop.
+func (t *Tunnel) Shutdown() { t.abort(ReasonShutdown) }
+
+func (t *Tunnel) maybeEnd() {
+	if t.ended || !t.clientDone || !t.upDone {
+		return
+	}
+	t.ended = true
+	if t.Rec.Reason == "" {
+		t.Rec.Reason = ReasonDone
+	}
+	t.Rec.Write(t.cfg.AccessLog)
+	if t.OnEnd != nil {
+		t.OnEnd(t)
+	}
+}
