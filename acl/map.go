@@ -184,7 +184,8 @@ const maxLine = 64 << 10
 //	default                the value when nothing else matches
 //
 // Lines starting with '#' are comments, as is anything after the value
-// that starts with '#'. A pattern may appear only once.
+// that starts with '#'. A pattern may appear only once, and contains no
+// whitespace (write \s or \x20 in a regex).
 func ParseMap(r io.Reader) (*Map, error) {
 	m := &Map{
 		hostPorts: make(map[hostPort]rule),

@@ -279,6 +279,22 @@ func TestAllowsAddr(t *testing.T) {
 	}
 }
 
+func TestDecideNoAlloc(t *testing.T) {
+	m := mustMap(t, strings.Join(strings.Split(sampleMap, "\n")[:15], "\n")) // no regex lines
+	var targets []Target
+	for _, s := range []string{"api.example:8443", "x.y.ads.example:443", "10.1.9.9:443", "[2001:db8::2]:443", "nothing.org:443"} {
+		tg, _ := ParseTarget(s)
+		targets = append(targets, tg)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, tg := range targets {
+			m.Decide(tg)
+		}
+	}); n != 0 {
+		t.Errorf("Decide allocates %v times without regex rules", n)
+	}
+}
+
 func TestValue(t *testing.T) {
 	for v, want := range map[Value][3]any{
 		Deny: {false, false, "deny"}, Allow: {true, false, "allow"},

@@ -48,18 +48,18 @@ if [ "$QUICK" = 1 ]; then
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 100000 -duration 1s"
 		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
-		[bulk1]="-mode bulk -c 1 -dir down -bytes 268435456 -duration 10s"
-		[bulk8]="-mode bulk -c 8 -dir up -bytes 33554432 -duration 10s"
-		[idle]="-mode idle -c 1000 -settle 500ms"
+		[bulk1]="-mode bulk -c 1 -dir down -bytes 134217728 -duration 10s"
+		[bulk8]="-mode bulk -c 8 -dir up -bytes 16777216 -duration 10s"
+		[idle]="-mode idle -c 1000 -settle 500ms -timeout 3s -max-errors 50"
 	)
 else
 	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k)
 	TEST_ARGS=(
-		[setup]="-mode setup -c 16 -n 500000 -duration 3s"
-		[rr]="-mode rr -c 1000 -n 10000000 -duration 3s"
-		[bulk1]="-mode bulk -c 1 -dir down -bytes 1073741824 -duration 20s"
-		[bulk8]="-mode bulk -c 8 -dir up -bytes 134217728 -duration 20s"
-		[idle]="-mode idle -c 5000 -settle 1s"
+		[setup]="-mode setup -c 16 -n 500000 -duration 2s"
+		[rr]="-mode rr -c 1000 -n 10000000 -duration 2s"
+		[bulk1]="-mode bulk -c 1 -dir down -bytes 536870912 -duration 20s"
+		[bulk8]="-mode bulk -c 8 -dir up -bytes 67108864 -duration 20s"
+		[idle]="-mode idle -c 5000 -settle 1s -timeout 3s -max-errors 50"
 	)
 fi
 
@@ -157,6 +157,7 @@ one_run() {
 	fi
 }
 
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
 start=$(date +%s)
 for t in $TESTS; do
 	[ -n "${TEST_ARGS[$t]:-}" ] || { echo "run.sh: unknown test $t" >&2; exit 2; }
@@ -176,6 +177,7 @@ for t in $TESTS; do
 	done
 done
 elapsed=$(($(date +%s) - start))
+load_after=$(cut -d" " -f1-3 /proc/loadavg)
 
 versions() {
 	echo "- $(go version | cut -d' ' -f3-), kernel $(uname -r), $(nproc) CPUs"
@@ -190,6 +192,7 @@ versions() {
 	echo
 	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS\"\`, $elapsed s."
 	echo "Peer on CPU $PEER_CPU, load tool (and origin) on CPU $TOOL_CPU; fd limit $FD_LIMIT for every process."
+	echo "Load average before: $load_before, after: $load_after (anything above ~2 means other work shared the cores)."
 	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done
 	versions
 	echo

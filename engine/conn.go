@@ -16,11 +16,11 @@ import (
 type readState uint8
 
 const (
-	reading   readState = iota
-	parkWant            // PauseRead asked; parked as soon as gnet allows
-	parked              // detached from gnet; nobody reads the socket
-	resuming            // re-enroll under way
-	readEOF             // the peer sent FIN; nothing more to read
+	reading  readState = iota
+	parkWant           // PauseRead asked; parked as soon as gnet allows
+	parked             // detached from gnet; nobody reads the socket
+	resuming           // re-enroll under way
+	readEOF            // the peer sent FIN; nothing more to read
 )
 
 // Conn is one TCP connection: a client accepted on a listener or an

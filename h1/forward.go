@@ -66,9 +66,9 @@ func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = append(dst, auth...)
 	dst = append(dst, "\r\n"...)
+	conn := newConnOptions(r.Fields)
 	for _, f := range r.Fields {
-		if isHopByHop(f.Name) || isFraming(f.Name) || equalFold(f.Name, "Host") ||
-			namedByConnection(r.Fields, f.Name) {
+		if isHopByHop(f.Name) || isFraming(f.Name) || equalFold(f.Name, "Host") || conn.names(f.Name) {
 			continue
 		}
 		dst = appendField(dst, f.Name, f.Value)
@@ -108,6 +108,7 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 	dst = append(dst, ' ')
 	dst = appendSafe(dst, r.Reason)
 	dst = append(dst, "\r\n"...)
+	conn := newConnOptions(r.Fields)
 	for _, f := range r.Fields {
 		if isHopByHop(f.Name) {
 			continue
@@ -118,7 +119,7 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 		}
 		// Framing fields survive Connection: the body is forwarded as-is
 		// and must stay delimited the same way.
-		if !framing && namedByConnection(r.Fields, f.Name) {
+		if !framing && conn.names(f.Name) {
 			continue
 		}
 		dst = appendField(dst, f.Name, f.Value)
@@ -153,11 +154,42 @@ func isFraming(name string) bool {
 	return equalFold(name, "Content-Length") || equalFold(name, "Transfer-Encoding")
 }
 
-// namedByConnection reports whether a Connection field in fields lists
-// name as a connection option (RFC 9110 section 7.6.1).
-func namedByConnection(fields []Field, name string) bool {
+// connOptions holds the values of a message's Connection fields, so that
+// checking each field against them does not rescan every field (which
+// made forwarding quadratic in the number of fields).
+type connOptions struct {
+	vals [4]string
+	n    int
+	all  []Field // set instead when there are more Connection fields than vals holds
+}
+
+func newConnOptions(fields []Field) connOptions {
+	var c connOptions
 	for _, f := range fields {
-		if equalFold(f.Name, "Connection") && hasToken(f.Value, name) {
+		if len(f.Name) == len("Connection") && equalFold(f.Name, "Connection") {
+			if c.n == len(c.vals) {
+				return connOptions{all: fields}
+			}
+			c.vals[c.n] = f.Value
+			c.n++
+		}
+	}
+	return c
+}
+
+// names reports whether a Connection field lists name as a connection
+// option (RFC 9110 section 7.6.1).
+func (c *connOptions) names(name string) bool {
+	if c.all != nil {
+		for _, f := range c.all {
+			if equalFold(f.Name, "Connection") && hasToken(f.Value, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range c.vals[:c.n] {
+		if hasToken(v, name) {
 			return true
 		}
 	}

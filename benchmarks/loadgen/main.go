@@ -46,6 +46,7 @@ type config struct {
 	pid       string
 	origin    string
 	extOrigin string
+	maxErrors int64
 	settle    time.Duration
 	hold      time.Duration
 	openPar   int
@@ -70,6 +71,7 @@ func parseFlags() config {
 	flag.StringVar(&c.pid, "pid", "", "proxy PID(s) to sample from /proc, comma-separated (summed)")
 	flag.StringVar(&c.origin, "origin", "127.0.0.1:0", "start the loopback origin on this address (loopback only)")
 	flag.StringVar(&c.extOrigin, "external-origin", "", "use an origin already running at this address instead of starting one")
+	flag.Int64Var(&c.maxErrors, "max-errors", 1000, "stop a run after this many failed operations (a proxy out of fds fails every open, each after -timeout)")
 	flag.DurationVar(&c.settle, "settle", time.Second, "idle: wait before reading RSS, so that the proxy's allocator settles")
 	flag.DurationVar(&c.hold, "hold", 0, "idle: keep the tunnels open this much longer after the reading")
 	flag.IntVar(&c.openPar, "open-par", 64, "rr, bulk, idle: tunnels opened in parallel while setting up (keeps the accept backlog from overflowing)")
@@ -89,8 +91,8 @@ func main() {
 }
 
 func run(cfg config) error {
-	if cfg.conc < 1 || cfg.n < 1 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.size < 1 || cfg.openPar < 1 {
-		return errors.New("-c, -n, -duration, -timeout, -size and -open-par must be positive")
+	if cfg.conc < 1 || cfg.n < 1 || cfg.maxErrors < 1 || cfg.duration <= 0 || cfg.timeout <= 0 || cfg.size < 1 || cfg.openPar < 1 {
+		return errors.New("-c, -n, -max-errors, -duration, -timeout, -size and -open-par must be positive")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -79,10 +79,11 @@ func (p *phase) end(res *result, until time.Time) {
 	res.RSSMax = p.sampler.Stop()
 }
 
-// expired tells a worker to stop: the phase deadline passed or the run was
-// interrupted.
+// expired tells a worker to stop: the phase deadline passed, the run was
+// interrupted, or so many operations failed that going on would only add
+// timeouts.
 func (r *runner) expired(deadline time.Time) bool {
-	return r.ctx.Err() != nil || time.Now().After(deadline)
+	return r.ctx.Err() != nil || time.Now().After(deadline) || r.errs.Load() >= r.cfg.maxErrors
 }
 
 // echoOnce sends the echo preamble with a payload and reads the payload

@@ -22,7 +22,7 @@ worker_rlimit_nofile $(ulimit -n);
 pid $dir/nginx.pid;
 error_log $dir/error.log error;
 events {
-	worker_connections $(( $(ulimit -n) / 2 ));
+	worker_connections $(ulimit -n);
 }
 stream {
 	server {
