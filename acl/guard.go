@@ -49,12 +49,12 @@ var deny6 = []denyRange{
 }
 
 // Prefixes whose addresses carry an IPv4 address that the packet will
-// finally go to; that address gets the IPv4 checks.
+// finally go to; that address gets the IPv4 checks. IPv4-mapped
+// ::ffff:0:0/96 is handled the same way by Unmap before anything else.
 var (
-	nat64   = mustPrefix("64:ff9b::/96")
-	sixTo4  = mustPrefix("2002::/16")
-	teredo  = mustPrefix("2001::/32")
-	mapped6 = mustPrefix("::ffff:0:0/96")
+	nat64  = mustPrefix("64:ff9b::/96")
+	sixTo4 = mustPrefix("2002::/16")
+	teredo = mustPrefix("2001::/32")
 )
 
 // IsPrivate reports whether ip is on the deny list: loopback, RFC 1918,
@@ -94,8 +94,6 @@ func classify(ip netip.Addr) (checked netip.Addr, p netip.Prefix, denied bool) {
 			return c, p, ok
 		}
 		return checkInner(netip.AddrFrom4([4]byte{^a[12], ^a[13], ^a[14], ^a[15]}))
-	case mapped6.Contains(ip): // unreachable after Unmap; kept so the list reads complete
-		return ip, mapped6, true
 	}
 	return ip, netip.Prefix{}, false
 }
