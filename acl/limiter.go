@@ -23,7 +23,7 @@ type Limiter[K comparable] struct {
 type limiterShard[K comparable] struct {
 	mu sync.Mutex
 	n  map[K]int
-	_  [40]byte // keep neighbouring shards off one cache line
+	_  [64 - 16]byte // mutex + map pointer padded to a cache line, so shards do not false-share
 }
 
 // NewLimiter returns a Limiter allowing max concurrent holders per key.
