@@ -49,8 +49,9 @@ type ServerConn struct {
 
 	resets        resetGuard
 	flood         floodGuard
-	newStreams    int // streams opened in this Feed call
-	queuedControl int // control frames appended since ResetOutput
+	control       tokenBucket // PING and SETTINGS from the client
+	newStreams    int         // streams opened in this Feed call
+	queuedControl int         // control frames appended since ResetOutput
 
 	goAwaySent bool
 	peerGoAway bool
@@ -111,6 +112,7 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 		peerMaxFrameSize:  DefaultMaxFrameSize,
 	}
 	c.fr.MaxReadFrameSize = DefaultMaxFrameSize
+	c.control.tokens = float64(cfg.ControlFrameBurst)
 	c.dec = newHeaderDecoder(&c.cfg)
 	c.enc = hpack.NewEncoder(&c.encBuf)
 	c.sendFlow.avail = defaultInitialWindowSize
@@ -185,6 +187,15 @@ func (c *ServerConn) NumStreams() int { return len(c.streams) }
 func (c *ServerConn) Closed() bool {
 	return c.failed || ((c.goAwaySent || c.peerGoAway) && len(c.streams) == 0 && !c.hb.active)
 }
+
+// SendWindow returns the connection's send window: when it is 0 no stream
+// can send, whatever its own window says.
+func (c *ServerConn) SendWindow() int { return int(max(c.sendFlow.avail, 0)) }
+
+// SettingsAcked reports whether the client acknowledged our SETTINGS; a
+// caller may fail a connection with SETTINGS_TIMEOUT if it never does
+// (RFC 9113 section 6.5.3).
+func (c *ServerConn) SettingsAcked() bool { return c.settingsAcked }
 
 // Err returns the connection error that failed the connection, or nil.
 func (c *ServerConn) Err() error { return c.failErr }
@@ -302,6 +313,14 @@ func (c *ServerConn) queueControl() bool {
 	return true
 }
 
+// rateControl spends a token of the PING/SETTINGS rate limit.
+func (c *ServerConn) rateControl() error {
+	if !c.control.take(c.now(), c.cfg.ControlFrameRate, c.cfg.ControlFrameBurst) {
+		return connError(ErrCodeEnhanceYourCalm, "PING/SETTINGS rate")
+	}
+	return nil
+}
+
 // giveConn returns n bytes of connection-window credit.
 func (c *ServerConn) giveConn(n int) {
 	if inc := c.inflow.give(n, c.connThreshold); inc > 0 {
@@ -376,7 +395,7 @@ func (c *ServerConn) closeStream(st *Stream, how closedHow) {
 	st.dead = true
 	delete(c.streams, st.id)
 	c.remember(st.id, how)
-	if how != closedEnded && st.unconsumed > 0 {
+	if how != closedEnded && st.unconsumed > 0 && !c.cfg.EagerConnWindow {
 		// Nobody will pass these bytes on now; free their connection credit.
 		n := st.unconsumed
 		st.unconsumed = 0

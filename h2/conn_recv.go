@@ -38,7 +38,10 @@ func (c *ServerConn) processFrame(f Frame) error {
 		// RFC 9113 section 8.4: clients cannot push.
 		err = connError(ErrCodeProtocol, "PUSH_PROMISE from a client")
 	case *PingFrame:
-		if !f.IsAck() && c.queueControl() {
+		if f.IsAck() {
+			break
+		}
+		if err = c.rateControl(); err == nil && c.queueControl() {
 			c.out = AppendPing(c.out, true, f.Data)
 		}
 	case *GoAwayFrame:
@@ -98,8 +101,12 @@ func (c *ServerConn) onData(f *DataFrame) error {
 	c.flood.payload += int64(len(f.Data))
 	if pad := int(f.Length) - len(f.Data); pad > 0 {
 		// Padding reaches nobody, so its credit goes back at once.
-		st.unconsumed += int64(pad)
-		st.Consumed(pad)
+		if !f.StreamEnded() {
+			if inc := st.in.give(pad, c.streamThreshold); inc > 0 {
+				c.out = AppendWindowUpdate(c.out, id, inc)
+			}
+		}
+		c.giveConn(pad)
 	}
 	st.received += int64(len(f.Data))
 	end := f.StreamEnded()
@@ -111,6 +118,9 @@ func (c *ServerConn) onData(f *DataFrame) error {
 	}
 	if len(f.Data) > 0 || end {
 		st.unconsumed += int64(len(f.Data))
+		if c.cfg.EagerConnWindow {
+			c.giveConn(len(f.Data))
+		}
 		c.h.OnData(st, f.Data, end)
 	}
 	c.maybeClose(st)
@@ -291,6 +301,9 @@ func (c *ServerConn) onSettings(f *SettingsFrame) error {
 			}
 		}
 		return nil
+	}
+	if err := c.rateControl(); err != nil {
+		return err
 	}
 	if f.NumSettings() > c.cfg.MaxSettingsEntries {
 		return connError(ErrCodeEnhanceYourCalm, "too many SETTINGS parameters")

@@ -98,6 +98,7 @@ func TestMalformedConnect(t *testing.T) {
 		{"te gzip", []string{":method", "CONNECT", ":authority", "a:443", "te", "gzip"}},
 		{"pseudo after regular", []string{":method", "CONNECT", "x", "1", ":authority", "a:443"}},
 		{"status in request", []string{":method", "CONNECT", ":authority", "a:443", ":status", "200"}},
+		{"host differs from authority", []string{":method", "CONNECT", ":authority", "a:443", "host", "b:443"}},
 		{"duplicate authority", []string{":method", "CONNECT", ":authority", "a:443", ":authority", "b:443"}},
 		{"value with CR", []string{":method", "CONNECT", ":authority", "a:443", "x", "a\rb"}},
 		{"value with edge space", []string{":method", "CONNECT", ":authority", "a:443", "x", "a "}},
@@ -548,4 +549,29 @@ func TestSmallWindowBeforeAck(t *testing.T) {
 	// Now the window is 1000 - 5000 < 0: any more overruns it.
 	hs.feed(AppendData(nil, 1, false, []byte("x")))
 	wantRST(t, hs.frames(), 1, ErrCodeFlowControl)
+}
+
+func TestEagerConnWindow(t *testing.T) {
+	hs := newHarness(t, Config{EagerConnWindow: true, ConnWindowSize: 65535, InitialWindowSize: 65535})
+	hs.start()
+	hs.feed(hs.connect(1, "a:443"))
+	for range 3 {
+		hs.feed(AppendData(nil, 1, false, make([]byte, 16000)))
+	}
+	fs := hs.frames()
+	if len(fs) != 1 || fs[0].StreamID != 0 || fs[0].increment != 48000 {
+		t.Fatalf("frames = %v; want conn WINDOW_UPDATE 48000 before any Consumed", fs)
+	}
+	hs.h.streams[1].Consumed(48000)
+	fs = hs.frames()
+	if len(fs) != 1 || fs[0].StreamID != 1 || fs[0].increment != 48000 {
+		t.Fatalf("frames = %v; want only the stream WINDOW_UPDATE", fs)
+	}
+	hs.feed(AppendDataPadded(nil, 1, false, make([]byte, 100), 255))
+	hs.h.streams[1].Reset(ErrCodeCancel)
+	for _, f := range hs.frames() {
+		if f.Type == FrameWindowUpdate && f.StreamID == 0 && f.increment > 356 {
+			t.Fatalf("connection credit returned twice: %v", f)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"strings"
 
 	"golang.org/x/net/http2/hpack"
 )
@@ -42,6 +43,7 @@ var (
 	errConnectPseudo      = errors.New("h2: CONNECT with :scheme or :path")
 	errProtocolNotConnect = errors.New("h2: :protocol without CONNECT")
 	errBadPath            = errors.New("h2: invalid :path")
+	errHostMismatch       = errors.New("h2: host differs from :authority")
 	errPseudoInTrailers   = errors.New("h2: pseudo-header field in trailers")
 	errTrailersNoEnd      = errors.New("h2: trailers without END_STREAM")
 	errContentLength      = errors.New("h2: body length differs from content-length")
@@ -94,6 +96,11 @@ func buildRequest(fields []hpack.HeaderField, req *Request) error {
 		}
 		if err := checkRegularField(f); err != nil {
 			return err
+		}
+		if f.Name == "host" && saw&sawAuthority != 0 && !strings.EqualFold(f.Value, req.Authority) {
+			// RFC 9113 section 8.3.1: two different targets in one
+			// request is how requests get smuggled past a check.
+			return errHostMismatch
 		}
 		if f.Name == "content-length" {
 			n, ok := parseContentLength(f.Value)

@@ -59,7 +59,21 @@ type Config struct {
 	// PrematureResetLifetime of opening. Defaults 500 and 1 s.
 	PrematureResetMinStreams int
 	PrematureResetLifetime   time.Duration
-	// Now is the clock for the rapid reset rule. Default time.Now; tests
+	// ControlFrameRate and ControlFrameBurst rate-limit the PING and SETTINGS
+	// frames a client sends (a token bucket, frames per second): each costs
+	// us an answer, and a peer reading its socket slowly enough can still
+	// stay under MaxQueuedControlFrames while it grows the caller's outbound
+	// buffer. Defaults 100/s and a burst of 1000.
+	ControlFrameRate  int
+	ControlFrameBurst int
+	// EagerConnWindow returns connection-window credit as soon as DATA is
+	// delivered to OnData instead of on Consumed; stream windows still wait
+	// for Consumed. Memory per connection is then bounded by the stream
+	// windows alone (MaxConcurrentStreams x InitialWindowSize), and one
+	// stalled upstream cannot hold the whole connection's window (head of
+	// line blocking) the way it can when ConnWindowSize is below that sum.
+	EagerConnWindow bool
+	// Now is the clock for the rapid reset rule and the rate limit. Default time.Now; tests
 	// inject their own.
 	Now func() time.Time
 }
@@ -121,6 +135,12 @@ func (cfg Config) withDefaults() Config {
 	if cfg.PrematureResetLifetime == 0 {
 		cfg.PrematureResetLifetime = time.Second
 	}
+	if cfg.ControlFrameRate == 0 {
+		cfg.ControlFrameRate = 100
+	}
+	if cfg.ControlFrameBurst == 0 {
+		cfg.ControlFrameBurst = 1000
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -152,4 +172,24 @@ type floodGuard struct {
 
 func (g *floodGuard) junk(cfg *Config) bool {
 	return g.total/8 > g.payload+cfg.JunkAllowance
+}
+
+// tokenBucket rate-limits a kind of frame.
+type tokenBucket struct {
+	tokens float64
+	last   time.Duration
+}
+
+// take spends a token if one is left, refilling rate per second up to
+// burst since the last call.
+func (b *tokenBucket) take(now time.Duration, rate, burst int) bool {
+	if now > b.last {
+		b.tokens = min(float64(burst), b.tokens+(now-b.last).Seconds()*float64(rate))
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

@@ -280,10 +280,11 @@ func TestLimitSettingsFlood(t *testing.T) {
 func TestLimitPingFlood(t *testing.T) {
 	hs := newHarness(t, Config{})
 	hs.start()
-	// A client that reads its socket may ping as often as it likes...
+	// A client that reads its socket may ping within the rate...
 	for range 2000 {
 		hs.feed(AppendPing(nil, false, [8]byte{1}))
 		hs.c.ResetOutput()
+		hs.clock = hs.clock.Add(20 * time.Millisecond) // 50/s
 	}
 	noGoAway(t, hs, hs.frames())
 	// ...one that does not read gets cut off at the queued-ACK cap.
@@ -297,6 +298,24 @@ func TestLimitPingFlood(t *testing.T) {
 	if n := len(only(fs, FramePing)); n != 1000 {
 		t.Fatalf("PING ACKs queued = %d; want 1000", n)
 	}
+}
+
+func TestLimitControlRate(t *testing.T) {
+	hs := newHarness(t, Config{})
+	hs.start()
+	for range 999 { // the burst of 1000, SETTINGS from start included
+		hs.feed(AppendPing(nil, false, [8]byte{1}))
+		hs.c.ResetOutput()
+	}
+	noGoAway(t, hs, hs.frames())
+	hs.clock = hs.clock.Add(time.Second) // refills 100
+	for range 100 {
+		hs.feed(AppendSettings(nil, nil))
+		hs.c.ResetOutput()
+	}
+	noGoAway(t, hs, hs.frames())
+	hs.feed(AppendPing(nil, false, [8]byte{1}))
+	wantGoAway(t, hs, hs.frames(), ErrCodeEnhanceYourCalm)
 }
 
 func TestLimitEmptyFrames(t *testing.T) {

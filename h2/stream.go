@@ -151,8 +151,10 @@ func (st *Stream) WriteData(p []byte, end bool) int {
 // Consumed returns n bytes of received DATA as flow-control credit: call it
 // once those bytes have left for the upstream. WINDOW_UPDATEs go out in
 // batches, when the returned credit reaches half the window. Credit is
-// clamped to what OnData delivered; on a dead stream only the connection
-// window is reopened, and a reset returns the connection credit by itself.
+// clamped to what OnData delivered. After a stream ended normally keep
+// calling it for the bytes still passed on, or the connection window
+// shrinks for good; after a reset (either side) the connection credit of
+// bytes never consumed comes back by itself.
 func (st *Stream) Consumed(n int) {
 	if n <= 0 {
 		return
@@ -173,7 +175,9 @@ func (st *Stream) Consumed(n int) {
 			c.out = AppendWindowUpdate(c.out, st.id, inc)
 		}
 	}
-	c.giveConn(n)
+	if !c.cfg.EagerConnWindow {
+		c.giveConn(n)
+	}
 }
 
 // Reset ends the stream with RST_STREAM code. No callback follows for st.
