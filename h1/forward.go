@@ -68,7 +68,8 @@ func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port
 	dst = append(dst, "\r\n"...)
 	conn := newConnOptions(r.Fields)
 	for _, f := range r.Fields {
-		if isHopByHop(f.Name) || isFraming(f.Name) || equalFold(f.Name, "Host") || conn.names(f.Name) {
+		if isHopByHop(f.Name) || isFraming(f.Name) || len(f.Name) == len("Host") && equalFold(f.Name, "Host") ||
+			conn.n > 0 && conn.names(f.Name) {
 			continue
 		}
 		dst = appendField(dst, f.Name, f.Value)
@@ -119,7 +120,7 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 		}
 		// Framing fields survive Connection: the body is forwarded as-is
 		// and must stay delimited the same way.
-		if !framing && conn.names(f.Name) {
+		if !framing && conn.n > 0 && conn.names(f.Name) {
 			continue
 		}
 		dst = appendField(dst, f.Name, f.Value)
@@ -151,7 +152,13 @@ func isHopByHop(name string) bool {
 
 // isFraming reports whether name is Content-Length or Transfer-Encoding.
 func isFraming(name string) bool {
-	return equalFold(name, "Content-Length") || equalFold(name, "Transfer-Encoding")
+	switch len(name) {
+	case len("Content-Length"):
+		return equalFold(name, "Content-Length")
+	case len("Transfer-Encoding"):
+		return equalFold(name, "Transfer-Encoding")
+	}
+	return false
 }
 
 // connOptions holds the values of a message's Connection fields, so that
@@ -159,7 +166,7 @@ func isFraming(name string) bool {
 // made forwarding quadratic in the number of fields).
 type connOptions struct {
 	vals [4]string
-	n    int
+	n    int     // number of vals; when all is set, len(vals)+1
 	all  []Field // set instead when there are more Connection fields than vals holds
 }
 
@@ -168,7 +175,7 @@ func newConnOptions(fields []Field) connOptions {
 	for _, f := range fields {
 		if len(f.Name) == len("Connection") && equalFold(f.Name, "Connection") {
 			if c.n == len(c.vals) {
-				return connOptions{all: fields}
+				return connOptions{n: len(c.vals) + 1, all: fields}
 			}
 			c.vals[c.n] = f.Value
 			c.n++
