@@ -212,6 +212,17 @@ func (c *ServerConn) GoAway(code ErrCode, debug string) {
 	c.out = AppendGoAway(c.out, c.lastProcessed, code, []byte(debug))
 }
 
+// GoAwayNotice announces a coming shutdown without refusing anything yet:
+// a GOAWAY NO_ERROR with the largest stream id (RFC 9113 section 6.8
+// suggests this first step so streams in flight are not lost). Follow it,
+// about a round trip later, with GoAway, which names the real last stream.
+func (c *ServerConn) GoAwayNotice() {
+	if c.goAwaySent || c.failed {
+		return
+	}
+	c.out = AppendGoAway(c.out, maxStreamID, ErrCodeNo, nil)
+}
+
 // Abort tears the connection down without writing anything, for when the
 // socket is already gone: every open stream gets OnReset(code).
 func (c *ServerConn) Abort(code ErrCode) {

@@ -1,8 +1,7 @@
 package h2
 
-// processFrame handles one parsed frame. A returned StreamError has been
-// dealt with by the caller's contract: it is turned into RST_STREAM here;
-// any other error fails the connection.
+// processFrame handles one parsed frame. Stream errors are answered here
+// with RST_STREAM; an error it returns fails the connection.
 func (c *ServerConn) processFrame(f Frame) error {
 	fh := f.Header()
 	c.flood.total += FrameHeaderLen + int64(fh.Length)
@@ -111,6 +110,7 @@ func (c *ServerConn) onData(f *DataFrame) error {
 	st.received += int64(len(f.Data))
 	end := f.StreamEnded()
 	if st.contentLength >= 0 && (st.received > st.contentLength || end && st.received != st.contentLength) {
+		c.giveConn(len(f.Data)) // never delivered, never consumed
 		return streamError(id, ErrCodeProtocol, errContentLength)
 	}
 	if end {

@@ -575,3 +575,18 @@ func TestEagerConnWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestGoAwayNotice(t *testing.T) {
+	hs := newHarness(t, Config{})
+	hs.start()
+	hs.c.GoAwayNotice()
+	hs.feed(hs.connect(1, "a:443")) // in flight when the notice left
+	if hs.h.reqs[1] == nil {
+		t.Fatal("stream after the notice refused")
+	}
+	hs.c.GoAway(ErrCodeNo, "")
+	g := only(hs.frames(), FrameGoAway)
+	if len(g) != 2 || g[0].lastID != maxStreamID || g[1].lastID != 1 {
+		t.Fatalf("GOAWAYs = %v; want 2^31-1 then 1", g)
+	}
+}

@@ -79,6 +79,7 @@ func decodeError(err error) error {
 // reused for every block.
 type appendWriter struct{ b []byte }
 
+// Write appends p; it never fails, which hpack.Encoder relies on.
 func (w *appendWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
