@@ -82,3 +82,39 @@ func (benchHandler) OnRequest(st *Stream, req *Request)          {}
 func (benchHandler) OnData(st *Stream, p []byte, endStream bool) { st.Consumed(len(p)) }
 func (benchHandler) OnReset(st *Stream, code ErrCode)            {}
 func (benchHandler) OnWindow(st *Stream)                         {}
+
+// BenchmarkNewServerConn measures what an idle connection costs before and
+// after its preface: B/op is the memory a connection holds at rest.
+func BenchmarkNewServerConn(b *testing.B) {
+	in := append([]byte(ClientPreface), AppendSettings(nil, nil)...)
+	in = AppendSettingsAck(in)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewServerConn(Config{}, benchHandler{})
+		c.ResetOutput()
+		if _, err := c.Feed(in); err != nil {
+			b.Fatal(err)
+		}
+		c.ResetOutput()
+		c.ReleaseBuffers()
+	}
+}
+
+// BenchmarkConnectStream opens a CONNECT stream, answers 200, and resets it:
+// the per-tunnel setup cost in the h2 layer.
+func BenchmarkConnectStream(b *testing.B) {
+	hs := newHarness(b, Config{})
+	hs.start()
+	hs.c.h = benchHandler{}
+	hs.c.cfg.PrematureResetMinStreams = 1 << 30
+	id := uint32(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		hs.feed(hs.connect(id, "example.com:443"))
+		st := hs.c.streams[id]
+		st.WriteHeaders(200, nil, false)
+		st.Reset(ErrCodeCancel)
+		hs.c.ResetOutput()
+		id += 2
+	}
+}
