@@ -7,7 +7,10 @@ import "bytes"
 // scanner.
 type headSyntax struct {
 	skipEmptyLines bool // RFC 9112 section 2.2: a server SHOULD ignore CRLFs before a request-line
-	startLine      func(line []byte, complete bool) error
+	// statusLine selects checkStatusLine over checkRequestLine. A flag,
+	// not a func field: an indirect call would make the scan state escape
+	// to the heap, one allocation per call.
+	statusLine bool
 
 	bareLF, lineTooLong, tooLarge, tooMany error
 	fold, badName, noColon, badValue       error
@@ -15,7 +18,6 @@ type headSyntax struct {
 
 var requestSyntax = headSyntax{
 	skipEmptyLines: true,
-	startLine:      checkRequestLine,
 	bareLF:         errBareLF,
 	lineTooLong:    errURITooLong,
 	tooLarge:       errHeadTooLarge,
@@ -27,7 +29,7 @@ var requestSyntax = headSyntax{
 }
 
 var responseSyntax = headSyntax{
-	startLine:   checkStatusLine,
+	statusLine:  true,
 	bareLF:      errRespLF,
 	lineTooLong: errRespTooLarge,
 	tooLarge:    errRespTooLarge,
@@ -38,10 +40,30 @@ var responseSyntax = headSyntax{
 	badValue:    errRespField,
 }
 
+// lineState is how far validation of the line being received has got, so
+// that a line arriving one byte per call is still checked in linear time.
+type lineState struct {
+	checked int   // bytes of the line already validated
+	part    uint8 // which part of the line byte checked falls in (line-specific)
+	partAt  int   // offset in the line where that part began
+}
+
+// scanState is how far scanHead has got in a head that is still arriving.
+type scanState struct {
+	pos      int  // offset of the first line not yet complete
+	start    int  // offset of the start line
+	fields   int  // complete field lines so far
+	inFields bool // the start line is complete
+	line     lineState
+}
+
 // scanHead frames one head at the start of b without allocating. It
 // validates every byte it looks at, so that an invalid prefix fails at once
 // (a TLS ClientHello on the plain port gets its 400 without waiting for a
 // timeout) instead of being reported as ErrNeedMore.
+//
+// st carries progress between calls on a growing buffer: bytes validated
+// by an earlier call are not looked at again. A zero st starts afresh.
 //
 // It returns the offset of the start line (after skipped empty lines), the
 // head length n (through the final CRLF) and the number of field lines.
@@ -50,69 +72,78 @@ var responseSyntax = headSyntax{
 // bytes of the start line are validated before the size errors win. This
 // keeps the verdict for a prefix of b the same as for b itself: more input
 // never turns a 431 into a 400.
-func scanHead(b []byte, lim Limits, syn *headSyntax) (start, n, fields int, err error) {
+func scanHead(b []byte, lim Limits, syn *headSyntax, st *scanState) (start, n, fields int, err error) {
 	w := b
 	if len(w) > lim.MaxHeaderBytes {
 		w = w[:lim.MaxHeaderBytes]
 	}
-	pos := 0
-	if syn.skipEmptyLines {
-		for pos+1 < len(w) && w[pos] == '\r' && w[pos+1] == '\n' {
-			pos += 2
-		}
+	if st.pos+st.line.checked > len(w) {
+		// The buffer shrank, which HeadParser's contract forbids; starting
+		// over is correct, resuming would slice out of range.
+		*st = scanState{}
 	}
-	start = pos
-
-	// Start line.
-	lf := bytes.IndexByte(w[pos:], '\n')
-	if lf < 0 {
-		line := dropCR(w[pos:])
-		if err := checkStartLine(line, false, lim, syn); err != nil {
+	if !st.inFields {
+		if st.line.checked == 0 {
+			if syn.skipEmptyLines {
+				for st.pos+1 < len(w) && w[st.pos] == '\r' && w[st.pos+1] == '\n' {
+					st.pos += 2
+				}
+			}
+			st.start = st.pos
+		}
+		// No LF hides in the bytes already checked: LF is never valid
+		// inside a line.
+		lf := bytes.IndexByte(w[st.pos+st.line.checked:], '\n')
+		if lf < 0 {
+			if err := checkStartLine(dropCR(w[st.pos:]), false, lim, syn, &st.line); err != nil {
+				return 0, 0, 0, err
+			}
+			return 0, 0, 0, needMore(b, w, syn)
+		}
+		end := st.pos + st.line.checked + lf
+		if end == st.pos || w[end-1] != '\r' {
+			return 0, 0, 0, syn.bareLF
+		}
+		if err := checkStartLine(w[st.pos:end-1], true, lim, syn, &st.line); err != nil {
 			return 0, 0, 0, err
 		}
-		return 0, 0, 0, needMore(b, w, syn)
+		st.pos = end + 1
+		st.inFields = true
+		st.line = lineState{}
 	}
-	if lf == 0 || w[pos+lf-1] != '\r' {
-		return 0, 0, 0, syn.bareLF
-	}
-	if err := checkStartLine(w[pos:pos+lf-1], true, lim, syn); err != nil {
-		return 0, 0, 0, err
-	}
-	pos += lf + 1
 
 	// Field lines, up to the empty line.
 	for {
-		lf := bytes.IndexByte(w[pos:], '\n')
+		lf := bytes.IndexByte(w[st.pos+st.line.checked:], '\n')
 		if lf < 0 {
-			line := w[pos:]
-			if len(line) > 0 && line[len(line)-1] == '\r' {
-				line = line[:len(line)-1]
-			}
+			line := dropCR(w[st.pos:])
 			if len(line) > 0 {
-				if fields >= lim.MaxFields {
+				if st.fields >= lim.MaxFields {
 					return 0, 0, 0, syn.tooMany
 				}
-				if err := checkFieldLine(line, false, syn); err != nil {
+				if err := checkFieldLine(line, false, syn, &st.line); err != nil {
 					return 0, 0, 0, err
 				}
 			}
 			return 0, 0, 0, needMore(b, w, syn)
 		}
-		if lf == 0 || w[pos+lf-1] != '\r' {
+		end := st.pos + st.line.checked + lf
+		if end == st.pos || w[end-1] != '\r' {
 			return 0, 0, 0, syn.bareLF
 		}
-		line := w[pos : pos+lf-1]
-		pos += lf + 1
+		line := w[st.pos : end-1]
+		st.pos = end + 1
 		if len(line) == 0 {
-			return start, pos, fields, nil
+			return st.start, st.pos, st.fields, nil
 		}
-		if fields >= lim.MaxFields {
+		if st.fields >= lim.MaxFields {
 			return 0, 0, 0, syn.tooMany
 		}
-		if err := checkFieldLine(line, true, syn); err != nil {
+		if err := checkFieldLine(line, true, syn, &st.line); err != nil {
 			return 0, 0, 0, err
 		}
-		fields++
+		st.fields++
+		st.line = lineState{}
 	}
 }
 
@@ -137,46 +168,65 @@ func dropCR(line []byte) []byte {
 // checkStartLine validates the first MaxRequestLine bytes of the start
 // line and then applies the length limit (see scanHead on why in this
 // order).
-func checkStartLine(line []byte, complete bool, lim Limits, syn *headSyntax) error {
-	if len(line) > lim.MaxRequestLine {
-		if err := syn.startLine(line[:lim.MaxRequestLine], false); err != nil {
-			return err
-		}
-		return syn.lineTooLong
+func checkStartLine(line []byte, complete bool, lim Limits, syn *headSyntax, st *lineState) error {
+	tooLong := len(line) > lim.MaxRequestLine
+	if tooLong {
+		line, complete = line[:lim.MaxRequestLine], false
 	}
-	return syn.startLine(line, complete)
+	var err error
+	if syn.statusLine {
+		err = checkStatusLine(line, complete, st)
+	} else {
+		err = checkRequestLine(line, complete, st)
+	}
+	if err == nil && tooLong {
+		err = syn.lineTooLong
+	}
+	return err
 }
+
+// Parts of a field line, for lineState.part.
+const (
+	fieldName uint8 = iota
+	fieldValue
+)
 
 // checkFieldLine validates field-line = field-name ":" OWS field-value OWS
 // (RFC 9112 section 5). line excludes the CRLF; when complete is false it
-// is a prefix and only the bytes present are judged.
-func checkFieldLine(line []byte, complete bool, syn *headSyntax) error {
+// is a prefix and only the bytes present are judged. Validation resumes at
+// st.checked.
+func checkFieldLine(line []byte, complete bool, syn *headSyntax, st *lineState) error {
+	i := st.checked
 	// RFC 9112 section 5.2: obs-fold must be rejected; a first field line
 	// starting with whitespace (section 2.2) likewise.
-	if line[0] == ' ' || line[0] == '\t' {
+	if i == 0 && (line[0] == ' ' || line[0] == '\t') {
 		return syn.fold
 	}
-	i := 0
-	for i < len(line) && line[i] != ':' {
-		// Whitespace before the colon is a 400 (RFC 9112 section 5.1).
-		if !tokenChar[line[i]] {
+	if st.part == fieldName {
+		for ; i < len(line) && line[i] != ':'; i++ {
+			// Whitespace before the colon is a 400 (RFC 9112 section 5.1).
+			if !tokenChar[line[i]] {
+				return syn.badName
+			}
+		}
+		if i == len(line) {
+			if complete {
+				return syn.noColon
+			}
+			st.checked = i
+			return nil
+		}
+		if i == 0 {
 			return syn.badName
 		}
+		st.part = fieldValue
 		i++
 	}
-	if i == len(line) {
-		if complete {
-			return syn.noColon
-		}
-		return nil
-	}
-	if i == 0 {
-		return syn.badName
-	}
-	for _, c := range line[i+1:] {
-		if !valueChar[c] {
+	for ; i < len(line); i++ {
+		if !valueChar[line[i]] {
 			return syn.badValue
 		}
 	}
+	st.checked = i
 	return nil
 }

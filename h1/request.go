@@ -90,8 +90,14 @@ func (r *Request) Get(name string) string {
 // A well-formed head costs two allocations: one string for the whole head
 // and the Fields slice.
 func ParseRequest(b []byte, lim Limits) (req Request, n int, err error) {
+	var st scanState
+	return parseRequest(b, lim, &st)
+}
+
+// parseRequest is ParseRequest resuming from st.
+func parseRequest(b []byte, lim Limits, st *scanState) (req Request, n int, err error) {
 	lim = lim.orDefault()
-	start, n, nfields, err := scanHead(b, lim, &requestSyntax)
+	start, n, nfields, err := scanHead(b, lim, &requestSyntax, st)
 	if err != nil {
 		return Request{}, 0, err
 	}
@@ -284,44 +290,53 @@ func schemeLen(s string) int {
 	return i + len("://")
 }
 
+// Parts of a request line, for lineState.part.
+const (
+	rlMethod uint8 = iota
+	rlTarget
+	rlVersion
+)
+
 // checkRequestLine validates request-line = method SP request-target SP
 // HTTP-version (RFC 9112 section 3), or a prefix of one when complete is
-// false. Exactly one SP separates the parts; tabs and other whitespace are
-// errors, since parsers that split on any whitespace would read the line
-// differently.
-func checkRequestLine(line []byte, complete bool) error {
-	i := 0
-	for i < len(line) && line[i] != ' ' {
-		if !tokenChar[line[i]] {
-			return errBadMethod
+// false, resuming at st.checked. Exactly one SP separates the parts; tabs
+// and other whitespace are errors, since parsers that split on any
+// whitespace would read the line differently.
+func checkRequestLine(line []byte, complete bool, st *lineState) error {
+	i := st.checked
+	for ; i < len(line); i++ {
+		c := line[i]
+		switch st.part {
+		case rlMethod:
+			if c == ' ' {
+				if i == 0 {
+					return errBadMethod
+				}
+				st.part, st.partAt = rlTarget, i+1
+			} else if !tokenChar[c] {
+				return errBadMethod
+			}
+		case rlTarget:
+			if c == ' ' {
+				if i == st.partAt {
+					return errBadTarget
+				}
+				st.part, st.partAt = rlVersion, i+1
+			} else if !targetChar[c] {
+				return errBadTarget
+			}
+		default:
+			if !versionByte(i-st.partAt, c) {
+				return errBadVersion
+			}
 		}
-		i++
 	}
-	if i == len(line) {
-		if complete {
-			return errBadRequestLine
-		}
+	st.checked = i
+	if !complete {
 		return nil
 	}
-	if i == 0 {
-		return errBadMethod
+	if st.part != rlVersion {
+		return errBadRequestLine
 	}
-	i++
-	t := i
-	for i < len(line) && line[i] != ' ' {
-		if !targetChar[line[i]] {
-			return errBadTarget
-		}
-		i++
-	}
-	if i == len(line) {
-		if complete {
-			return errBadRequestLine
-		}
-		return nil
-	}
-	if i == t {
-		return errBadTarget
-	}
-	return checkVersion(line[i+1:], complete, errBadVersion, errVersion)
+	return checkVersion(line[st.partAt:], errBadVersion, errVersion)
 }

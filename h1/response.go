@@ -34,8 +34,14 @@ type Response struct {
 // [AppendForwardResponse] drops the Content-Length, as RFC 9112 section
 // 6.3 requires of an intermediary.
 func ParseResponse(b []byte, lim Limits) (resp Response, n int, err error) {
+	var st scanState
+	return parseResponse(b, lim, &st)
+}
+
+// parseResponse is ParseResponse resuming from st.
+func parseResponse(b []byte, lim Limits, st *scanState) (resp Response, n int, err error) {
 	lim = lim.orDefault()
-	_, n, nfields, err := scanHead(b, lim, &responseSyntax)
+	_, n, nfields, err := scanHead(b, lim, &responseSyntax, st)
 	if err != nil {
 		return Response{}, 0, err
 	}
@@ -84,52 +90,38 @@ func lastCodingChunked(v string) bool {
 }
 
 // checkStatusLine validates status-line = HTTP-version SP status-code SP
-// [ reason-phrase ] (RFC 9112 section 4), or a prefix of one. The SP
-// before an empty reason is optional here: some origins omit it, and it
-// changes nothing about framing.
-func checkStatusLine(line []byte, complete bool) error {
-	v := line
-	if len(v) > 8 {
-		v = v[:8]
-	}
-	if err := checkVersion(v, complete || len(line) > 8, errRespStatusLine, errRespVersion); err != nil {
-		return err
-	}
-	if len(line) <= 8 {
-		if complete {
+// [ reason-phrase ] (RFC 9112 section 4), or a prefix of one, resuming at
+// st.checked. The SP before an empty reason is optional here: some origins
+// omit it, and it changes nothing about framing.
+func checkStatusLine(line []byte, complete bool, st *lineState) error {
+	i := st.checked
+	for ; i < len(line); i++ {
+		c := line[i]
+		var ok bool
+		switch {
+		case i < len(versionShape):
+			ok = versionByte(i, c)
+		case i == 8 || i == 12:
+			ok = c == ' '
+		case i == 9:
+			// RFC 9110 section 15: three digits; any 1xx-9xx must be
+			// passed through, but 0xx is not a status.
+			ok = '1' <= c && c <= '9'
+		case i < 12:
+			ok = '0' <= c && c <= '9'
+		default:
+			ok = valueChar[c]
+		}
+		if !ok {
 			return errRespStatusLine
 		}
+	}
+	st.checked = i
+	if !complete {
 		return nil
-	}
-	if line[8] != ' ' {
-		return errRespStatusLine
-	}
-	for i := 9; i < 12 && i < len(line); i++ {
-		if line[i] < '0' || line[i] > '9' {
-			return errRespStatusLine
-		}
 	}
 	if len(line) < 12 {
-		if complete {
-			return errRespStatusLine
-		}
-		return nil
-	}
-	// RFC 9110 section 15: three digits, the first in 1-5 by registry, but
-	// any 1xx-9xx must be passed through; 0xx is not a status.
-	if line[9] == '0' {
 		return errRespStatusLine
 	}
-	if len(line) == 12 {
-		return nil
-	}
-	if line[12] != ' ' {
-		return errRespStatusLine
-	}
-	for _, c := range line[13:] {
-		if !valueChar[c] {
-			return errRespStatusLine
-		}
-	}
-	return nil
+	return checkVersion(line[:8], errRespStatusLine, errRespVersion)
 }
