@@ -123,6 +123,7 @@ func FuzzServerConn(f *testing.F) {
 		in = append(in, script...)
 		cut := len(ClientPreface) + int(split)%(len(in)-len(ClientPreface)+1)
 		var pending []byte
+		consumed := 0
 		for _, piece := range [][]byte{in[:cut], in[cut:]} {
 			pending = append(pending, piece...)
 			n, err := c.Feed(pending)
@@ -130,6 +131,7 @@ func FuzzServerConn(f *testing.F) {
 				t.Fatalf("Feed consumed %d of %d", n, len(pending))
 			}
 			pending = pending[n:]
+			consumed += n
 			if err != nil {
 				if !c.Closed() {
 					t.Fatal("Feed failed but Closed() = false")
@@ -137,6 +139,21 @@ func FuzzServerConn(f *testing.F) {
 				break
 			}
 		}
+		// The connection window only grows by WINDOW_UPDATE on stream 0, so
+		// what we sent is bounded by 65535 plus those increments.
+		granted := int64(defaultInitialWindowSize)
+		var cfr Framer
+		for rest := in[len(ClientPreface):consumed]; len(rest) > 0; {
+			f, n, err := cfr.Parse(rest)
+			if n == 0 {
+				break
+			}
+			if wu, ok := f.(*WindowUpdateFrame); ok && err == nil && wu.StreamID == 0 {
+				granted += int64(wu.Increment)
+			}
+			rest = rest[n:]
+		}
+		var sent int64
 		// Whatever we wrote must be well-formed HTTP/2.
 		out := c.Output()
 		var fr Framer
@@ -167,8 +184,12 @@ func FuzzServerConn(f *testing.F) {
 				if f.Length > c.peerMaxFrameSize {
 					t.Fatalf("DATA of %d > peer MAX_FRAME_SIZE", f.Length)
 				}
+				sent += int64(f.Length)
 			}
 			out = out[n:]
+		}
+		if sent > granted {
+			t.Fatalf("sent %d DATA bytes; the client granted %d", sent, granted)
 		}
 	})
 }
