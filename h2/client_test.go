@@ -115,3 +115,42 @@ func echoOnce(ctx context.Context, cc *http2.ClientConn, i, size int) error {
 	}
 	return nil
 }
+
+// TestXNetClientExtendedConnect checks, with a real client, that we
+// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (x/net refuses to send
+// :protocol otherwise) and accept an RFC 8441/9298 extended CONNECT.
+func TestXNetClientExtendedConnect(t *testing.T) {
+	s := startTestServer(t, Config{})
+	nc, err := net.Dial("tcp", s.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	cc, err := (&http2.Transport{AllowHTTP: true}).NewClientConn(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequestWithContext(ctx, "CONNECT", "https://proxy.example/.well-known/masque/udp/192.0.2.6/443/", pr)
+	req.Header.Set(":protocol", "connect-udp")
+	req.Header.Set("capsule-protocol", "?1")
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	go func() {
+		pw.Write([]byte("\x00\x05\x00abcd")) // a DATAGRAM capsule, echoed
+		pw.Close()
+	}()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || string(got) != "\x00\x05\x00abcd" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+}
