@@ -39,6 +39,11 @@ func FuzzParseRequest(f *testing.F) {
 			if code := codeOf(err); code > 0 && codeOf(err2) != code {
 				t.Fatalf("extra bytes changed the verdict: %v -> %v", err, err2)
 			}
+			checkIncremental(t, b, func(p *HeadParser, b []byte) (any, int, error) {
+				return p.ParseRequest(b, lim)
+			}, func(b []byte) (any, int, error) {
+				return ParseRequest(b, lim)
+			})
 			if err != nil {
 				continue
 			}
@@ -100,6 +105,11 @@ func FuzzParseResponse(f *testing.F) {
 			if code := codeOf(err); code > 0 && codeOf(err2) != code {
 				t.Fatalf("extra bytes changed the verdict: %v -> %v", err, err2)
 			}
+			checkIncremental(t, b, func(p *HeadParser, b []byte) (any, int, error) {
+				return p.ParseResponse(b, lim)
+			}, func(b []byte) (any, int, error) {
+				return ParseResponse(b, lim)
+			})
 			if err != nil {
 				continue
 			}
@@ -114,6 +124,23 @@ func FuzzParseResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkIncremental feeds b to one HeadParser in three growing prefixes
+// and asserts each answer equals the stateless parser's on that prefix.
+func checkIncremental(t *testing.T, b []byte, inc func(*HeadParser, []byte) (any, int, error), whole func([]byte) (any, int, error)) {
+	t.Helper()
+	var p HeadParser
+	for _, k := range []int{len(b) / 3, 2 * len(b) / 3, len(b)} {
+		v1, n1, err1 := inc(&p, b[:k])
+		v2, n2, err2 := whole(b[:k])
+		if n1 != n2 || codeOf(err1) != codeOf(err2) || !reflect.DeepEqual(v1, v2) {
+			t.Fatalf("HeadParser on %d bytes: n=%d err=%v; stateless n=%d err=%v", k, n1, err1, n2, err2)
+		}
+		if !errors.Is(err1, ErrNeedMore) {
+			return
+		}
+	}
 }
 
 // checkVerdict asserts the result contract of a head parser.
