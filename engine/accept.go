@@ -120,11 +120,13 @@ func (l *listener) acceptLoop() {
 	}
 }
 
-// register hands an accepted (and, for TLS, handshaken) conn to gnet.
+// register hands an accepted (and, for TLS, handshaken) conn to the least
+// loaded loop.
 func (l *listener) register(c *Conn, nc net.Conn) {
-	g := l.e.gnetEng.Load()
-	ctx := gnet.NewNetConnContext(gnet.NewContext(context.Background(), c), nc)
-	ch, err := g.Register(ctx)
+	lp := l.e.pickLoop()
+	c.loop = lp
+	lp.load.Add(1)
+	ch, err := lp.el.Enroll(gnet.NewContext(context.Background(), c), nc)
 	if err != nil {
 		_ = nc.Close()
 		c.abandon()

@@ -65,7 +65,13 @@ type Engine struct {
 	booted  chan struct{}
 	runErr  chan error
 	loops   sync.Map // gnet.EventLoop -> *loop
-	sock    string   // the dummy unix listener gnet insists on
+	sock    string   // the unix listener gnet insists on; only engine's own probes use it
+
+	// ring is every loop, learned at Start from one probe conn per loop.
+	// Immutable after Start.
+	ring   []*loop
+	probed chan *loop
+	probes []net.Conn
 
 	stats struct {
 		accepted, rejected, acceptErrors, active atomic.Int64
@@ -96,6 +102,7 @@ func New(cfg Config) *Engine {
 		done:   make(chan struct{}),
 		sem:    make(chan struct{}, cfg.MaxHandshakes),
 		booted: make(chan struct{}),
+		probed: make(chan *loop, 64),
 		runErr: make(chan error, 1),
 	}
 }
@@ -123,7 +130,7 @@ func (e *Engine) Start() error {
 	e.sock = filepath.Join(os.TempDir(), "sluice-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".sock")
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(e.cfg.Workers),
-		gnet.WithLoadBalancing(gnet.LeastConnections), // RoundRobin races when Register is called from outside the loops
+		gnet.WithLoadBalancing(gnet.LeastConnections), // spreads the probe conns one per loop
 		gnet.WithReadBufferCap(e.cfg.ReadBufferCap),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLockOSThread(true),
@@ -142,6 +149,9 @@ func (e *Engine) Start() error {
 	if e.gnetEng.Load() == nil {
 		return fmt.Errorf("engine: gnet did not start: %w", <-e.runErr)
 	}
+	if err := e.learnLoops(); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	e.started = true
 	for _, l := range e.listeners {
@@ -149,6 +159,46 @@ func (e *Engine) Start() error {
 	}
 	e.mu.Unlock()
 	return nil
+}
+
+// learnLoops connects probe conns to gnet's own unix listener until every
+// loop has opened one. gnet hands out no loop handles otherwise, and its
+// Engine.Register is not safe against the loops' start-up; a handle that
+// came out of OnOpen on the loop itself is. The probes stay open (one fd
+// per loop) and carry nothing.
+func (e *Engine) learnLoops() error {
+	seen := map[*loop]bool{}
+	for try := 0; len(seen) < e.cfg.Workers && try < 8*e.cfg.Workers; try++ {
+		nc, err := net.Dial("unix", e.sock)
+		if err != nil {
+			return fmt.Errorf("engine: probing loops: %w", err)
+		}
+		e.probes = append(e.probes, nc)
+		select {
+		case l := <-e.probed:
+			if !seen[l] {
+				seen[l] = true
+				e.ring = append(e.ring, l)
+			}
+		case <-time.After(5 * time.Second):
+			return errors.New("engine: a loop did not answer its probe")
+		}
+	}
+	if len(e.ring) == 0 {
+		return errors.New("engine: no event loops")
+	}
+	return nil
+}
+
+// pickLoop chooses the loop with the fewest conns for a new client.
+func (e *Engine) pickLoop() *loop {
+	best := e.ring[0]
+	for _, l := range e.ring[1:] {
+		if l.load.Load() < best.load.Load() {
+			best = l
+		}
+	}
+	return best
 }
 
 // Shutdown stops accepting, waits until every conn has ended or ctx is
@@ -177,6 +227,9 @@ wait:
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = g.Stop(sctx)
 			cancel()
+		}
+		for _, nc := range e.probes {
+			_ = nc.Close()
 		}
 		_ = os.Remove(e.sock)
 	})
@@ -209,6 +262,9 @@ func (e *Engine) connDone(c *Conn) {
 	if !c.upstream && !c.released {
 		c.released = true
 		e.stats.active.Add(-1)
+		if c.loop != nil {
+			c.loop.load.Add(-1)
+		}
 	}
 }
 

@@ -18,7 +18,12 @@ func (ev *events) OnBoot(g gnet.Engine) gnet.Action {
 
 func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c, ok := gc.Context().(*Conn)
-	if !ok || c.closed {
+	if !ok {
+		// A probe from learnLoops: tell Start which loop this is.
+		ev.e.probed <- ev.e.loopFor(gc.EventLoop())
+		return nil, gnet.None
+	}
+	if c.closed {
 		return nil, gnet.Close
 	}
 	if c.rs == resuming {
@@ -26,9 +31,6 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.None
 	}
 	c.gc = gc
-	if c.loop == nil {
-		c.loop = ev.e.loopFor(gc.EventLoop())
-	}
 	l := c.loop
 	l.now = timeNow()
 	l.conns[c] = struct{}{}
@@ -59,7 +61,11 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 
 func (ev *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, ok := gc.Context().(*Conn)
-	if !ok || c.closed || c.gc != gc {
+	if !ok {
+		_, _ = gc.Discard(-1) // a probe never speaks; ignore it if it does
+		return gnet.None
+	}
+	if c.closed || c.gc != gc {
 		return gnet.Close
 	}
 	c.inTraffic = true

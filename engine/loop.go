@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -29,6 +30,9 @@ type loop struct {
 	lastSweep time.Time
 	interval  time.Duration
 	scratch   []byte // read buffer for TLS plaintext and raw reads; borrowed per call
+
+	// Atomic.
+	load atomic.Int64 // client conns assigned to this loop
 
 	// Shared with the ticker goroutine.
 	kick chan struct{}

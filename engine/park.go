@@ -110,8 +110,8 @@ func (c *Conn) onReenrolled(gc gnet.Conn) {
 	c.rs = reading
 	if c.q != nil && c.q.Len() > 0 {
 		_, _ = gc.Write(c.q.B)
-		c.q.Reset()
 	}
+	c.dropQueue()
 	if c.pauseAgain {
 		c.pauseAgain = false
 		c.rs = parkWant
@@ -133,7 +133,18 @@ func (c *Conn) flushRaw() bool {
 	}
 	rest := copy(c.q.B, c.q.B[n:])
 	c.q.B = c.q.B[:rest]
+	if rest == 0 {
+		c.dropQueue()
+	}
 	return n > 0
+}
+
+// dropQueue returns an empty queue to the pool: idle conns hold no buffers.
+func (c *Conn) dropQueue() {
+	if c.q != nil && c.q.Len() == 0 {
+		putBuf(c.q)
+		c.q = nil
+	}
 }
 
 // readRaw reads a socket that gnet no longer holds, while the handler lets it.

@@ -38,6 +38,9 @@ type Tunnel struct {
 	clientDone bool
 	upDone     bool
 	ended      bool
+	// PeakUp and PeakDown are the most bytes seen queued toward the upstream
+	// and toward the client: what the watermarks bound.
+	PeakUp, PeakDown int
 	// OnEnd runs once, after the access-log line, when both sides are done.
 	OnEnd func(t *Tunnel)
 }
@@ -114,7 +117,9 @@ func (t *Tunnel) toUpstream(b []byte) {
 	t.Rec.Up += int64(len(b))
 	t.up.Write(b)
 	t.up.Touch()
-	if n := t.up.Buffered(); n > t.cfg.High {
+	n := t.up.Buffered()
+	t.PeakUp = max(t.PeakUp, n)
+	if n > t.cfg.High {
 		if n > t.cfg.HardCap {
 			t.abort(ReasonOverflow)
 			return
@@ -130,7 +135,9 @@ func (t *Tunnel) toClient(b []byte) {
 	}
 	t.Rec.Down += int64(len(b))
 	t.client.Write(b)
-	if n := t.client.Buffered(); n > t.cfg.High {
+	n := t.client.Buffered()
+	t.PeakDown = max(t.PeakDown, n)
+	if n > t.cfg.High {
 		if n > t.cfg.HardCap {
 			t.abort(ReasonOverflow)
 			return
