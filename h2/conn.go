@@ -441,7 +441,7 @@ func (c *ServerConn) resetStream(st *Stream, code ErrCode, notify bool) {
 	if notify {
 		c.h.OnReset(st, code)
 	}
-	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
+	c.notePremature(c.isPremature(st))
 }
 
 // refuse sends RST_STREAM for a stream that never opened.
@@ -453,6 +453,15 @@ func (c *ServerConn) refuse(id uint32, code ErrCode) {
 	c.out = AppendRSTStream(c.out, id, code)
 	c.resets.streams++
 	c.notePremature(true)
+}
+
+// isPremature says whether a reset of st counts against the rapid reset
+// rule: it came before we answered (so the reset saved the client nothing
+// but cost us the work of opening, such as an upstream dial) and within
+// PrematureResetLifetime. Tunnels that were answered and then closed with
+// RST_STREAM, as browsers do, are not an attack.
+func (c *ServerConn) isPremature(st *Stream) bool {
+	return !st.wroteHeaders && c.now()-st.openedAt < c.cfg.PrematureResetLifetime
 }
 
 // notePremature feeds the rapid reset rule and fails the connection when it

@@ -285,7 +285,7 @@ func (c *ServerConn) onRSTStream(f *RSTStreamFrame) error {
 	}
 	c.closeStream(st, closedByPeer)
 	c.h.OnReset(st, f.Code)
-	c.notePremature(c.now()-st.openedAt < c.cfg.PrematureResetLifetime)
+	c.notePremature(c.isPremature(st))
 	return nil
 }
 

@@ -55,8 +55,9 @@ type Config struct {
 	// PrematureResetMinStreams and PrematureResetLifetime are Envoy's rapid
 	// reset rule (CVE-2023-44487): once this many streams were opened, the
 	// connection fails with ENHANCE_YOUR_CALM if more than half of them were
-	// reset, by the client or by us (CVE-2025-8671, "MadeYouReset"), within
-	// PrematureResetLifetime of opening. Defaults 500 and 1 s.
+	// reset, by the client or by us (CVE-2025-8671, "MadeYouReset"), before
+	// a response went out and within PrematureResetLifetime of opening.
+	// Streams refused at opening count as reset. Defaults 500 and 1 s.
 	PrematureResetMinStreams int
 	PrematureResetLifetime   time.Duration
 	// ControlFrameRate and ControlFrameBurst rate-limit the PING and SETTINGS

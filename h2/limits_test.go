@@ -87,6 +87,25 @@ func TestLimitRapidResetSlowIsFine(t *testing.T) {
 	noGoAway(t, hs, hs.frames())
 }
 
+// Tunnels answered with 200 and then closed by RST_STREAM at once, as
+// browsers close them, are not rapid resets.
+func TestLimitRapidResetAnsweredIsFine(t *testing.T) {
+	hs := newHarness(t, Config{})
+	hs.start()
+	hs.h.onRequest = func(st *Stream, req *Request) { st.WriteHeaders(200, nil, false) }
+	id := uint32(1)
+	for range 10 {
+		var b []byte
+		for range 100 {
+			b = append(b, hs.connect(id, "a:443")...)
+			b = AppendRSTStream(b, id, ErrCodeCancel)
+			id += 2
+		}
+		hs.feed(b)
+	}
+	noGoAway(t, hs, hs.frames())
+}
+
 // MadeYouReset (CVE-2025-8671): the client makes us reset streams.
 func TestLimitMadeYouReset(t *testing.T) {
 	hs := newHarness(t, Config{})

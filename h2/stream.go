@@ -181,6 +181,9 @@ func (st *Stream) Consumed(n int) {
 }
 
 // Reset ends the stream with RST_STREAM code. No callback follows for st.
+// A reset before the response counts against the rapid reset rule; if it
+// trips it, the connection fails: the other streams get OnReset and Closed
+// turns true.
 func (st *Stream) Reset(code ErrCode) {
 	if st.dead || st.c.failed {
 		return
