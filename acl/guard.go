@@ -124,9 +124,9 @@ type Guard struct {
 	// range it opens: "10.1.0.0/16 1" opens part of 10/8, while an
 	// allow-everything "0.0.0.0/0 1" does not switch the guard off. The
 	// most specific line decides, so "10.9.0.0/16 0" inside an allowed
-	// 10/8 stays shut. Deny CIDR lines play no part here: like every map
-	// line they judge the target as the client wrote it, so "0.0.0.0/0 0"
-	// means "no IP-literal targets", not "no connections at all".
+	// 10/8 stays shut. A deny line never refuses a public address here:
+	// deny lines judge the target as the client wrote it (Map.Decide), so
+	// "0.0.0.0/0 0" means "no IP-literal targets", not "no connections".
 	Map *Map
 }
 
