@@ -30,6 +30,7 @@ const (
 // that a malformed hash is a load error, not a login failure at 3 a.m.
 type entry struct {
 	name string
+	line int
 	kind hashKind
 	hash []byte // bcrypt: the whole "$2y$..." string; apr1: 22 chars; SHA: 20 bytes
 	salt []byte // apr1 only
@@ -109,7 +110,6 @@ var ErrNoUsers = errors.New("htpasswd file has no users")
 // errors that name the line.
 func ParseHtpasswd(r io.Reader) (*Users, error) {
 	u := &Users{m: make(map[string]*entry)}
-	firstLine := make(map[string]int)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	line := 0
@@ -131,11 +131,10 @@ func ParseHtpasswd(r io.Reader) (*Users, error) {
 		if err != nil {
 			return nil, lineErr(line, "user %q: %v", name, err)
 		}
-		if first, dup := firstLine[name]; dup {
-			return nil, lineErr(line, "user %q already defined on line %d", name, first)
+		if first, dup := u.m[name]; dup {
+			return nil, lineErr(line, "user %q already defined on line %d", name, first.line)
 		}
-		firstLine[name] = line
-		e.name = name
+		e.name, e.line = name, line
 		u.m[name] = e
 		if e.slower(u.stand) {
 			u.stand = e
