@@ -3,6 +3,7 @@ package engine_test
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/netip"
@@ -24,13 +25,18 @@ type proxy struct {
 
 func startProxy(t *testing.T, ecfg engine.Config, rcfg *relay.Config, origin string) *proxy {
 	t.Helper()
+	return startProxyWith(t, ecfg, rcfg, origin, nil)
+}
+
+func startProxyWith(t *testing.T, ecfg engine.Config, rcfg *relay.Config, origin string, tc *tls.Config) *proxy {
+	t.Helper()
 	ap := netip.MustParseAddrPort(origin)
 	if ecfg.Workers == 0 {
 		ecfg.Workers = 2
 	}
 	ecfg.Log = zerolog.Nop()
 	p := &proxy{eng: engine.New(ecfg), ended: make(chan *relay.Tunnel, 1024)}
-	a, err := p.eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *engine.Conn) engine.Handler {
+	a, err := p.eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", TLS: tc, Open: func(c *engine.Conn) engine.Handler {
 		tun := relay.New(rcfg, c, c, relay.Record{})
 		tun.OnEnd = func(tun *relay.Tunnel) { p.ended <- tun }
 		tun.Connect(c, engine.DialTarget{Host: ap.Addr().String(), Port: ap.Port(), Timeout: 5 * time.Second},

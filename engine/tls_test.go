@@ -1,0 +1,177 @@
+package engine_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-proxy/sluice/engine"
+)
+
+func testCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// manualConn hands crypto/tls only the bytes fed to it and answers
+// "would block" (a Temporary net.Error) when it has none, as engine's TLS
+// transport does on the event loop.
+type manualConn struct {
+	net.Conn
+	mu  sync.Mutex
+	buf []byte
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "would block" }
+func (tempErr) Timeout() bool   { return true }
+func (tempErr) Temporary() bool { return true }
+
+func (m *manualConn) Read(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.buf) == 0 {
+		return 0, tempErr{}
+	}
+	n := copy(p, m.buf)
+	m.buf = m.buf[n:]
+	return n, nil
+}
+
+// engine runs TLS records on the event loop by relying on crypto/tls
+// treating a Temporary transport error as "try again later" and keeping a
+// partial record. Go does not promise this; this test pins it, so a Go
+// upgrade that changes it fails here first.
+func TestTLSTemporaryErrorIsRetried(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type dialed struct {
+		c   *tls.Conn
+		err error
+	}
+	cli := make(chan dialed, 1)
+	go func() {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		cli <- dialed{c, err}
+	}()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	mc := &manualConn{Conn: raw}
+	srv := tls.Server(&handshakeThenManual{manualConn: mc}, &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+	if err := srv.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	d := <-cli
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	defer d.c.Close()
+	switched.Store(mc, true)
+
+	msg := []byte("hello through a partial record")
+	if _, err := d.c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	record := make([]byte, 4096)
+	n, err := raw.Read(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record = record[:n]
+
+	buf := make([]byte, 256)
+	mc.mu.Lock()
+	mc.buf = append(mc.buf, record[:n/2]...)
+	mc.mu.Unlock()
+	k, err := srv.Read(buf)
+	var ne net.Error
+	if k != 0 || !errors.As(err, &ne) || !ne.Temporary() {
+		t.Fatalf("half a record: Read = %d, %v; want 0 and the transport's temporary error", k, err)
+	}
+	mc.mu.Lock()
+	mc.buf = append(mc.buf, record[n/2:]...)
+	mc.mu.Unlock()
+	k, err = srv.Read(buf)
+	if err != nil || string(buf[:k]) != string(msg) {
+		t.Fatalf("after the rest: Read = %q, %v; want %q (crypto/tls no longer retries after a temporary error?)", buf[:k], err, msg)
+	}
+	// The conn is still usable both ways.
+	if _, err := srv.Write([]byte("ok")); err != nil {
+		t.Fatalf("write after a temporary read error: %v", err)
+	}
+	_ = d.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if k, err := d.c.Read(buf); err != nil || string(buf[:k]) != "ok" {
+		t.Fatalf("client read %q, %v", buf[:k], err)
+	}
+}
+
+var switched sync.Map // *manualConn -> true once past the handshake
+
+// handshakeThenManual reads the socket during the handshake and the fed
+// buffer after it.
+type handshakeThenManual struct{ *manualConn }
+
+func (h *handshakeThenManual) Read(p []byte) (int, error) {
+	if _, ok := switched.Load(h.manualConn); ok {
+		return h.manualConn.Read(p)
+	}
+	return h.manualConn.Conn.Read(p)
+}
+
+// A tunnel inside TLS keeps memory bounded for a slow client too: the TLS
+// conn is parked and resumed like a plain one.
+func TestTLSSlowClientBoundsMemory(t *testing.T) {
+	data := randomBytes(t, 16<<20)
+	org := origin(t, func(c net.Conn) {
+		defer c.Close()
+		_, _ = c.Write(data)
+	})
+	p := startTLSProxy(t, org)
+	raw := dial(t, p.addr)
+	_ = raw.SetReadBuffer(64 << 10)
+	c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	n, sum, err := slowRead(c, 32<<10, 200*time.Microsecond)
+	c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(data)) || sum != sha256.Sum256(data) {
+		t.Fatalf("got %d of %d bytes", n, len(data))
+	}
+	tun := p.nextEnded(t)
+	if tun.PeakDown > 2*testHigh+256<<10 {
+		t.Errorf("peak buffered toward the TLS client = %d; want <= %d", tun.PeakDown, 2*testHigh+256<<10)
+	}
+	if st := p.eng.Stats(); st.Parks == 0 {
+		t.Error("a TLS conn was never parked")
+	}
+}
+
+func startTLSProxy(t *testing.T, org string) *proxy {
+	t.Helper()
+	return startProxyWith(t, engine.Config{}, testRelay(), org, &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+}
