@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/acl"
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/h1"
+	"github.com/sluice-proxy/sluice/h2"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
@@ -25,6 +26,7 @@ type server struct {
 	eng       *engine.Engine
 	policy    *relay.Policy
 	h1        *h1.Server
+	h2        *h2.Server
 	addrs     map[string]net.Addr // "listen", "listen-tls"
 }
 
@@ -78,7 +80,14 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		IdleTimeout: cfg.idleTimeout,
 		AccessLog:   accessLog,
 	}
+	s.h2 = &h2.Server{
+		Policy:      s.policy,
+		Relay:       rcfg,
+		Site:        site,
+		IdleTimeout: 75 * time.Second,
+	}
 	s.h1 = &h1.Server{
+		H2:            s.h2.Open,
 		Limits:        h1.DefaultLimits(),
 		Policy:        s.policy,
 		Relay:         rcfg,
@@ -124,6 +133,9 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 
 // openTLS picks the front end by ALPN.
 func (s *server) openTLS(c *engine.Conn) engine.Handler {
+	if c.ALPN() == "h2" {
+		return s.h2.Open(c)
+	}
 	return s.h1.Open(c)
 }
 
@@ -141,7 +153,7 @@ func (s *server) tlsConfig() (*tls.Config, error) {
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"http/1.1"},
+		NextProtos:   []string{"h2", "http/1.1"},
 		MinVersion:   tls.VersionTLS12,
 	}, nil
 }

@@ -1,0 +1,208 @@
+package h2
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/relay"
+)
+
+// Server is the HTTP/2 front end: a ServerConn per client socket (TLS with
+// ALPN h2, or h2c with prior knowledge), each CONNECT stream a relay tunnel
+// whose upstream is enrolled on the socket's loop, every other request the
+// web site.
+type Server struct {
+	Config      Config
+	Policy      *relay.Policy
+	Relay       *relay.Config
+	Site        http.Handler
+	IdleTimeout time.Duration // a conn with no streams for this long gets GOAWAY
+}
+
+// Open is the engine.ListenerSpec.Open (or the h1 preface hand-off) for an
+// HTTP/2 conn.
+func (s *Server) Open(c *engine.Conn) engine.Handler {
+	h := &conn{s: s, c: c}
+	h.sc = NewServerConn(s.Config, (*streamEvents)(h))
+	h.flush()
+	if s.IdleTimeout > 0 {
+		c.SetIdleTimeout(s.IdleTimeout)
+	}
+	return h
+}
+
+// conn drives one ServerConn from engine events. Owned by the conn's loop.
+type conn struct {
+	s        *Server
+	c        *engine.Conn
+	sc       *ServerConn
+	watchers map[*side]struct{} // stream sides waiting for the socket to drain
+	gone     bool
+}
+
+var errConnGone = errors.New("h2: connection closed")
+
+// flush moves the ServerConn's pending frames to the socket.
+func (h *conn) flush() {
+	if out := h.sc.Output(); len(out) > 0 {
+		h.c.Write(out)
+		h.sc.ResetOutput()
+	}
+	if h.sc.Closed() && !h.gone {
+		h.gone = true
+		h.c.CloseAfterFlush()
+	}
+}
+
+func (h *conn) OnData(c *engine.Conn, b []byte) int {
+	n, err := h.sc.Feed(b)
+	h.flush()
+	if err != nil {
+		return len(b)
+	}
+	// A peer that makes us queue answers (PING, SETTINGS) while it does not
+	// read would grow the socket buffer without a window to stop it.
+	if c.Buffered() > h.s.Relay.HardCap {
+		h.sc.Abort(ErrCodeEnhanceYourCalm)
+		h.flush()
+		c.Close()
+		return len(b)
+	}
+	return n
+}
+
+func (h *conn) OnReadEOF(c *engine.Conn) { h.teardown() }
+
+func (h *conn) OnDrained(c *engine.Conn) {
+	for sd := range h.watchers {
+		sd.checkDrained()
+	}
+}
+
+// OnTimeout closes a conn that has had no stream for the idle timeout.
+func (h *conn) OnTimeout(c *engine.Conn) {
+	if h.sc.Idle() {
+		h.sc.GoAway(ErrCodeNo, "idle")
+		h.flush()
+		if !h.gone {
+			h.gone = true
+			c.CloseAfterFlush()
+		}
+	}
+}
+
+func (h *conn) OnClose(c *engine.Conn, err error) {
+	h.gone = true
+	h.teardown()
+}
+
+// teardown ends every stream when the socket is gone.
+func (h *conn) teardown() {
+	if !h.sc.Closed() {
+		h.sc.Abort(ErrCodeCancel) // resets every stream: OnReset ends their tunnels
+	}
+	if !h.c.Closed() {
+		h.c.Close()
+	}
+}
+
+// watchSocket asks for OnDrained once the socket's buffer is at low.
+func (h *conn) watchSocket(sd *side, low int) {
+	if h.watchers == nil {
+		h.watchers = make(map[*side]struct{})
+	}
+	h.watchers[sd] = struct{}{}
+	h.c.WatchDrain(low)
+}
+
+// streamEvents is the conn seen as the ServerConn's Handler (its method
+// names clash with engine.Handler's).
+type streamEvents conn
+
+func (e *streamEvents) OnRequest(st *Stream, req *Request) {
+	h := (*conn)(e)
+	switch {
+	case req.Method == http.MethodConnect && req.Protocol == "":
+		h.connect(st, req)
+	case req.Method == http.MethodConnect:
+		// Extended CONNECT for a protocol this server does not serve.
+		st.WriteHeaders(http.StatusNotImplemented, nil, true)
+	default:
+		h.serveSite(st, req)
+	}
+}
+
+func (h *conn) record(req *Request) relay.Record {
+	return relay.Record{Start: time.Now(), Client: h.c.RemoteAddr(), Proto: "h2", Kind: "tcp", Target: req.Authority, ACL: -1}
+}
+
+func (h *conn) connect(st *Stream, req *Request) {
+	adm := h.s.Policy.Admit(req.Authority, true)
+	rec := h.record(req)
+	rec.ACL = adm.ACL
+	if adm.Status != 0 {
+		rec.Status, rec.Reason = adm.Status, relay.ReasonDialFailed
+		rec.Write(h.s.Relay.AccessLog)
+		st.WriteHeaders(adm.Status, nil, true)
+		return
+	}
+	sd := &side{h: h, st: st, watchLow: -1}
+	st.SetUserData(sd)
+	tun := relay.New(h.s.Relay, sd, nil, rec)
+	sd.t = tun
+	if req.EndStream {
+		sd.eof = true
+	}
+	tun.Connect(h.c, adm.Dial, func(status int, err error) {
+		if sd.done {
+			return
+		}
+		if status != 200 {
+			st.WriteHeaders(status, nil, true)
+			sd.finish(nil)
+			h.flush()
+			return
+		}
+		st.WriteHeaders(200, nil, false)
+		h.flush()
+		if sd.eof {
+			sd.t.ClientEOF()
+		}
+	})
+}
+
+func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
+	switch u := st.UserData().(type) {
+	case *side:
+		u.fromClient(p, endStream)
+	case *siteReq:
+		u.body(p, endStream)
+	default:
+		st.Consumed(len(p))
+	}
+}
+
+func (e *streamEvents) OnReset(st *Stream, code ErrCode) {
+	switch u := st.UserData().(type) {
+	case *side:
+		u.finish(errReset{code})
+	case *siteReq:
+		u.cancel()
+	}
+}
+
+func (e *streamEvents) OnWindow(st *Stream) {
+	switch u := st.UserData().(type) {
+	case *side:
+		u.flushPending()
+	case *siteReq:
+		u.flushPending()
+	}
+}
+
+// errReset is a client's RST_STREAM as a tunnel close reason.
+type errReset struct{ code ErrCode }
+
+func (e errReset) Error() string { return "h2: stream reset: " + e.code.String() }
