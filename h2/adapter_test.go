@@ -37,15 +37,15 @@ func (siteHandler) OnRequest(st *Stream, req *Request) {
 	}
 	s.head = req.Method == "HEAD"
 	if req.EndStream {
-		respond(st, s)
+		siteRespond(st, s)
 	}
 }
 
-func respond(st *Stream, s *siteStream) {
+func siteRespond(st *Stream, s *siteStream) {
 	st.WriteHeaders(200, []hpack.HeaderField{{Name: "content-type", Value: "text/plain"}}, s.head)
 	if !s.head {
 		s.pending, s.end = []byte(siteBody), true
-		flush(st, s)
+		siteFlush(st, s)
 	}
 }
 
@@ -54,16 +54,16 @@ func (siteHandler) OnData(st *Stream, p []byte, end bool) {
 	if !s.echo {
 		st.Consumed(len(p))
 		if end {
-			respond(st, s)
+			siteRespond(st, s)
 		}
 		return
 	}
 	s.pending = append(s.pending, p...)
 	s.end = end
-	flush(st, s)
+	siteFlush(st, s)
 }
 
-func flush(st *Stream, s *siteStream) {
+func siteFlush(st *Stream, s *siteStream) {
 	if len(s.pending) == 0 && !s.end {
 		return
 	}
@@ -82,7 +82,7 @@ func (siteHandler) OnReset(st *Stream, code ErrCode) {}
 
 func (siteHandler) OnWindow(st *Stream) {
 	if s, ok := st.UserData().(*siteStream); ok {
-		flush(st, s)
+		siteFlush(st, s)
 	}
 }
 
@@ -123,12 +123,12 @@ func (s *testServer) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			serveConn(nc, s.cfg)
+			serveTestConn(nc, s.cfg)
 		}()
 	}
 }
 
-func serveConn(nc net.Conn, cfg Config) {
+func serveTestConn(nc net.Conn, cfg Config) {
 	defer nc.Close()
 	c := NewServerConn(cfg, siteHandler{})
 	buf := make([]byte, 0, 64<<10)

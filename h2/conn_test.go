@@ -458,7 +458,7 @@ func TestGracefulGoAway(t *testing.T) {
 	hs.feed(hs.connect(3, "a:443"))
 	hs.c.GoAway(ErrCodeNo, "shutting down")
 	fs := hs.frames()
-	if g := only(fs, FrameGoAway); len(g) != 1 || g[0].lastID != 3 || g[0].code != ErrCodeNo {
+	if g := framesOf(fs, FrameGoAway); len(g) != 1 || g[0].lastID != 3 || g[0].code != ErrCodeNo {
 		t.Fatalf("GOAWAY = %v; want last stream 3 NO_ERROR", g)
 	}
 	if hs.c.Closed() {
@@ -585,7 +585,7 @@ func TestGoAwayNotice(t *testing.T) {
 		t.Fatal("stream after the notice refused")
 	}
 	hs.c.GoAway(ErrCodeNo, "")
-	g := only(hs.frames(), FrameGoAway)
+	g := framesOf(hs.frames(), FrameGoAway)
 	if len(g) != 2 || g[0].lastID != maxStreamID || g[1].lastID != 1 {
 		t.Fatalf("GOAWAYs = %v; want 2^31-1 then 1", g)
 	}

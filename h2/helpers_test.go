@@ -208,8 +208,8 @@ func (hs *harness) frames() []gotFrame {
 	return fs
 }
 
-// only returns the frames of type t.
-func only(fs []gotFrame, t FrameType) []gotFrame {
+// framesOf returns the frames of type t.
+func framesOf(fs []gotFrame, t FrameType) []gotFrame {
 	var r []gotFrame
 	for _, f := range fs {
 		if f.Type == t {
@@ -222,7 +222,7 @@ func only(fs []gotFrame, t FrameType) []gotFrame {
 // wantRST checks that fs holds a RST_STREAM for id with code.
 func wantRST(t testing.TB, fs []gotFrame, id uint32, code ErrCode) {
 	t.Helper()
-	for _, f := range only(fs, FrameRSTStream) {
+	for _, f := range framesOf(fs, FrameRSTStream) {
 		if f.StreamID == id {
 			if f.code != code {
 				t.Fatalf("RST_STREAM %d code = %v; want %v", id, f.code, code)
@@ -236,7 +236,7 @@ func wantRST(t testing.TB, fs []gotFrame, id uint32, code ErrCode) {
 // wantGoAway checks that the connection failed with code.
 func wantGoAway(t testing.TB, hs *harness, fs []gotFrame, code ErrCode) {
 	t.Helper()
-	g := only(fs, FrameGoAway)
+	g := framesOf(fs, FrameGoAway)
 	if len(g) != 1 || g[0].code != code {
 		t.Fatalf("GOAWAY frames = %v; want one with %v", g, code)
 	}
@@ -251,7 +251,7 @@ func wantGoAway(t testing.TB, hs *harness, fs []gotFrame, code ErrCode) {
 
 func noGoAway(t testing.TB, hs *harness, fs []gotFrame) {
 	t.Helper()
-	if g := only(fs, FrameGoAway); len(g) > 0 || hs.err != nil {
+	if g := framesOf(fs, FrameGoAway); len(g) > 0 || hs.err != nil {
 		t.Fatalf("unexpected GOAWAY %v / error %v", g, hs.err)
 	}
 }

@@ -164,7 +164,7 @@ func TestLimitContinuationPastBudget(t *testing.T) {
 	// Huffman-free, unindexed literals so the block is as big as it decodes.
 	hs.encBuf.Reset()
 	for i := 0; i < len(kv); i += 2 {
-		hs.encBuf.Write(literal(kv[i], kv[i+1]))
+		hs.encBuf.Write(hpackLiteral(kv[i], kv[i+1]))
 	}
 	frag := hs.encBuf.Bytes()
 	b := AppendHeaders(nil, HeadersParam{StreamID: 1, BlockFragment: frag[:16000]})
@@ -177,9 +177,9 @@ func TestLimitContinuationPastBudget(t *testing.T) {
 	wantGoAway(t, hs, hs.frames(), ErrCodeEnhanceYourCalm)
 }
 
-// literal encodes a literal field without indexing and without Huffman
+// hpackLiteral encodes a literal field without indexing and without Huffman
 // (RFC 7541 section 6.2.2), lengths up to 2^21.
-func literal(name, value string) []byte {
+func hpackLiteral(name, value string) []byte {
 	b := []byte{0x00}
 	b = appendHpackInt(b, 7, uint64(len(name)))
 	b = append(b, name...)
@@ -227,7 +227,7 @@ func TestLimitHPACKBomb(t *testing.T) {
 	if hs.h.reqs[3] != nil {
 		t.Fatal("over-budget request reached the handler")
 	}
-	if h := only(fs, FrameHeaders); len(h) != 1 || h[0].field(":status") != "431" || !h[0].Flags.Has(FlagHeadersEndStream) {
+	if h := framesOf(fs, FrameHeaders); len(h) != 1 || h[0].field(":status") != "431" || !h[0].Flags.Has(FlagHeadersEndStream) {
 		t.Fatalf("response = %v; want 431 with END_STREAM", fs)
 	}
 	// HPACK is still in step: the next request decodes.
@@ -246,7 +246,7 @@ func TestLimitHeaderFields(t *testing.T) {
 	}
 	hs.feed(hs.headers(1, false, kv...))
 	fs := hs.frames()
-	if h := only(fs, FrameHeaders); len(h) != 1 || h[0].field(":status") != "431" {
+	if h := framesOf(fs, FrameHeaders); len(h) != 1 || h[0].field(":status") != "431" {
 		t.Fatalf("101 fields: response %v; want 431", fs)
 	}
 	wantRST(t, fs, 1, ErrCodeNo) // the body the client may still send is cut
@@ -260,7 +260,7 @@ func TestLimitFieldSize(t *testing.T) {
 	hs := newHarness(t, Config{})
 	hs.start()
 	hs.encBuf.Reset()
-	hs.encBuf.Write(literal("x-huge", strings.Repeat("v", 16<<10+1)))
+	hs.encBuf.Write(hpackLiteral("x-huge", strings.Repeat("v", 16<<10+1)))
 	b := hs.encBuf.Bytes()
 	h := AppendHeaders(nil, HeadersParam{StreamID: 1, BlockFragment: b[:16000]})
 	h = AppendContinuation(h, 1, true, b[16000:])
@@ -314,7 +314,7 @@ func TestLimitPingFlood(t *testing.T) {
 	hs.feed(b)
 	fs := hs.frames()
 	wantGoAway(t, hs, fs, ErrCodeEnhanceYourCalm)
-	if n := len(only(fs, FramePing)); n != 1000 {
+	if n := len(framesOf(fs, FramePing)); n != 1000 {
 		t.Fatalf("PING ACKs queued = %d; want 1000", n)
 	}
 }
