@@ -100,17 +100,47 @@ func appendField(dst []byte, name, value string) []byte {
 // appendSafe appends s without the bytes valueChar refuses (CR, LF, NUL,
 // other controls). The common case, a clean string, is one append.
 func appendSafe(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if !valueChar[s[i]] {
-			for j := 0; j < len(s); j++ {
-				if valueChar[s[j]] {
-					dst = append(dst, s[j])
-				}
-			}
-			return dst
+	if isClean(s) {
+		return append(dst, s...)
+	}
+	for j := 0; j < len(s); j++ {
+		if valueChar[s[j]] {
+			dst = append(dst, s[j])
 		}
 	}
-	return append(dst, s...)
+	return dst
+}
+
+// Byte-parallel constants for isClean.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// isClean reports whether every byte of s is a valueChar. It tests eight
+// bytes at a time for a byte below 0x20 or equal to 0x7f (the "hasless"
+// and "haszero" bit tricks); a word with a hit, usually an HTAB, is
+// rechecked bytewise. Forwarding runs this over every field value.
+func isClean(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		del := x ^ (ones * 0x7f)
+		if (x-ones*0x20)&^x&highs|(del-ones)&^del&highs != 0 {
+			for j := i; j < i+8; j++ {
+				if !valueChar[s[j]] {
+					return false
+				}
+			}
+		}
+	}
+	for ; i < len(s); i++ {
+		if !valueChar[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendError appends a complete error response for code: the status line

@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -68,5 +69,33 @@ func BenchmarkAppendError(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendError(buf[:0], 407, Field{"Proxy-Authenticate", `Basic realm="sluice"`})
+	}
+}
+
+// TestIsClean checks the word-at-a-time test against the table for every
+// byte at every position of a word.
+func TestIsClean(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 11; pos++ {
+			b := []byte("abcdefghijk")
+			b[pos] = byte(c)
+			if got, want := isClean(string(b)), valueChar[c]; got != want {
+				t.Fatalf("isClean with %#x at %d = %v; want %v", c, pos, got, want)
+			}
+		}
+	}
+	// Mixed words, high bytes included, against the table.
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{0, '\t', '\r', 0x1f, 0x20, 'a', 0x7e, 0x7f, 0x80, 0xa0, 0xff}
+	for range 20000 {
+		b := make([]byte, r.IntN(24))
+		want := true
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			want = want && valueChar[b[i]]
+		}
+		if got := isClean(string(b)); got != want {
+			t.Fatalf("isClean(%q) = %v; want %v", b, got, want)
+		}
 	}
 }
