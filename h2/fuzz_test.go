@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -190,6 +192,25 @@ func FuzzServerConn(f *testing.F) {
 		}
 		if sent > granted {
 			t.Fatalf("sent %d DATA bytes; the client granted %d", sent, granted)
+		}
+	})
+}
+
+// FuzzFieldValidators checks our RFC 9110 validators against x/net's
+// httpguts (test-only oracle): names are httpguts tokens that are also
+// lowercase, values are httpguts field values without edge whitespace.
+func FuzzFieldValidators(f *testing.F) {
+	for _, s := range []string{"", "x-foo", "X-Foo", "a b", " a", "a\t", "\x80", "a\x7f", "a\x00b", "te", "cookie"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		wantName := httpguts.ValidHeaderFieldName(s) && s == strings.ToLower(s)
+		if got := validFieldName(s); got != wantName {
+			t.Fatalf("validFieldName(%q) = %v; want %v", s, got, wantName)
+		}
+		wantValue := httpguts.ValidHeaderFieldValue(s) && strings.Trim(s, " \t") == s
+		if got := validFieldValue(s); got != wantValue {
+			t.Fatalf("validFieldValue(%q) = %v; want %v", s, got, wantValue)
 		}
 	})
 }
