@@ -13,6 +13,13 @@
 // leniency is a request-smuggling lever. Limits bound what a client can make
 // a parser look at before it gives up (see [Limits]).
 //
-// All functions are safe for concurrent use; a [ChunkedScanner] value
-// belongs to one owner.
+// The pieces, by file: request.go ([ParseRequest]), response.go
+// ([ParseResponse]), head.go (the line scanner both share), parser.go
+// ([HeadParser], for heads that arrive in pieces), authority.go
+// ([ParseAuthority], CONNECT targets), forward.go (plain-HTTP forwarding
+// with hop-by-hop fields removed), chunked.go ([ChunkedScanner]),
+// status.go (responses the proxy writes itself).
+//
+// All functions are safe for concurrent use; a [HeadParser] or
+// [ChunkedScanner] value belongs to one owner.
 package h1

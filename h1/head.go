@@ -222,11 +222,9 @@ func checkFieldLine(line []byte, complete bool, syn *headSyntax, st *lineState) 
 		st.part = fieldValue
 		i++
 	}
-	for ; i < len(line); i++ {
-		if !valueChar[line[i]] {
-			return syn.badValue
-		}
+	if !isClean(line[i:]) {
+		return syn.badValue
 	}
-	st.checked = i
+	st.checked = len(line)
 	return nil
 }

@@ -73,7 +73,7 @@ func (r *Request) Get(name string) string {
 // ParseRequest parses one request head (request-line, field lines, empty
 // line) from the start of b, following RFC 9112 strictly; see the package
 // doc for why. Empty lines before the request-line are skipped and counted
-// in n (RFC 9112 section 2.2).
+// in n and in lim.MaxHeaderBytes (RFC 9112 section 2.2).
 //
 // On success n is the length of the head: a body or pipelined bytes (the
 // first bytes of a CONNECT tunnel) start at b[n:]. The Request does not
@@ -88,7 +88,9 @@ func (r *Request) Get(name string) string {
 // Unknown methods are accepted: whether to answer 405 or 501 is policy.
 //
 // A well-formed head costs two allocations: one string for the whole head
-// and the Fields slice.
+// and the Fields slice. ParseRequest starts from scratch on every call;
+// when b is a buffer that grows until the head is complete, use a
+// [HeadParser] so that a slowly arriving head is not rescanned.
 func ParseRequest(b []byte, lim Limits) (req Request, n int, err error) {
 	var st scanState
 	return parseRequest(b, lim, &st)

@@ -121,7 +121,7 @@ const (
 // bytes at a time for a byte below 0x20 or equal to 0x7f (the "hasless"
 // and "haszero" bit tricks); a word with a hit, usually an HTAB, is
 // rechecked bytewise. Forwarding runs this over every field value.
-func isClean(s string) bool {
+func isClean[T string | []byte](s T) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
