@@ -2,6 +2,7 @@ package h1
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -195,5 +196,21 @@ func BenchmarkAppendForwardResponse(b *testing.B) {
 	b.SetBytes(int64(len(benchResponse)))
 	for b.Loop() {
 		AppendForwardResponse(buf[:0], &resp)
+	}
+}
+
+// TestForwardManyConnectionFields covers more Connection fields than
+// connOptions keeps inline.
+func TestForwardManyConnectionFields(t *testing.T) {
+	in := "GET http://h/ HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("Connection: keep-alive\r\n", 5) +
+		"Connection: X-A\r\nX-A: 1\r\nX-B: 2\r\n\r\n"
+	req, _, err := ParseRequest([]byte(in), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, _, err := AppendForwardRequest(nil, &req)
+	want := "GET / HTTP/1.1\r\nHost: h\r\nX-B: 2\r\nConnection: close\r\n\r\n"
+	if err != nil || string(out) != want {
+		t.Errorf("got %q, %v; want %q", out, err, want)
 	}
 }

@@ -42,3 +42,16 @@ func nextPrefix(i, n int) int {
 	}
 	return i + 509
 }
+
+// isToken reports whether s is a non-empty token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChar[s[i]] {
+			return false
+		}
+	}
+	return true
+}

@@ -426,3 +426,12 @@ func BenchmarkNetHTTPReadRequest(b *testing.B) {
 		}
 	}
 }
+
+func TestTargetFormString(t *testing.T) {
+	for f, want := range map[TargetForm]string{FormOrigin: "origin-form", FormAbsolute: "absolute-form",
+		FormAuthority: "authority-form", FormAsterisk: "asterisk-form", 9: "unknown-form"} {
+		if got := f.String(); got != want {
+			t.Errorf("%d.String() = %q; want %q", f, got, want)
+		}
+	}
+}

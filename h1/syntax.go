@@ -33,19 +33,6 @@ func init() {
 	}
 }
 
-// isToken reports whether s is a non-empty token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
 // lower folds one ASCII letter; field names are ASCII by construction.
 func lower(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
