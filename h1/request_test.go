@@ -19,6 +19,44 @@ type okRequest struct {
 }
 
 var okRequests = []okRequest{
+	// Heads captured from real clients on this machine (curl 7.88.1 with
+	// -x, Go 1.26 net/http.Transport with a proxy URL carrying userinfo).
+	{
+		name: "RFC9110-9.3.6/curl-7.88.1-connect",
+		in:   "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nUser-Agent: curl/7.88.1\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+		want: Request{Method: "CONNECT", Target: "example.com:443", Form: FormAuthority, ProtoMajor: 1, ProtoMinor: 1,
+			Fields: []Field{{"Host", "example.com:443"}, {"User-Agent", "curl/7.88.1"}, {"Proxy-Connection", "Keep-Alive"}},
+			Host: "example.com:443", ContentLength: -1},
+	},
+	{
+		name: "RFC9110-9.3.6/curl-7.88.1-connect-ipv6",
+		in:   "CONNECT [2001:db8::1]:8080 HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\nUser-Agent: curl/7.88.1\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+		want: Request{Method: "CONNECT", Target: "[2001:db8::1]:8080", Form: FormAuthority, ProtoMajor: 1, ProtoMinor: 1,
+			Fields: []Field{{"Host", "[2001:db8::1]:8080"}, {"User-Agent", "curl/7.88.1"}, {"Proxy-Connection", "Keep-Alive"}},
+			Host: "[2001:db8::1]:8080", ContentLength: -1},
+	},
+	{
+		name: "RFC9112-3.2.2/curl-7.88.1-absolute-form",
+		in:   "GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+		want: Request{Method: "GET", Target: "http://example.com/x", Form: FormAbsolute, ProtoMajor: 1, ProtoMinor: 1,
+			Fields: []Field{{"Host", "example.com"}, {"User-Agent", "curl/7.88.1"}, {"Accept", "*/*"}, {"Proxy-Connection", "Keep-Alive"}},
+			Host: "example.com", ContentLength: -1},
+	},
+	{
+		name: "RFC9110-11.7.2/go-net-http-connect-with-credentials",
+		in:   "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nUser-Agent: Go-http-client/1.1\r\nProxy-Authorization: Basic dTpw\r\n\r\n",
+		want: Request{Method: "CONNECT", Target: "example.com:443", Form: FormAuthority, ProtoMajor: 1, ProtoMinor: 1,
+			Fields: []Field{{"Host", "example.com:443"}, {"User-Agent", "Go-http-client/1.1"}, {"Proxy-Authorization", "Basic dTpw"}},
+			Host: "example.com:443", ContentLength: -1, ProxyAuthorization: "Basic dTpw"},
+	},
+	{
+		name: "RFC9112-3.2.2/go-net-http-absolute-form",
+		in:   "GET http://example.com/a?b HTTP/1.1\r\nHost: example.com\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\nProxy-Authorization: Basic dTpw\r\n\r\n",
+		want: Request{Method: "GET", Target: "http://example.com/a?b", Form: FormAbsolute, ProtoMajor: 1, ProtoMinor: 1,
+			Fields: []Field{{"Host", "example.com"}, {"User-Agent", "Go-http-client/1.1"}, {"Accept-Encoding", "gzip"},
+				{"Proxy-Authorization", "Basic dTpw"}},
+			Host: "example.com", ContentLength: -1, ProxyAuthorization: "Basic dTpw"},
+	},
 	{
 		name: "RFC9112-3.2.3/connect-authority-form",
 		in:   "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
