@@ -50,16 +50,16 @@ if [ "$QUICK" = 1 ]; then
 		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
 		[bulk1]="-mode bulk -c 1 -dir down -bytes 134217728 -duration 10s"
 		[bulk8]="-mode bulk -c 8 -dir up -bytes 16777216 -duration 10s"
-		[idle]="-mode idle -c 1000 -settle 500ms -timeout 3s -max-errors 50"
+		[idle]="-mode idle -c 1000 -settle 500ms -max-errors 50"
 	)
 else
 	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 500000 -duration 2s"
 		[rr]="-mode rr -c 1000 -n 10000000 -duration 2s"
-		[bulk1]="-mode bulk -c 1 -dir down -bytes 536870912 -duration 20s"
-		[bulk8]="-mode bulk -c 8 -dir up -bytes 67108864 -duration 20s"
-		[idle]="-mode idle -c 5000 -settle 1s -timeout 3s -max-errors 50"
+		[bulk1]="-mode bulk -c 1 -dir down -bytes 268435456 -duration 20s"
+		[bulk8]="-mode bulk -c 8 -dir up -bytes 33554432 -duration 20s"
+		[idle]="-mode idle -c 5000 -settle 1s -max-errors 50"
 	)
 fi
 
@@ -129,6 +129,9 @@ for p in $PEERS; do
 	fi
 done
 [ ${#ACTIVE[@]} -gt 0 ] || { echo "run.sh: no peer started" >&2; exit 1; }
+# Every peer binary is built now; restarts must run the same build, even
+# if the source tree changes during the run.
+export BENCH_PREBUILT=1
 
 proxy_addr() {
 	local p=$1 proto=$2

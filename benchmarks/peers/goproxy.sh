@@ -4,7 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 parse_args "$@"
 raise_nofile
-(cd "$REPO_DIR" && go build -o "$BIN_DIR/goproxy" ./benchmarks/peers/goproxy) >&2
+if [ -z "${BENCH_PREBUILT:-}" ] || [ ! -x "$BIN_DIR/goproxy" ]; then
+	(cd "$REPO_DIR" && go build -o "$BIN_DIR/goproxy" ./benchmarks/peers/goproxy) >&2
+fi
 dir=$(state_dir goproxy)
 taskset -c "$CPU" "$BIN_DIR/goproxy" -listen "127.0.0.1:$PORT" -listen-tls "127.0.0.1:$TLS_PORT" \
 	</dev/null >"$dir/log" 2>&1 &

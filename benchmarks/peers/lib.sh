@@ -10,6 +10,8 @@ BIN_DIR=$BENCH_DIR/bin
 # Per-peer scratch directories (configs, logs, pid files): outside the
 # repository so nothing generated lands in a commit.
 STATE_ROOT=${BENCH_STATE:-/tmp/sluice-bench}
+# BENCH_PREBUILT=1 (set by run.sh after the first start) makes the scripts
+# reuse the binaries in bin/ instead of rebuilding from the current tree.
 # The origin of the load tool: the L4 relay forwards here. run.sh starts
 # every load tool run with -origin on this address.
 ORIGIN_ADDR=${BENCH_ORIGIN:-127.0.0.1:21000}

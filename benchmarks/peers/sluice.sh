@@ -5,7 +5,9 @@
 source "$(dirname "$0")/lib.sh"
 parse_args "$@"
 raise_nofile
-(cd "$REPO_DIR" && go build -o "$BIN_DIR/sluice" ./cmd/sluice) >&2 || die "cmd/sluice does not build"
+if [ -z "${BENCH_PREBUILT:-}" ] || [ ! -x "$BIN_DIR/sluice" ]; then
+	(cd "$REPO_DIR" && go build -o "$BIN_DIR/sluice" ./cmd/sluice) >&2 || die "cmd/sluice does not build"
+fi
 dir=$(state_dir sluice)
 taskset -c "$CPU" "$BIN_DIR/sluice" --listen "127.0.0.1:$PORT" --listen-tls "127.0.0.1:$TLS_PORT" \
 	--allow-ports all --allow-private --access-log off --workers 1 \

@@ -65,49 +65,50 @@ func main() {
 	writeReport(os.Stdout, groups, order, *base)
 }
 
-// load reads JSON lines; lines that are not results (build noise) are
-// skipped. order keeps tests and rows in the order they were first run.
+// load reads JSON lines from the files, or from stdin when there are none.
+// order keeps tests and rows in the order they were first run.
 func load(paths []string) (map[string]*group, []string, error) {
-	groups := map[string]*group{}
-	var order []string
-	add := func(in io.Reader) error {
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if !strings.HasPrefix(line, "{") {
-				continue
-			}
-			r, ok := parse([]byte(line))
-			if !ok {
-				continue
-			}
-			k := r.test + "\x00" + r.peer + "\x00" + r.proto
-			g := groups[k]
-			if g == nil {
-				g = &group{test: r.test, peer: r.peer, proto: r.proto, mode: r.mode, c: r.c}
-				groups[k] = g
-				order = append(order, k)
-			}
-			g.runs = append(g.runs, r)
-		}
-		return sc.Err()
-	}
 	if len(paths) == 0 {
-		return groups, order, add(os.Stdin)
+		return loadFrom(os.Stdin)
 	}
+	var readers []io.Reader
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		err = add(f)
-		f.Close()
-		if err != nil {
-			return nil, nil, err
-		}
+		defer f.Close()
+		readers = append(readers, f)
 	}
-	return groups, order, nil
+	return loadFrom(io.MultiReader(readers...))
+}
+
+// loadFrom groups the result lines of r; lines that are not results (build
+// noise, a truncated line) are skipped.
+func loadFrom(in io.Reader) (map[string]*group, []string, error) {
+	groups := map[string]*group{}
+	var order []string
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		r, ok := parse([]byte(line))
+		if !ok {
+			continue
+		}
+		k := r.test + "\x00" + r.peer + "\x00" + r.proto
+		g := groups[k]
+		if g == nil {
+			g = &group{test: r.test, peer: r.peer, proto: r.proto, mode: r.mode, c: r.c}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.runs = append(g.runs, r)
+	}
+	return groups, order, sc.Err()
 }
 
 func parse(b []byte) (run, bool) {
