@@ -199,8 +199,11 @@ versions() {
 	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done
 	versions
 	echo
-	for n in "${NOTES[@]}"; do echo "- note: $n"; done
-	[ ${#NOTES[@]} -gt 0 ] && echo
+	# The same failure in every repeat is one note with a count.
+	if [ ${#NOTES[@]} -gt 0 ]; then
+		printf '%s\n' "${NOTES[@]}" | sort | uniq -c | sed -E 's/^ *([0-9]+) (.*)/- note (×\1): \2/'
+		echo
+	fi
 	"$BIN/report" "$JSONL"
 } >"$REPORT"
 cat "$REPORT"

@@ -22,7 +22,7 @@ cat >"$dir/Caddyfile" <<CADDY
 	persist_config off
 	skip_install_trust
 	auto_https disable_redirects
-	storage file_system $dir/data
+	storage file_system $STATE_ROOT/caddy-storage
 	log {
 		level ERROR
 	}
@@ -49,10 +49,15 @@ https://127.0.0.1:$TLS_PORT {
 	}
 }
 CADDY
-HOME=$dir XDG_DATA_HOME=$dir/data XDG_CONFIG_HOME=$dir/config \
+HOME=$dir XDG_DATA_HOME=$STATE_ROOT/caddy-storage XDG_CONFIG_HOME=$dir/config \
 	taskset -c "$CPU" "$bin" run --config "$dir/Caddyfile" --adapter caddyfile \
 	</dev/null >"$dir/log" 2>&1 &
 pid=$!
 wait_ready "$pid" "$PORT" "$dir/log"
 wait_ready "$pid" "$TLS_PORT" "$dir/log"
+# The listener is up before the internal CA has issued the certificate;
+# until then handshakes fail with "internal error". Wait for a real one.
+# The CA and certificate are kept in $STATE_ROOT/caddy-storage across
+# restarts, so this wait is long only the first time.
+wait_tls "$pid" "$TLS_PORT" "$dir/log"
 echo "$pid"

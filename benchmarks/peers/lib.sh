@@ -66,6 +66,22 @@ wait_ready() {
 	die "peer did not listen on $port within 20 s"
 }
 
+# wait_tls PID PORT LOG: wait up to 30 s until a TLS handshake on PORT
+# succeeds (a listener can accept before its certificate exists).
+wait_tls() {
+	local pid=$1 port=$2 log=$3 i
+	for i in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "peer exited"; }
+		if timeout 2 openssl s_client -connect "127.0.0.1:$port" </dev/null >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -20 "$log" >&2
+	kill "$pid" 2>/dev/null || true
+	die "no TLS handshake on $port within 30 s"
+}
+
 # raise_nofile: the soft fd limit up to the hard one; idle runs hold
 # thousands of tunnels, each costing the proxy two fds or more.
 raise_nofile() {

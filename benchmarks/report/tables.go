@@ -73,22 +73,47 @@ func writeReport(w io.Writer, groups map[string]*group, order []string, base str
 
 type testCol struct{ name, mode string }
 
-// axes lists the tests (columns) and the peer+protocol rows, in run order.
+// protoRank orders a peer's rows the same way for every peer.
+var protoRank = map[string]int{"h1": 0, "h1tls": 1, "h2": 2, "raw": 3}
+
+// axes lists the tests (columns) in run order, and the peer+protocol rows
+// grouped by peer (in the order peers first ran) and then by protocol, so
+// that a protocol that failed in the first tests still sits with its peer.
 func axes(groups map[string]*group, order []string) ([]testCol, []string) {
 	var tests []testCol
-	var rows []string
-	seenT, seenR := map[string]bool{}, map[string]bool{}
+	seenT := map[string]bool{}
+	peerRank := map[string]int{}
+	rowSet := map[string]*group{}
 	for _, k := range order {
 		g := groups[k]
 		if !seenT[g.test] {
 			seenT[g.test] = true
 			tests = append(tests, testCol{g.test, g.mode})
 		}
-		if !seenR[g.row()] {
-			seenR[g.row()] = true
-			rows = append(rows, g.row())
+		if _, ok := peerRank[g.peer]; !ok {
+			peerRank[g.peer] = len(peerRank)
 		}
+		rowSet[g.row()] = g
 	}
+	rows := make([]string, 0, len(rowSet))
+	for r := range rowSet {
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rowSet[rows[i]], rowSet[rows[j]]
+		if peerRank[a.peer] != peerRank[b.peer] {
+			return peerRank[a.peer] < peerRank[b.peer]
+		}
+		ra, okA := protoRank[a.proto]
+		rb, okB := protoRank[b.proto]
+		if okA != okB {
+			return okA
+		}
+		if ra != rb {
+			return ra < rb
+		}
+		return a.proto < b.proto
+	})
 	return tests, rows
 }
 
@@ -141,11 +166,18 @@ func ratios(w io.Writer, tests []testCol, rows []string, cells map[[2]string]*gr
 		peer, proto, _ := strings.Cut(row, " ")
 		br := baseRowFor(base, row)
 		line := []string{peer, proto, br}
+		some := false
 		for _, t := range tests {
 			m := pick[t.mode]
-			line = append(line, ratioCell(cells[[2]string{t.name, br}], cells[[2]string{t.name, row}], m))
+			c := ratioCell(cells[[2]string{t.name, br}], cells[[2]string{t.name, row}], m)
+			some = some || c != "–"
+			line = append(line, c)
 		}
-		tableRow(w, line)
+		// A row with no ratio at all (no proxy, or a protocol the base
+		// does not speak) says nothing.
+		if some {
+			tableRow(w, line)
+		}
 	}
 	fmt.Fprintln(w)
 }
