@@ -24,6 +24,7 @@ const sample = `build noise that is not JSON
 {"test":"rr","peer":"sluice","mode":"rr","proto":"h1","c":10,"ops":100,"errors":0,"cpu_us_per_op":20,"rate":2000}
 {"test":"rr","peer":"nginx-stream","mode":"rr","proto":"raw","c":10,"ops":100,"errors":2,"first_error":"boom","cpu_us_per_op":40,"rate":4000}
 {"test":"rr","peer":"none","mode":"rr","proto":"raw","c":10,"ops":100,"errors":0,"cpu_us_per_op":0,"rate":8000}
+{"test":"idle","peer":"goproxy","mode":"idle","proto":"h1","c":5000,"ops":3300,"errors":60,"rss_per_tunnel":24000,"fd_limit":20000}
 `
 
 func TestReport(t *testing.T) {
@@ -31,8 +32,8 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(order) != 3 {
-		t.Fatalf("%d groups, want 3", len(order))
+	if len(order) != 4 {
+		t.Fatalf("%d groups, want 4", len(order))
 	}
 	g := groups[order[0]]
 	if m, _ := g.median("cpu_us_per_op"); m != 20 {
@@ -46,6 +47,8 @@ func TestReport(t *testing.T) {
 		"| nginx-stream | raw | sluice h1 | 0.50 |", // 20/40: raw peers are set against h1
 		"| none | raw | – |",                        // no proxy process: no cost
 		"rr, nginx-stream raw, run 1: 2 errors, 100 ops: boom",
+		"24,000 (3,300 of 5,000 open, fd limit 20,000)", // a peer out of fds
+
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)

@@ -136,11 +136,30 @@ func summary(w io.Writer, tests []testCol, rows []string, cells map[[2]string]*g
 		peer, proto, _ := strings.Cut(row, " ")
 		line := []string{peer, proto}
 		for _, t := range tests {
-			line = append(line, cell(cells[[2]string{t.name, row}], pick[t.mode]))
+			g := cells[[2]string{t.name, row}]
+			line = append(line, cell(g, pick[t.mode])+shortfall(g))
 		}
 		tableRow(w, line)
 	}
 	fmt.Fprintln(w)
+}
+
+// shortfall marks an idle cell whose peer held fewer tunnels than asked
+// (typically out of fds), with the proxy's fd limit: its per-tunnel
+// figure is then over fewer tunnels than the other rows.
+func shortfall(g *group) string {
+	if g == nil || g.mode != "idle" {
+		return ""
+	}
+	open, ok := g.median("ops")
+	if !ok || int(open) >= g.c {
+		return ""
+	}
+	s := fmt.Sprintf(" (%s of %s open", num(open, 0), num(float64(g.c), 0))
+	if l, ok := g.median("fd_limit"); ok && l > 0 {
+		s += ", fd limit " + num(l, 0)
+	}
+	return s + ")"
 }
 
 // baseRowFor is the base peer's row a peer is compared with: the same
