@@ -110,7 +110,9 @@ func (c *Conn) TLSServerName() string {
 func (c *Conn) Closed() bool { return c.closed }
 
 // CanWrite reports whether bytes written now can still reach the peer.
-func (c *Conn) CanWrite() bool { return !c.closed && !c.wshut && (c.gc != nil || c.fd >= 0) }
+func (c *Conn) CanWrite() bool {
+	return !c.closed && !c.wshut && (c.gc != nil || c.fd >= 0 || c.rs == resuming)
+}
 
 // Write queues p toward the peer and never blocks. p is not retained: gnet
 // copies what it cannot write at once, and so does engine while detached.

@@ -23,13 +23,14 @@ type loop struct {
 	el  gnet.EventLoop
 
 	// Owned by the loop.
-	conns     map[*Conn]struct{}
-	waiters   map[*Conn]struct{}
-	batch     []*Conn
-	now       time.Time
-	lastSweep time.Time
-	interval  time.Duration
-	scratch   []byte // read buffer for TLS plaintext and raw reads; borrowed per call
+	conns      map[*Conn]struct{}
+	waiters    map[*Conn]struct{}
+	batch      []*Conn
+	now        time.Time
+	lastSweep  time.Time
+	interval   time.Duration
+	scratch    []byte // TLS plaintext; borrowed per call
+	rawScratch []byte // bytes read from sockets gnet no longer holds (allocated on first use)
 
 	// Atomic.
 	load atomic.Int64 // client conns assigned to this loop

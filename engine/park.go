@@ -109,7 +109,8 @@ func (c *Conn) onReenrolled(gc gnet.Conn) {
 	c.gc = gc
 	c.rs = reading
 	if c.q != nil && c.q.Len() > 0 {
-		_, _ = gc.Write(c.q.B)
+		_, _ = gc.Write(c.q.B) // gnet copies what the socket does not take
+		c.q.Reset()
 	}
 	c.dropQueue()
 	if c.pauseAgain {
@@ -150,8 +151,11 @@ func (c *Conn) dropQueue() {
 // readRaw reads a socket that gnet no longer holds, while the handler lets it.
 func (c *Conn) readRaw() bool {
 	progress := false
+	if c.loop.rawScratch == nil {
+		c.loop.rawScratch = make([]byte, 64<<10)
+	}
 	for c.rawRead && c.rs == reading && !c.closed {
-		n, err := unix.Read(c.fd, c.loop.scratch)
+		n, err := unix.Read(c.fd, c.loop.rawScratch)
 		if err == unix.EAGAIN {
 			return progress
 		}
@@ -170,7 +174,11 @@ func (c *Conn) readRaw() bool {
 			}
 			return true
 		}
-		c.deliver(c.loop.scratch[:n])
+		if c.tls != nil {
+			c.readTLS(c.loop.rawScratch[:n])
+		} else {
+			c.deliver(c.loop.rawScratch[:n])
+		}
 	}
 	return progress
 }
