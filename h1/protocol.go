@@ -46,6 +46,7 @@ var (
 // conn is one HTTP/1.1 client conn until its request is dispatched.
 type conn struct {
 	s    *Server
+	hp   HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
 	done bool
 }
 
@@ -65,7 +66,7 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 			return next.OnData(c, b)
 		}
 	}
-	req, n, err := ParseRequest(b, h.s.Limits)
+	req, n, err := h.hp.ParseRequest(b, h.s.Limits)
 	if err == ErrNeedMore {
 		return 0
 	}
