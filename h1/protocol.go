@@ -72,6 +72,12 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	}
 	h.done = true
 	if err != nil {
+		if notHTTP(b) {
+			// Not HTTP/1.x at all (an invalid HTTP/2 preface, another
+			// protocol): no HTTP/1.1 answer means anything to it.
+			c.Close()
+			return len(b)
+		}
 		code := 400
 		var se *StatusError
 		if errors.As(err, &se) {
@@ -91,6 +97,18 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		c.Detach(b, func(nc net.Conn) { h.s.site.serve(site, nc) })
 	}
 	return len(b)
+}
+
+// notHTTP reports whether a complete first line ends in something other
+// than an HTTP-version token.
+func notHTTP(b []byte) bool {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return false
+	}
+	line := bytes.TrimRight(b[:i], "\r")
+	sp := bytes.LastIndexByte(line, ' ')
+	return sp >= 0 && !bytes.HasPrefix(line[sp+1:], []byte("HTTP/"))
 }
 
 // fail answers code and closes once it is out.
