@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"net"
 	"net/http"
 	"time"
@@ -45,12 +46,25 @@ var (
 
 // conn is one HTTP/1.1 client conn until its request is dispatched.
 type conn struct {
-	s    *Server
-	hp   HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
-	done bool
+	s       *Server
+	hp      HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
+	done    bool
+	waiting bool    // a password check runs off the loop
+	held    []byte  // bytes that came while it ran
+	verdict *relay.Verdict
 }
 
+// maxHeld bounds what a client may send while its password is checked.
+const maxHeld = 256 << 10
+
 func (h *conn) OnData(c *engine.Conn, b []byte) int {
+	if h.waiting {
+		h.held = append(h.held, b...)
+		if len(h.held) > maxHeld {
+			c.PauseRead()
+		}
+		return len(b)
+	}
 	if h.done {
 		return len(b)
 	}
@@ -86,53 +100,125 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		h.fail(c, code)
 		return len(b)
 	}
+	c.SetDeadline(time.Time{})
+	if req.Method != http.MethodConnect && req.Form != FormAbsolute {
+		h.toSite(c, b)
+		return len(b)
+	}
+	v, ok := h.authorize(c, &req, b)
+	if !ok {
+		return len(b) // the verdict comes back through Exec
+	}
 	switch {
+	case v.Hide:
+		h.toSite(c, b)
+	case v.Status != 0:
+		h.fail(c, v.Status)
 	case req.Method == http.MethodConnect:
-		h.connect(c, &req, b[n:])
-	case req.Form == FormAbsolute:
-		h.forward(c, &req, b[n:])
+		h.connect(c, &req, b[n:], v.User)
 	default:
-		c.SetDeadline(time.Time{})
-		site := h.s.Site
-		c.Detach(b, func(nc net.Conn) { h.s.site.serve(site, nc) })
+		h.forward(c, &req, b[n:], v.User)
 	}
 	return len(b)
 }
 
-// notHTTP reports whether a complete first line ends in something other
-// than an HTTP-version token.
-func notHTTP(b []byte) bool {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return false
+// authorize asks the gate about a proxy request. When a password must be
+// hashed it runs off the loop, holds b and what follows, and replays them
+// with the verdict known; ok is false until then.
+func (h *conn) authorize(c *engine.Conn, req *Request, b []byte) (v relay.Verdict, ok bool) {
+	if h.verdict != nil {
+		return *h.verdict, true
 	}
-	line := bytes.TrimRight(b[:i], "\r")
-	sp := bytes.LastIndexByte(line, ' ')
-	return sp >= 0 && !bytes.HasPrefix(line[sp+1:], []byte("HTTP/"))
+	g := h.s.Policy.Gate
+	host := targetHost(req)
+	if v, done := g.Authorize(req.ProxyAuthorization, c.RemoteAddr().Addr(), host); done {
+		return v, true
+	}
+	h.waiting = true
+	h.held = append(h.held[:0], b...)
+	header, client := req.ProxyAuthorization, c.RemoteAddr().Addr()
+	go func() {
+		v := g.AuthorizeSlow(header, client, host)
+		c.Exec(func() {
+			held := h.held
+			h.held, h.waiting, h.done, h.verdict = nil, false, false, &v
+			h.hp.Reset()
+			c.ResumeRead()
+			h.OnData(c, held)
+		})
+	}()
+	return relay.Verdict{}, false
+}
+
+// targetHost is the host a proxy request is for, for the probe secret.
+func targetHost(req *Request) string {
+	t := req.Target
+	if req.Form == FormAbsolute {
+		if i := strings.Index(t, "://"); i >= 0 {
+			t = t[i+3:]
+		}
+		if i := strings.IndexAny(t, "/?#"); i >= 0 {
+			t = t[:i]
+		}
+	}
+	if host, _, err := net.SplitHostPort(t); err == nil {
+		return host
+	}
+	return t
+}
+
+// toSite hands the conn, with every byte it sent so far, to the web site.
+func (h *conn) toSite(c *engine.Conn, b []byte) {
+	site := h.s.Site
+	c.Detach(b, func(nc net.Conn) { h.s.site.serve(site, nc) })
 }
 
 // fail answers code and closes once it is out.
 func (h *conn) fail(c *engine.Conn, code int) {
-	c.Write(AppendError(nil, code))
+	var extra []Field
+	if code == http.StatusProxyAuthRequired {
+		extra = append(extra, Field{Name: "Proxy-Authenticate", Value: h.s.Policy.Gate.Challenge()})
+	}
+	c.Write(AppendError(nil, code, extra...))
 	c.CloseAfterFlush()
 }
 
-func (h *conn) record(c *engine.Conn, target string) relay.Record {
-	return relay.Record{Start: time.Now(), Client: c.RemoteAddr(), Proto: "h1", Kind: "tcp", Target: target, ACL: -1}
+func (h *conn) record(c *engine.Conn, target, user string) relay.Record {
+	return relay.Record{Start: time.Now(), Client: c.RemoteAddr(), User: user, Proto: "h1", Kind: "tcp", Target: target, ACL: -1}
 }
 
-func (h *conn) connect(c *engine.Conn, req *Request, rest []byte) {
-	c.SetDeadline(time.Time{})
-	adm := h.s.Policy.Admit(req.Target, true)
-	rec := h.record(c, req.Target)
-	rec.ACL = adm.ACL
-	if adm.Status != 0 {
-		rec.Status, rec.Reason = adm.Status, relay.ReasonDialFailed
-		rec.Write(h.s.Relay.AccessLog)
-		h.fail(c, adm.Status)
-		return
+// refuse logs a proxy request that was answered without a tunnel.
+func (h *conn) refuse(c *engine.Conn, rec relay.Record, status int) {
+	rec.Status, rec.Reason = status, relay.ReasonDialFailed
+	rec.Write(h.s.Relay.AccessLog)
+	h.fail(c, status)
+}
+
+// open starts a tunnel for an admitted request; it returns nil after
+// answering 429 when a concurrency limit is reached.
+func (h *conn) open(c *engine.Conn, rec relay.Record) *relay.Tunnel {
+	release, ok := h.s.Policy.Gate.Acquire(rec.User, c.RemoteAddr().Addr())
+	if !ok {
+		h.refuse(c, rec, http.StatusTooManyRequests)
+		return nil
 	}
 	t := relay.New(h.s.Relay, c, c, rec)
+	t.OnEnd = func(*relay.Tunnel) { release() }
+	return t
+}
+
+func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
+	adm := h.s.Policy.Admit(req.Target, true)
+	rec := h.record(c, req.Target, user)
+	rec.ACL = adm.ACL
+	if adm.Status != 0 {
+		h.refuse(c, rec, adm.Status)
+		return
+	}
+	t := h.open(c, rec)
+	if t == nil {
+		return
+	}
 	t.FromClient(rest)
 	t.Connect(c, adm.Dial, func(status int, err error) {
 		if status != 200 {
@@ -145,25 +231,25 @@ func (h *conn) connect(c *engine.Conn, req *Request, rest []byte) {
 }
 
 // forward sends an absolute-form request to its origin over a one-shot
-// tunnel: the head rewritten for the origin, then whatever the client
-// sends; the origin's response flows back until it closes.
-func (h *conn) forward(c *engine.Conn, req *Request, rest []byte) {
-	c.SetDeadline(time.Time{})
+// tunnel: the head rewritten for the origin, then the body; the origin's
+// response flows back until it closes.
+func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 	head, host, port, err := AppendForwardRequest(nil, req)
 	if err != nil {
 		h.fail(c, 400)
 		return
 	}
 	adm := h.s.Policy.AdmitHostPort(host, port, false)
-	rec := h.record(c, req.Target)
+	rec := h.record(c, req.Target, user)
 	rec.ACL = adm.ACL
 	if adm.Status != 0 {
-		rec.Status, rec.Reason = adm.Status, relay.ReasonDialFailed
-		rec.Write(h.s.Relay.AccessLog)
-		h.fail(c, adm.Status)
+		h.refuse(c, rec, adm.Status)
 		return
 	}
-	t := relay.New(h.s.Relay, c, c, rec)
+	t := h.open(c, rec)
+	if t == nil {
+		return
+	}
 	t.FromClient(head)
 	t.FromClient(rest)
 	t.Connect(c, adm.Dial, func(status int, err error) {
@@ -186,3 +272,15 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 }
 
 func (h *conn) OnClose(c *engine.Conn, err error) {}
+
+// notHTTP reports whether a complete first line ends in something other
+// than an HTTP-version token.
+func notHTTP(b []byte) bool {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return false
+	}
+	line := bytes.TrimRight(b[:i], "\r")
+	sp := bytes.LastIndexByte(line, ' ')
+	return sp >= 0 && !bytes.HasPrefix(line[sp+1:], []byte("HTTP/"))
+}

@@ -2,11 +2,13 @@ package h2
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
+	"golang.org/x/net/http2/hpack"
 )
 
 // Server is the HTTP/2 front end: a ServerConn per client socket (TLS with
@@ -138,22 +140,72 @@ func (h *conn) record(req *Request) relay.Record {
 	return relay.Record{Start: time.Now(), Client: h.c.RemoteAddr(), Proto: "h2", Kind: "tcp", Target: req.Authority, ACL: -1}
 }
 
+// authWait holds a CONNECT stream's early bytes while its password is
+// checked off the loop; the withheld window credit bounds them.
+type authWait struct {
+	buf []byte
+	eof bool
+}
+
 func (h *conn) connect(st *Stream, req *Request) {
+	g := h.s.Policy.Gate
+	header := fieldValue(req, "proxy-authorization")
+	host := authorityHost(req.Authority)
+	client := h.c.RemoteAddr().Addr()
+	if v, done := g.Authorize(header, client, host); done {
+		h.admitted(st, req, v, nil)
+		return
+	}
+	aw := &authWait{}
+	st.SetUserData(aw)
+	go func() {
+		v := g.AuthorizeSlow(header, client, host)
+		h.c.Exec(func() {
+			if !st.Dead() {
+				h.admitted(st, req, v, aw)
+				h.flush()
+			}
+		})
+	}()
+}
+
+// admitted goes on with a CONNECT stream once the gate has spoken.
+func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait) {
+	switch {
+	case v.Hide:
+		h.serveSite(st, req)
+		return
+	case v.Status == http.StatusProxyAuthRequired:
+		st.WriteHeaders(v.Status, []hpack.HeaderField{{Name: "proxy-authenticate", Value: h.s.Policy.Gate.Challenge()}}, true)
+		return
+	case v.Status != 0:
+		st.WriteHeaders(v.Status, nil, true)
+		return
+	}
 	adm := h.s.Policy.Admit(req.Authority, true)
 	rec := h.record(req)
-	rec.ACL = adm.ACL
+	rec.ACL, rec.User = adm.ACL, v.User
 	if adm.Status != 0 {
-		rec.Status, rec.Reason = adm.Status, relay.ReasonDialFailed
-		rec.Write(h.s.Relay.AccessLog)
-		st.WriteHeaders(adm.Status, nil, true)
+		h.refuse(st, rec, adm.Status)
+		return
+	}
+	release, ok := h.s.Policy.Gate.Acquire(v.User, h.c.RemoteAddr().Addr())
+	if !ok {
+		h.refuse(st, rec, http.StatusTooManyRequests)
 		return
 	}
 	sd := &side{h: h, st: st, watchLow: -1}
 	st.SetUserData(sd)
 	tun := relay.New(h.s.Relay, sd, nil, rec)
+	tun.OnEnd = func(*relay.Tunnel) { release() }
 	sd.t = tun
-	if req.EndStream {
-		sd.eof = true
+	sd.eof = req.EndStream
+	if aw != nil {
+		if len(aw.buf) > 0 {
+			tun.FromClient(aw.buf)
+			st.Consumed(len(aw.buf))
+		}
+		sd.eof = sd.eof || aw.eof
 	}
 	tun.Connect(h.c, adm.Dial, func(status int, err error) {
 		if sd.done {
@@ -173,12 +225,39 @@ func (h *conn) connect(st *Stream, req *Request) {
 	})
 }
 
+// refuse logs and answers a CONNECT that gets no tunnel.
+func (h *conn) refuse(st *Stream, rec relay.Record, status int) {
+	rec.Status, rec.Reason = status, relay.ReasonDialFailed
+	rec.Write(h.s.Relay.AccessLog)
+	st.WriteHeaders(status, nil, true)
+}
+
+func fieldValue(req *Request, name string) string {
+	for _, f := range req.Header {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// authorityHost is the host of host:port (brackets removed), for the probe secret.
+func authorityHost(a string) string {
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		return host
+	}
+	return a
+}
+
 func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
 	switch u := st.UserData().(type) {
 	case *side:
 		u.fromClient(p, endStream)
 	case *siteReq:
 		u.body(p, endStream)
+	case *authWait:
+		u.buf = append(u.buf, p...)
+		u.eof = u.eof || endStream
 	default:
 		st.Consumed(len(p))
 	}

@@ -29,7 +29,7 @@ type siteReq struct {
 func (h *conn) serveSite(st *Stream, req *Request) {
 	sr := &siteReq{h: h, st: st, req: req}
 	st.SetUserData(sr)
-	if req.EndStream {
+	if req.EndStream || req.Method == http.MethodConnect { // a CONNECT has no body to wait for
 		sr.run()
 	}
 }

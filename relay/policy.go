@@ -18,6 +18,7 @@ type Policy struct {
 	AllowPrivate   bool
 	ConnectTimeout time.Duration
 	ACL            atomic.Pointer[acl.Map]
+	Gate           *Gate // who may use the proxy; nil lets everyone
 }
 
 // Admission is the outcome of Admit.

@@ -24,6 +24,11 @@ type config struct {
 	allowPorts        string
 	allowPrivate      bool
 	aclFile           string
+	authFile          string
+	authRealm         string
+	probeResistance   bool
+	probeSecret       string
+	perUser, perIP    int
 	bind              string
 	resolver          string
 	site              string
@@ -61,6 +66,12 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.allowPorts, "allow-ports", "443,563", "CONNECT target ports: a list of ports and ranges (443,8000-8100) or \"all\"")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "turn off the guard that refuses loopback, private, link-local and other special addresses after DNS")
 	fs.StringVar(&c.aclFile, "acl", "", "ACL map file: lines \"pattern value\" (0 deny, 1 allow, 2 deny+log, 3 allow+log) and \"default value\"; reloaded on SIGHUP")
+	fs.StringVar(&c.authFile, "auth-file", "", "htpasswd file (bcrypt $2y$/$2a$/$2b$, apr1, {SHA}) for proxy authentication; reloaded on SIGHUP")
+	fs.StringVar(&c.authRealm, "auth-realm", "sluice", "realm in the Proxy-Authenticate challenge")
+	fs.BoolVar(&c.probeResistance, "probe-resistance", false, "requests without valid credentials get what the site would answer, never 407 (needs --auth-file)")
+	fs.StringVar(&c.probeSecret, "probe-secret", "", "with --probe-resistance: a request for this host, and only it, gets the 407 challenge so browsers can log in")
+	fs.IntVar(&c.perUser, "max-tunnels-per-user", 0, "concurrent tunnels one user may hold; more get 429 (0 = no cap)")
+	fs.IntVar(&c.perIP, "max-tunnels-per-ip", 0, "concurrent tunnels one client address (IPv6: its /64) may hold; more get 429 (0 = no cap)")
 	fs.StringVar(&c.bind, "bind", "", "source address for upstream connections")
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server host:port to use instead of the system's")
 	fs.StringVar(&c.site, "site", "", "what non-proxy requests see: a directory of static files or an http(s):// URL to reverse-proxy; a built-in page when empty")
@@ -90,6 +101,12 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	if c.bufferSize < 4096 {
 		return nil, fmt.Errorf("--buffer-size %d: at least 4096", c.bufferSize)
+	}
+	if c.probeResistance && c.authFile == "" {
+		return nil, fmt.Errorf("--probe-resistance needs --auth-file: without credentials there is nothing to hide behind")
+	}
+	if c.probeSecret != "" && !c.probeResistance {
+		return nil, fmt.Errorf("--probe-secret goes with --probe-resistance")
 	}
 	if c.listen == "" && c.listenTLS == "" {
 		return nil, fmt.Errorf("nothing to listen on: set --listen or --listen-tls")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,6 +69,9 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 			return nil, fmt.Errorf("--acl: %w", err)
 		}
 		s.policy.ACL.Store(m)
+	}
+	if err := s.setupGate(); err != nil {
+		return nil, err
 	}
 	site, err := siteHandler(cfg.site)
 	if err != nil {
@@ -171,8 +175,17 @@ func (s *server) shutdown(ctx context.Context) error {
 }
 
 // reload re-reads the files that SIGHUP covers; a broken file keeps the old
-// one in force.
+// one in force. Open tunnels are not touched.
 func (s *server) reload() {
+	if s.cfg.authFile != "" {
+		u, err := acl.LoadHtpasswd(s.cfg.authFile)
+		if err != nil {
+			s.log.Error().Err(err).Str("file", s.cfg.authFile).Msg("auth file reload failed; keeping the old users")
+		} else {
+			s.policy.Gate.Auth.SetUsers(u)
+			s.log.Info().Str("file", s.cfg.authFile).Int("users", u.Len()).Msg("auth file reloaded")
+		}
+	}
 	if s.cfg.aclFile != "" {
 		m, err := acl.LoadMap(s.cfg.aclFile)
 		if err != nil {
@@ -182,6 +195,28 @@ func (s *server) reload() {
 			s.log.Info().Str("file", s.cfg.aclFile).Int("rules", m.Len()).Msg("acl reloaded")
 		}
 	}
+}
+
+// setupGate builds authentication, probe resistance and the tunnel limits.
+func (s *server) setupGate() error {
+	cfg := s.cfg
+	g := &relay.Gate{
+		Realm:           cfg.authRealm,
+		ProbeResistance: cfg.probeResistance,
+		ProbeSecret:     strings.ToLower(strings.TrimSuffix(cfg.probeSecret, ".")),
+		PerUser:         acl.NewLimiter[string](cfg.perUser),
+		PerIP:           acl.NewLimiter[netip.Prefix](cfg.perIP),
+	}
+	if cfg.authFile != "" {
+		u, err := acl.LoadHtpasswd(cfg.authFile)
+		if err != nil {
+			return fmt.Errorf("--auth-file: %w", err)
+		}
+		g.Auth = acl.NewAuthenticator(u, 0)
+		s.log.Info().Str("file", cfg.authFile).Int("users", u.Len()).Msg("proxy authentication on")
+	}
+	s.policy.Gate = g
+	return nil
 }
 
 func resolverFor(addr string) *net.Resolver {
