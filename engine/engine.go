@@ -209,6 +209,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		l.close()
 	}
 	e.mu.Unlock()
+	for _, l := range e.ring {
+		l.exec(l.drain)
+	}
 	var err error
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()

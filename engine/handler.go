@@ -18,3 +18,11 @@ type Handler interface {
 	// OnClose runs exactly once, when c is gone. err is nil for a local close.
 	OnClose(c *Conn, err error)
 }
+
+// Drainer is implemented by handlers that act when the server starts to
+// drain (HTTP/2 sends GOAWAY; an HTTP/1.1 conn with no request yet
+// closes). Tunnels do not implement it: they run until they end or the
+// drain timeout cuts them.
+type Drainer interface {
+	OnDrain(c *Conn)
+}

@@ -157,6 +157,15 @@ func (l *loop) tick() {
 	}
 }
 
+// drain tells every conn's handler that the server is draining.
+func (l *loop) drain() {
+	for c := range l.conns {
+		if d, ok := c.h.(Drainer); ok && !c.closed {
+			d.OnDrain(c)
+		}
+	}
+}
+
 // sweep fires idle timeouts, deadlines and linger expiries.
 func (l *loop) sweep() {
 	for c := range l.conns {

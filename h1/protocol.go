@@ -261,6 +261,14 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 }
 
 func (h *conn) OnReadEOF(c *engine.Conn) { c.Close() }
+
+// OnDrain implements engine.Drainer: a conn still waiting for its request
+// gets none served.
+func (h *conn) OnDrain(c *engine.Conn) {
+	if !h.done && !h.waiting {
+		c.Close()
+	}
+}
 func (h *conn) OnDrained(c *engine.Conn) {}
 
 // OnTimeout is the request-head timeout (slowloris): answer 408 and close.

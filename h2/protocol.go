@@ -83,6 +83,13 @@ func (h *conn) OnDrained(c *engine.Conn) {
 	}
 }
 
+// OnDrain implements engine.Drainer: GOAWAY now; the conn closes once its
+// open streams have ended.
+func (h *conn) OnDrain(c *engine.Conn) {
+	h.sc.GoAway(ErrCodeNo, "shutting down")
+	h.flush()
+}
+
 // OnTimeout closes a conn that has had no stream for the idle timeout.
 func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.sc.Idle() {

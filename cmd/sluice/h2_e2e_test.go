@@ -245,3 +245,57 @@ func httpsOriginBody(t *testing.T, body string) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// Graceful drain over HTTP/2: the conn gets GOAWAY, takes no new stream,
+// and its open tunnel keeps moving bytes until it ends; then shutdown
+// returns.
+func TestH2GracefulDrain(t *testing.T) {
+	echo := startEcho(t)
+	p := startOpenProxy(t)
+	cc := h2ClientConn(t, p, true)
+	resp, pw, err := h2Connect(cc, echo.addr())
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	roundTrip := func(msg string) {
+		t.Helper()
+		if _, err := pw.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != msg {
+			t.Fatalf("echo %q: got %q, %v", msg, buf, err)
+		}
+	}
+	roundTrip("before")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- p.s.shutdown(ctx)
+	}()
+	p.stopped = true
+	deadline := time.Now().Add(waitLimit)
+	for cc.CanTakeNewRequest() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if cc.CanTakeNewRequest() {
+		t.Fatal("no GOAWAY: the client conn still takes new requests after shutdown began")
+	}
+	roundTrip("during the drain")
+	select {
+	case err := <-done:
+		t.Fatalf("shutdown returned (%v) while a tunnel was open", err)
+	default:
+	}
+	pw.Close() // END_STREAM: the echo origin closes, the tunnel ends
+	_, _ = io.ReadAll(resp.Body)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("shutdown did not return after the last tunnel ended")
+	}
+}
