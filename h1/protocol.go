@@ -3,9 +3,9 @@ package h1
 import (
 	"bytes"
 	"errors"
-	"strings"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -49,8 +49,8 @@ type conn struct {
 	s       *Server
 	hp      HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
 	done    bool
-	waiting bool    // a password check runs off the loop
-	held    []byte  // bytes that came while it ran
+	waiting bool   // a password check runs off the loop
+	held    []byte // bytes that came while it ran
 	verdict *relay.Verdict
 }
 
