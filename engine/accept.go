@@ -78,7 +78,6 @@ func (l *listener) acceptLoop() {
 		nc, err := l.ln.AcceptTCP()
 		if err != nil {
 			if l.isClosed() || errors.Is(err, net.ErrClosed) {
-				close(l.reap)
 				return
 			}
 			e.stats.acceptErrors.Add(1)
@@ -132,14 +131,22 @@ func (l *listener) register(c *Conn, nc net.Conn) {
 		c.abandon()
 		return
 	}
-	defer func() { _ = recover() }() // reap may be closed by a concurrent Shutdown
-	l.reap <- pending{c, ch}
+	select {
+	case l.reap <- pending{c, ch}:
+	case <-l.e.done:
+	}
 }
 
 // reaper learns the outcome of registrations in order, off the accept
 // path, and releases conns gnet could not take (a dup failing under EMFILE).
 func (l *listener) reaper() {
-	for p := range l.reap {
+	for {
+		var p pending
+		select {
+		case p = <-l.reap:
+		case <-l.e.done:
+			return
+		}
 		r, ok := <-p.ch
 		if ok && r.Err == nil && r.Conn != nil {
 			continue
