@@ -32,7 +32,9 @@ type pending struct {
 }
 
 func listen(e *Engine, spec ListenerSpec) (*listener, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+	// KeepAlive -1: four setsockopt calls per conn saved; idle tunnels are
+	// ended by the idle timeout, as nginx does without so_keepalive.
+	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			// SO_REUSEPORT lets a new process bind while the old one drains.

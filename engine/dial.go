@@ -152,7 +152,7 @@ func (e *Engine) dial(ctx context.Context, t DialTarget) (net.Conn, DialInfo, er
 		if dl, ok := ctx.Deadline(); ok && len(allowed)-i > 1 {
 			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(allowed)-i))
 		}
-		d := net.Dialer{}
+		d := net.Dialer{KeepAlive: -1} // as for accepted conns: the idle timeout ends dead tunnels
 		d.SetMultipathTCP(false)
 		if e.cfg.Bind.IsValid() && e.cfg.Bind.Is4() == a.Is4() {
 			d.LocalAddr = &net.TCPAddr{IP: e.cfg.Bind.AsSlice()}
