@@ -137,7 +137,11 @@ func summary(w io.Writer, tests []testCol, rows []string, cells map[[2]string]*g
 		line := []string{peer, proto}
 		for _, t := range tests {
 			g := cells[[2]string{t.name, row}]
-			line = append(line, cell(g, pick[t.mode])+shortfall(g))
+			c := cell(g, pick[t.mode])
+			if pick[t.mode].key == costOf[t.mode].key {
+				c += shortfall(g)
+			}
+			line = append(line, c)
 		}
 		tableRow(w, line)
 	}
