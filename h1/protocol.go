@@ -251,7 +251,9 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 		return
 	}
 	t.FromClient(head)
-	t.FromClient(rest)
+	fw := &forwarding{t: t, body: newBodyCutter(req)}
+	c.SetHandler(fw)
+	fw.OnData(c, rest)
 	t.Connect(c, adm.Dial, func(status int, err error) {
 		if status != 200 {
 			c.Write(AppendError(nil, status))
@@ -259,6 +261,29 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 		}
 	})
 }
+
+// forwarding is the client's handler while a forwarded request is under
+// way: the tunnel's, with the request body cut at its end.
+type forwarding struct {
+	t    *relay.Tunnel
+	body *bodyCutter
+}
+
+func (f *forwarding) OnData(c *engine.Conn, b []byte) int {
+	n, err := f.body.cut(b)
+	if n > 0 {
+		f.t.OnData(c, b[:n])
+	}
+	if err != nil {
+		f.t.Abort(relay.ReasonBadBody)
+	}
+	return len(b) // what follows the body is not forwarded: the origin was told Connection: close
+}
+
+func (f *forwarding) OnReadEOF(c *engine.Conn)          { f.t.OnReadEOF(c) }
+func (f *forwarding) OnDrained(c *engine.Conn)          { f.t.OnDrained(c) }
+func (f *forwarding) OnTimeout(c *engine.Conn)          { f.t.OnTimeout(c) }
+func (f *forwarding) OnClose(c *engine.Conn, err error) { f.t.OnClose(c, err) }
 
 func (h *conn) OnReadEOF(c *engine.Conn) { c.Close() }
 

@@ -13,4 +13,5 @@ const (
 	ReasonOverflow      Reason = "overflow" // both ends stopped reading while both sent
 	ReasonDialFailed    Reason = "dial_failed"
 	ReasonShutdown      Reason = "shutdown"
+	ReasonBadBody       Reason = "bad_request_body" // a forwarded request's chunked body did not parse
 )

@@ -36,6 +36,7 @@ type Tunnel struct {
 	cancelDial func()
 	connected  time.Time
 	clientDone bool
+	clientEOF  bool // the client half-closed before the upstream was connected
 	upDone     bool
 	ended      bool
 	// PeakUp and PeakDown are the most bytes seen queued toward the upstream
@@ -93,6 +94,9 @@ func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(
 			if !t.ended && t.up.Buffered() <= t.cfg.High {
 				t.client.ResumeRead() // paused while the early bytes piled up
 			}
+		}
+		if t.clientEOF && !t.ended {
+			t.up.CloseWrite()
 		}
 	})
 }
@@ -155,10 +159,14 @@ func (t *Tunnel) ClientDrained() {
 }
 
 // ClientEOF: the client will send no more but still reads (half-close).
+// Before the upstream is connected it is remembered and passed on after
+// the early bytes.
 func (t *Tunnel) ClientEOF() {
 	if t.up != nil {
 		t.up.CloseWrite()
+		return
 	}
+	t.clientEOF = true
 }
 
 // ClientClosed: the client end is gone. err is nil or io.EOF for an
@@ -187,6 +195,9 @@ func (t *Tunnel) ClientClosed(err error) {
 	}
 	t.maybeEnd()
 }
+
+// Abort ends both sides now, for reason r.
+func (t *Tunnel) Abort(r Reason) { t.abort(r) }
 
 // abort ends both sides now.
 func (t *Tunnel) abort(r Reason) {
