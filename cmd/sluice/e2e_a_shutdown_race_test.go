@@ -12,10 +12,10 @@ import (
 // reported here, under this name, rather than against whichever test
 // happens to shut a TLS listener down first.
 //
-// It fails under -race while engine's accept loop closes listener.reap
-// (engine/accept.go, acceptLoop) with no ordering against the TLS handshake
-// goroutines that send on it (engine/accept.go, register, called from
-// engine/tls.go, handshake).
+// Regression test for 817dfad: the accept loop closed listener.reap with
+// no ordering against the TLS handshake goroutines that send on it
+// (engine/accept.go register, called from engine/tls.go handshake), which
+// -race reported on every run.
 func TestE2ETLSAcceptThenShutdown(t *testing.T) {
 	p := startOpenProxy(t)
 	for i := 0; i < 4; i++ {
