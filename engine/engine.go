@@ -25,7 +25,7 @@ type Config struct {
 	ReadBufferCap    int           // per-loop read buffer; default 256 KiB
 	MaxConns         int           // concurrent client conns; 0 = no cap
 	HalfClose        bool          // keep a dup per client fd so a client FIN is a true half-close
-	Linger           time.Duration // after our FIN, how long to wait for the peer's; default 30 s
+	Linger           time.Duration // after our FIN, how long to wait for the peer's (reading and dropping its bytes) before close; default 2 s
 	HandshakeTimeout time.Duration // TLS handshake; default 10 s
 	MaxHandshakes    int           // concurrent TLS handshakes; default 256 per core
 	Resolver         *net.Resolver // default net.DefaultResolver
@@ -88,7 +88,7 @@ func New(cfg Config) *Engine {
 		cfg.ReadBufferCap = 256 << 10
 	}
 	if cfg.Linger <= 0 {
-		cfg.Linger = 30 * time.Second
+		cfg.Linger = 2 * time.Second
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 10 * time.Second
