@@ -79,13 +79,18 @@ func upload(t tunnel, n int64, moved *atomic.Int64) error {
 	if _, err := io.ReadFull(t, ack[:]); err != nil {
 		return fmt.Errorf("sink ack: %w", err)
 	}
-	if ack[0] != sinkAck {
+	switch ack[0] {
+	case sinkAck:
+	case sinkBad:
+		return errors.New("upload: the origin received corrupted data")
+	default:
 		return errors.New("sink ack: wrong byte")
 	}
 	return nil
 }
 
-// download asks the source for n bytes (when ask is set) and reads them.
+// download asks the source for n bytes (when ask is set), reads them and
+// checks them against the pattern.
 func download(t tunnel, n int64, moved *atomic.Int64, ask bool) error {
 	if ask {
 		if _, err := io.WriteString(t, sourcePreamble(n)); err != nil {
@@ -93,16 +98,20 @@ func download(t tunnel, n int64, moved *atomic.Int64, ask bool) error {
 		}
 	}
 	buf := make([]byte, bulkChunk)
-	for n > 0 {
+	var off int64
+	for off < n {
 		chunk := buf
-		if n < int64(len(chunk)) {
-			chunk = chunk[:n]
+		if rest := n - off; rest < int64(len(chunk)) {
+			chunk = chunk[:rest]
 		}
 		got, err := t.Read(chunk)
-		n -= int64(got)
+		if got > 0 && !patOK(off, chunk[:got]) {
+			return fmt.Errorf("download: corrupted data near offset %d", off)
+		}
+		off += int64(got)
 		moved.Add(int64(got))
-		if err != nil && n > 0 {
-			return fmt.Errorf("download: %d bytes short: %w", n, err)
+		if err != nil && off < n {
+			return fmt.Errorf("download: %d bytes short: %w", n-off, err)
 		}
 	}
 	return nil
@@ -122,18 +131,19 @@ func both(t tunnel, n int64, moved *atomic.Int64) error {
 	return rerr
 }
 
+// writeN writes n pattern bytes.
 func writeN(t tunnel, n int64, moved *atomic.Int64) error {
-	buf := make([]byte, bulkChunk)
-	for n > 0 {
-		chunk := buf
-		if n < int64(len(chunk)) {
-			chunk = chunk[:n]
+	var off int64
+	for off < n {
+		chunk := int64(bulkChunk)
+		if rest := n - off; rest < chunk {
+			chunk = rest
 		}
-		w, err := t.Write(chunk)
-		n -= int64(w)
+		w, err := t.Write(patAt(off, int(chunk)))
+		off += int64(w)
 		moved.Add(int64(w))
 		if err != nil {
-			return fmt.Errorf("upload: %d bytes short: %w", n, err)
+			return fmt.Errorf("upload: %d bytes short: %w", n-off, err)
 		}
 	}
 	return nil

@@ -191,3 +191,73 @@ func TestOriginRefusesNonLoopback(t *testing.T) {
 		t.Fatal("origin must listen on loopback only")
 	}
 }
+
+// lossyRelay is a raw relay to target that drops one byte after the first
+// 100,000 in each direction: the tool must report it, not count it.
+func lossyRelay(t *testing.T, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	lossyCopy := func(dst, src net.Conn) {
+		defer dst.Close()
+		buf := make([]byte, 4096)
+		var seen int
+		dropped := false
+		for {
+			n, err := src.Read(buf)
+			b := buf[:n]
+			if !dropped && seen+n > 100_000 {
+				i := 100_000 - seen
+				b = append(b[:i:i], b[i+1:]...)
+				dropped = true
+			}
+			seen += n
+			if _, werr := dst.Write(b); werr != nil || err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go lossyCopy(up, c)
+			go lossyCopy(c, up)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestCorruptionIsAnError(t *testing.T) {
+	for _, dir := range []string{"up", "down", "both"} {
+		o, err := startOrigin("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		relay := lossyRelay(t, o.Addr())
+		// An upload one byte short leaves the sink waiting: the phase
+		// deadline ends it, so keep that short.
+		cfg := config{proto: "raw", mode: "bulk", conc: 1, n: 1, duration: time.Second,
+			timeout: 2 * time.Second, bytes: 1 << 20, dir: dir, size: 64, openPar: 1, maxErrors: 10}
+		r := &runner{cfg: cfg, ctx: context.Background(), op: &rawOpener{addr: relay, timeout: 2 * time.Second}, target: o.Addr()}
+		res, err := r.bulk()
+		o.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Errors == 0 || res.Ops != 0 {
+			t.Errorf("%s through a lossy relay: %d errors, %d ok; want the loss reported", dir, res.Errors, res.Ops)
+		}
+		t.Logf("%s: %s", dir, res.FirstError)
+	}
+}

@@ -17,14 +17,16 @@ import (
 // CONNECT target. The client sends the line first, then its data:
 //
 //	echo\n          echo every byte back until EOF
-//	sink N\n        read exactly N bytes, answer one byte "k", then discard until EOF
-//	source N\n      write N bytes, then close
+//	sink N\n        read exactly N bytes, answer one byte: "k", or "x" if they
+//	                were not the pattern (see pattern.go); then discard until EOF
+//	source N\n      write N pattern bytes, then half-close
 //
 // The sink's ack means an upload is timed end to end without relying on the
 // proxy forwarding a half-close, which not every peer does.
 const (
 	preambleEcho   = "echo\n"
 	sinkAck        = 'k'
+	sinkBad        = 'x'
 	originBufBytes = 64 << 10
 	maxPreamble    = 64
 )
@@ -182,37 +184,50 @@ func serveEcho(c net.Conn, br *bufio.Reader) {
 	}
 }
 
-// serveSink reads n bytes, acknowledges them, then drains until EOF.
+// serveSink reads n bytes, checks them against the pattern, answers the
+// ack (or sinkBad on corrupted data), then drains until EOF.
 func serveSink(c net.Conn, br *bufio.Reader, n int64) {
-	got, err := io.CopyN(io.Discard, br, n)
-	if err != nil || got != n {
-		return
+	buf := make([]byte, originBufBytes)
+	var off int64
+	ack := byte(sinkAck)
+	for off < n {
+		chunk := buf
+		if rest := n - off; rest < int64(len(chunk)) {
+			chunk = chunk[:rest]
+		}
+		got, err := br.Read(chunk)
+		if got > 0 && !patOK(off, chunk[:got]) {
+			ack = sinkBad
+		}
+		off += int64(got)
+		if err != nil && off < n {
+			return
+		}
 	}
-	if _, err := c.Write([]byte{sinkAck}); err != nil {
+	if _, err := c.Write([]byte{ack}); err != nil {
 		return
 	}
 	io.Copy(io.Discard, br)
 }
 
-// serveSource writes n bytes from a fixed buffer (content does not matter
-// on loopback: nothing compresses it) and closes.
+// serveSource writes n pattern bytes, half-closes, and waits for the
+// client to close, so the last bytes are not raced by a reset from
+// closing with unread data.
 func serveSource(c net.Conn, n int64) {
-	buf := make([]byte, originBufBytes)
-	for n > 0 {
-		chunk := int64(len(buf))
-		if n < chunk {
-			chunk = n
+	var off int64
+	for off < n {
+		chunk := int64(originBufBytes)
+		if rest := n - off; rest < chunk {
+			chunk = rest
 		}
-		w, err := c.Write(buf[:chunk])
+		w, err := c.Write(patAt(off, int(chunk)))
+		off += int64(w)
 		if err != nil {
 			return
 		}
-		n -= int64(w)
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	// Wait for the client to close so the last bytes are not raced by a
-	// reset from closing with unread data.
 	io.Copy(io.Discard, c)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +34,7 @@ func (r *runner) rr() (*result, error) {
 			// One deadline for the whole phase bounds every call without
 			// paying for a deadline update per round trip.
 			t.SetDeadline(deadline.Add(r.cfg.timeout))
-			payload := make([]byte, r.cfg.size)
+			payload := newPayload(r.cfg.size)
 			buf := make([]byte, r.cfg.size)
 			for !r.expired(deadline) && tickets.Add(1) <= r.cfg.n {
 				t0 := time.Now()
@@ -43,7 +42,7 @@ func (r *runner) rr() (*result, error) {
 					r.fail(err)
 					return
 				}
-				if _, err := io.ReadFull(t, buf); err != nil {
+				if err := readEcho(t, payload, buf); err != nil {
 					r.fail(err)
 					return
 				}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -96,8 +98,28 @@ func echoOnce(t tunnel, payload, buf []byte, withPreamble bool) error {
 	if _, err := t.Write(msg); err != nil {
 		return err
 	}
-	_, err := io.ReadFull(t, buf[:len(payload)])
-	return err
+	return readEcho(t, payload, buf)
+}
+
+// readEcho reads len(payload) bytes and checks they are the payload.
+func readEcho(t tunnel, payload, buf []byte) error {
+	if _, err := io.ReadFull(t, buf[:len(payload)]); err != nil {
+		return err
+	}
+	if !bytes.Equal(buf[:len(payload)], payload) {
+		return errors.New("echo: corrupted data")
+	}
+	return nil
+}
+
+// newPayload is an echo payload: pattern bytes, so that a proxy mixing up
+// tunnels or offsets is caught.
+func newPayload(size int) []byte {
+	p := make([]byte, size)
+	for i := range p {
+		p[i] = byte(i % patPeriod)
+	}
+	return p
 }
 
 // openMany opens k tunnels, at most -open-par at a time so that no peer's
@@ -114,7 +136,7 @@ func (r *runner) openMany(k int, warm bool) []tunnel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			payload := make([]byte, r.cfg.size)
+			payload := newPayload(r.cfg.size)
 			buf := make([]byte, r.cfg.size)
 			for {
 				i := int(next.Add(1) - 1)

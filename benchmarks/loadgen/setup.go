@@ -24,7 +24,7 @@ func (r *runner) setup() (*result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			payload := make([]byte, r.cfg.size)
+			payload := newPayload(r.cfg.size)
 			buf := make([]byte, r.cfg.size)
 			var mine time.Time
 			for !r.expired(deadline) && tickets.Add(1) <= r.cfg.n {
