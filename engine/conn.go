@@ -35,20 +35,21 @@ type Conn struct {
 	upstream bool
 
 	// Owned by the loop.
-	loop   *loop
-	gc     gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
-	h      Handler
-	rs     readState
-	fd     int // our own dup of the socket while detached from gnet, else -1
-	hold   int // dup kept from accept for true half-close, -1 if none
-	q      *byteBuffer
-	tls    *tls.Conn
-	tr     *tlsTransport
-	pend   *byteBuffer // TLS plaintext the handler left unconsumed
-	alpn   string
-	idle   time.Duration
-	active time.Time // last read activity (coarse: loop clock)
-	dead   time.Time // absolute deadline, zero if none
+	loop    *loop
+	gc      gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
+	h       Handler
+	rs      readState
+	fd      int // our own dup of the socket while detached from gnet, else -1
+	hold    int // dup kept from accept for true half-close, -1 if none
+	q       *byteBuffer
+	tls     *tls.Conn
+	tr      *tlsTransport
+	pend    *byteBuffer // TLS plaintext the handler left unconsumed
+	alpn    string
+	idle    time.Duration
+	active  time.Time // when the sweep last saw activity
+	touched bool      // activity since the last sweep: a flag, so the data path reads no clock
+	dead    time.Time // absolute deadline, zero if none
 
 	rawRead     bool // the socket cannot go back to gnet: the loop's waiter service reads it
 	inTraffic   bool // inside this conn's OnTraffic
@@ -182,12 +183,13 @@ func (c *Conn) WatchDrain(low int) {
 // SetIdleTimeout calls OnTimeout after d without reads; 0 turns it off.
 func (c *Conn) SetIdleTimeout(d time.Duration) {
 	c.idle = d
-	c.active = c.loop.now
+	c.active = time.Now()
+	c.touched = false
 }
 
 // Touch counts as read activity for the idle timeout (a tunnel touches its
 // client when the upstream moves bytes).
-func (c *Conn) Touch() { c.active = c.loop.now }
+func (c *Conn) Touch() { c.touched = true }
 
 // SetDeadline calls OnTimeout at t; the zero time turns it off.
 func (c *Conn) SetDeadline(t time.Time) { c.dead = t }

@@ -33,6 +33,9 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.gc = gc
 	l := c.loop
 	l.now = timeNow()
+	if len(l.conns) == 0 {
+		l.wake()
+	}
 	l.conns[c] = struct{}{}
 	c.active = l.now
 	if c.upstream {
@@ -69,7 +72,7 @@ func (ev *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	c.inTraffic = true
-	c.active = c.loop.now
+	c.touched = true
 	if c.tls != nil {
 		buf, _ := gc.Next(-1)
 		c.readTLS(buf)

@@ -11,7 +11,7 @@ import (
 const (
 	minWaitTick = time.Millisecond
 	maxWaitTick = 20 * time.Millisecond
-	sweepEvery  = 250 * time.Millisecond
+	sweepEvery  = time.Second // idle timeouts and deadlines are enforced to this precision
 	restTick    = sweepEvery
 )
 
@@ -75,10 +75,7 @@ func (l *loop) wait(c *Conn) {
 	}
 	c.waiting = true
 	l.waiters[c] = struct{}{}
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.wake()
 }
 
 func (l *loop) unwait(c *Conn) {
@@ -95,20 +92,26 @@ func (l *loop) ticker() {
 	defer t.Stop()
 	d := restTick
 	for {
+		var fire <-chan time.Time
+		if d > 0 {
+			fire = t.C
+		}
 		select {
 		case <-l.eng.done:
 			return
 		case <-l.kick:
-			if d > minWaitTick {
+			if d == 0 || d > minWaitTick {
 				d = minWaitTick
 				t.Reset(d)
 			}
 			continue
 		case nd := <-l.next:
 			d = nd
-			t.Reset(d)
+			if d > 0 {
+				t.Reset(d)
+			}
 			continue
-		case <-t.C:
+		case <-fire:
 		}
 		l.exec(l.tick)
 		d = restTick
@@ -155,6 +158,22 @@ func (l *loop) tick() {
 		l.lastSweep = l.now
 		l.sweep()
 	}
+	if len(l.conns) == 0 && len(l.waiters) == 0 {
+		// Nothing to time: sleep until a conn arrives (an idle server
+		// wakes no one).
+		select {
+		case l.next <- 0:
+		default:
+		}
+	}
+}
+
+// wake restarts the ticker of a loop that went to sleep with no conns.
+func (l *loop) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 // drain tells every conn's handler that the server is draining.
@@ -177,6 +196,9 @@ func (l *loop) sweep() {
 		case !c.dead.IsZero() && !l.now.Before(c.dead):
 			c.dead = time.Time{}
 			c.h.OnTimeout(c)
+		case c.idle > 0 && c.touched:
+			c.touched = false
+			c.active = l.now
 		case c.idle > 0 && l.now.Sub(c.active) >= c.idle:
 			c.active = l.now
 			c.h.OnTimeout(c)

@@ -86,6 +86,13 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	}
 	h.done = true
 	if err != nil {
+		if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
+			// Our parser is stricter than a web server's, and its answers
+			// would give the proxy away: let the site answer as it would.
+			c.SetDeadline(time.Time{})
+			h.toSite(c, b)
+			return len(b)
+		}
 		if notHTTP(b) {
 			// Not HTTP/1.x at all (an invalid HTTP/2 preface, another
 			// protocol): no HTTP/1.1 answer means anything to it.
