@@ -217,7 +217,7 @@ func (h *conn) open(c *engine.Conn, rec relay.Record) *relay.Tunnel {
 func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
 	adm := h.s.Policy.Admit(req.Target, true)
 	rec := h.record(c, req.Target, user)
-	rec.ACL = adm.ACL
+	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
 	if adm.Status != 0 {
 		h.refuse(c, rec, adm.Status)
 		return
@@ -248,7 +248,7 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 	}
 	adm := h.s.Policy.AdmitHostPort(host, port, false)
 	rec := h.record(c, req.Target, user)
-	rec.ACL = adm.ACL
+	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
 	if adm.Status != 0 {
 		h.refuse(c, rec, adm.Status)
 		return

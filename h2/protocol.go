@@ -191,7 +191,7 @@ func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait)
 	}
 	adm := h.s.Policy.Admit(req.Authority, true)
 	rec := h.record(req)
-	rec.ACL, rec.User = adm.ACL, v.User
+	rec.ACL, rec.ACLRule, rec.User = adm.ACL, adm.Rule, v.User
 	if adm.Status != 0 {
 		h.refuse(st, rec, adm.Status)
 		return

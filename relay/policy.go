@@ -26,7 +26,8 @@ type Admission struct {
 	Target acl.Target
 	Dial   engine.DialTarget
 	ACL    int  // the ACL value that decided, -1 without an ACL
-	LogACL bool // the ACL line asked for the decision to be logged
+	LogACL bool   // the ACL line asked for the decision to be logged (values 2 and 3)
+	Rule   string // the ACL pattern that decided, when LogACL
 	Status int  // 0 when admitted, else the status to answer
 }
 
@@ -64,6 +65,9 @@ func (p *Policy) admit(t acl.Target, checkPorts bool) Admission {
 		d := m.Decide(t)
 		a.ACL = int(d.Value)
 		a.LogACL = d.Value.Logged()
+		if a.LogACL {
+			a.Rule = d.Rule
+		}
 		if !d.Value.Allowed() {
 			a.Status = 403
 			return a

@@ -17,7 +17,8 @@ type Record struct {
 	Kind      string // tcp, udp
 	Target    string // as the client wrote it
 	Resolved  netip.AddrPort
-	ACL       int // the ACL value that decided, -1 without an ACL
+	ACL       int    // the ACL value that decided, -1 without an ACL
+	ACLRule   string // the ACL pattern, for lines with values 2 and 3
 	Status    int
 	Resolve   time.Duration
 	Connect   time.Duration
@@ -42,6 +43,9 @@ func (r *Record) Write(l *zerolog.Logger) {
 		ev = ev.Str("resolved", r.Resolved.String())
 	} else {
 		ev = ev.Str("resolved", "-")
+	}
+	if r.ACLRule != "" {
+		ev = ev.Str("acl_rule", r.ACLRule)
 	}
 	ev.Int("acl", r.ACL).
 		Int("status", r.Status).
