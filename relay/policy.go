@@ -25,10 +25,10 @@ type Policy struct {
 type Admission struct {
 	Target acl.Target
 	Dial   engine.DialTarget
-	ACL    int  // the ACL value that decided, -1 without an ACL
+	ACL    int    // the ACL value that decided, -1 without an ACL
 	LogACL bool   // the ACL line asked for the decision to be logged (values 2 and 3)
 	Rule   string // the ACL pattern that decided, when LogACL
-	Status int  // 0 when admitted, else the status to answer
+	Status int    // 0 when admitted, else the status to answer
 }
 
 // Admit checks a CONNECT authority as the client wrote it: 400 when it is
