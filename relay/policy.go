@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"errors"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,13 @@ type Policy struct {
 	ConnectTimeout time.Duration
 	ACL            atomic.Pointer[acl.Map]
 	Gate           *Gate // who may use the proxy; nil lets everyone
+	// Self reports whether an address is one of the proxy's own listeners:
+	// a tunnel to itself would loop. Nil checks nothing.
+	Self func(netip.AddrPort) bool
 }
+
+// ErrSelf refuses a target that is the proxy itself.
+var ErrSelf = errors.New("relay: target is this proxy")
 
 // Admission is the outcome of Admit.
 type Admission struct {
@@ -78,7 +85,12 @@ func (p *Policy) admit(t acl.Target, checkPorts bool) Admission {
 		Host:    t.Host,
 		Port:    t.Port,
 		Timeout: p.ConnectTimeout,
-		Check:   func(ip netip.Addr) error { return g.Check(ip) },
+		Check: func(ip netip.Addr) error {
+			if p.Self != nil && p.Self(netip.AddrPortFrom(ip, t.Port)) {
+				return ErrSelf
+			}
+			return g.Check(ip)
+		},
 	}
 	return a
 }

@@ -132,7 +132,36 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		}
 		s.addrs["listen-tls"] = a
 	}
+	s.policy.Self = selfAddrs(s.addrs)
 	return s, nil
+}
+
+// selfAddrs returns a test for the proxy's own listening addresses; a
+// wildcard listener covers every address of this host's interfaces.
+func selfAddrs(addrs map[string]net.Addr) func(netip.AddrPort) bool {
+	self := map[netip.AddrPort]bool{}
+	var local []netip.Addr
+	if ifs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range ifs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				local = append(local, p.Addr().Unmap())
+			}
+		}
+	}
+	for _, a := range addrs {
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			continue
+		}
+		if ap.Addr().IsUnspecified() {
+			for _, ip := range local {
+				self[netip.AddrPortFrom(ip, ap.Port())] = true
+			}
+			continue
+		}
+		self[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())] = true
+	}
+	return func(ap netip.AddrPort) bool { return self[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())] }
 }
 
 // openTLS picks the front end by ALPN.
