@@ -201,10 +201,16 @@ func (h *conn) refuse(c *engine.Conn, rec relay.Record, status int) {
 	h.fail(c, status)
 }
 
-// open starts a tunnel for an admitted request; it returns nil after
-// answering 429 when a concurrency limit is reached.
-func (h *conn) open(c *engine.Conn, rec relay.Record) *relay.Tunnel {
-	release, ok := h.s.Policy.Gate.Acquire(rec.User, c.RemoteAddr().Addr())
+// open starts the tunnel for an admission, or answers its refusal (403,
+// 400, or 429 at a concurrency limit) and returns nil.
+func (h *conn) open(c *engine.Conn, adm relay.Admission, target, user string) *relay.Tunnel {
+	rec := h.record(c, target, user)
+	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
+	if adm.Status != 0 {
+		h.refuse(c, rec, adm.Status)
+		return nil
+	}
+	release, ok := h.s.Policy.Gate.Acquire(user, c.RemoteAddr().Addr())
 	if !ok {
 		h.refuse(c, rec, http.StatusTooManyRequests)
 		return nil
@@ -214,27 +220,27 @@ func (h *conn) open(c *engine.Conn, rec relay.Record) *relay.Tunnel {
 	return t
 }
 
-func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
-	adm := h.s.Policy.Admit(req.Target, true)
-	rec := h.record(c, req.Target, user)
-	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
-	if adm.Status != 0 {
-		h.refuse(c, rec, adm.Status)
-		return
-	}
-	t := h.open(c, rec)
-	if t == nil {
-		return
-	}
-	t.FromClient(rest)
-	t.Connect(c, adm.Dial, func(status int, err error) {
+// dialed answers a failed dial; success writes ok (nothing for forwarding,
+// whose answer is the origin's).
+func dialed(c *engine.Conn, ok []byte) func(status int, err error) {
+	return func(status int, err error) {
 		if status != 200 {
 			c.Write(AppendError(nil, status))
 			c.CloseAfterFlush()
 			return
 		}
-		c.Write(connectDone)
-	})
+		c.Write(ok)
+	}
+}
+
+func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
+	adm := h.s.Policy.Admit(req.Target, true)
+	t := h.open(c, adm, req.Target, user)
+	if t == nil {
+		return
+	}
+	t.FromClient(rest)
+	t.Connect(c, adm.Dial, dialed(c, connectDone))
 }
 
 // forward sends an absolute-form request to its origin over a one-shot
@@ -247,13 +253,7 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 		return
 	}
 	adm := h.s.Policy.AdmitHostPort(host, port, false)
-	rec := h.record(c, req.Target, user)
-	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
-	if adm.Status != 0 {
-		h.refuse(c, rec, adm.Status)
-		return
-	}
-	t := h.open(c, rec)
+	t := h.open(c, adm, req.Target, user)
 	if t == nil {
 		return
 	}
@@ -261,12 +261,7 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 	fw := &forwarding{t: t, body: newBodyCutter(req)}
 	c.SetHandler(fw)
 	fw.OnData(c, rest)
-	t.Connect(c, adm.Dial, func(status int, err error) {
-		if status != 200 {
-			c.Write(AppendError(nil, status))
-			c.CloseAfterFlush()
-		}
-	})
+	t.Connect(c, adm.Dial, dialed(c, nil))
 }
 
 // forwarding is the client's handler while a forwarded request is under
