@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The origin speaks a one-line preamble so that a single port serves every
@@ -82,7 +83,9 @@ func (o *origin) acceptLoop() {
 				return
 			}
 			// EMFILE and the like: the client side reports the failures,
-			// the origin must just keep going.
+			// the origin must keep going, without spinning on the core it
+			// shares with the client.
+			time.Sleep(5 * time.Millisecond)
 			continue
 		}
 		if !o.track(c) {
