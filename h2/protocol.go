@@ -234,7 +234,7 @@ func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait)
 
 // refuse logs and answers a CONNECT that gets no tunnel.
 func (h *conn) refuse(st *Stream, rec relay.Record, status int) {
-	rec.Status, rec.Reason = status, relay.ReasonDialFailed
+	rec.Status, rec.Reason = status, relay.ReasonRefused
 	rec.Write(h.s.Relay.AccessLog)
 	st.WriteHeaders(status, nil, true)
 }

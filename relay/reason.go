@@ -12,6 +12,7 @@ const (
 	ReasonIdle          Reason = "idle_timeout"
 	ReasonOverflow      Reason = "overflow" // both ends stopped reading while both sent
 	ReasonDialFailed    Reason = "dial_failed"
+	ReasonRefused       Reason = "refused" // policy said no: 400, 403, 429 before any dial
 	ReasonShutdown      Reason = "shutdown"
 	ReasonBadBody       Reason = "bad_request_body" // a forwarded request's chunked body did not parse
 )

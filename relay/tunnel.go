@@ -72,14 +72,18 @@ func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(
 		t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
 		if err != nil {
 			t.Rec.Status = Status(err)
-			t.Rec.Reason = ReasonDialFailed
+			if t.Rec.Reason == "" {
+				t.Rec.Reason = ReasonDialFailed
+			}
 			t.upDone = true
 			t.early = nil
 			ready(t.Rec.Status, err)
+			t.maybeEnd() // the client may have left during the dial
 			return
 		}
 		if t.clientDone { // the client left while we dialed
-			up.Close()
+			t.up = up
+			up.Close() // its OnClose marks the upstream done and ends the tunnel
 			return
 		}
 		t.up = up

@@ -122,7 +122,7 @@ func TestE2EPortNotAllowed(t *testing.T) {
 	}
 	l := p.waitLog(echo.addr())
 	checkLogFields(t, l)
-	if l.num("status") != 403 || l.str("reason") != "dial_failed" {
+	if l.num("status") != 403 || l.str("reason") != "refused" {
 		t.Errorf("access log: %v", l)
 	}
 }

@@ -27,7 +27,7 @@ func siteHandler(spec string) (http.Handler, error) {
 		if err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("--site %q: not a directory or an http(s) URL", spec)
 		}
-		return http.FileServer(http.Dir(spec)), nil
+		return staticOnly(http.FileServer(http.Dir(spec))), nil
 	}
 }
 
@@ -47,4 +47,18 @@ func builtinPage(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(page))
 	}
+}
+
+// staticOnly answers 405 to every method a static web server does not
+// serve, as nginx does; net/http's file server would answer a CONNECT with
+// the index page, which no ordinary site does.
+func staticOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
