@@ -63,7 +63,6 @@ type Conn struct {
 	pauseAgain  bool // PauseRead came while resuming
 	closed      bool
 	wshut       bool // SHUT_WR sent
-	detachTo    func(*detachedConn)
 	detachFn    func(net.Conn)
 	detachBytes []byte
 	lingerUntil time.Time

@@ -12,21 +12,19 @@ var ErrDetached = errors.New("engine: conn detached")
 // Detach hands c's socket over to Go's own netpoller once the current
 // callback returns: fn runs in a new goroutine with a blocking net.Conn that
 // first yields prefix (copied now) and, for a TLS conn, is the tls.Conn
-// itself. engine forgets c; the handler gets no more events. Used to serve
-// the web site with net/http, where per-conn goroutines do not matter.
+// itself (nil if the socket could not be handed over). engine forgets c;
+// the handler gets no more events. Used to serve the web site with
+// net/http, and to splice bulk tunnels.
 func (c *Conn) Detach(prefix []byte, fn func(net.Conn)) {
-	if c.closed || c.detachTo != nil {
+	if c.closed || c.detachFn != nil {
 		return
 	}
-	c.detachTo = func(*detachedConn) {}
 	c.detachFn = fn
 	c.detachBytes = append([]byte(nil), prefix...)
 	if !c.inTraffic {
 		c.tryPark()
 	}
 }
-
-type detachedConn struct{}
 
 // finishDetach runs once gnet has let go of the socket.
 func (c *Conn) finishDetach() {
@@ -39,6 +37,7 @@ func (c *Conn) finishDetach() {
 	c.h = nil // no events for the handler that gave c away
 	c.closeWith(ErrDetached)
 	if err != nil {
+		go fn(nil)
 		return
 	}
 	var conn net.Conn = nc
@@ -65,4 +64,11 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return p.Conn.Read(b)
+}
+
+// Quiet reports whether c could leave the loop now without a byte left
+// behind: attached to gnet, reading, nothing queued either way.
+func (c *Conn) Quiet() bool {
+	return c.gc != nil && !c.closed && !c.detaching && c.detachFn == nil && c.rs == reading &&
+		(c.q == nil || c.q.Len() == 0) && c.gc.OutboundBuffered() == 0 && (c.inTraffic || c.gc.InboundBuffered() == 0)
 }

@@ -50,7 +50,7 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		// The handshake may have read application data already.
 		c.inTraffic = true
 		c.readTLS(nil)
-		if c.rs == parkWant || c.detachTo != nil {
+		if c.rs == parkWant || c.detachFn != nil {
 			c.tryPark()
 		}
 		c.inTraffic = false
@@ -83,7 +83,7 @@ func (ev *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			_, _ = gc.Discard(n)
 		}
 	}
-	if c.rs == parkWant || c.detachTo != nil {
+	if c.rs == parkWant || c.detachFn != nil {
 		c.tryPark()
 	}
 	c.inTraffic = false

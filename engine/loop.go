@@ -226,7 +226,7 @@ func (c *Conn) service() (progress bool, eta time.Duration) {
 			c.loop.wait(c)
 		}
 	}
-	if c.rs == parkWant && !c.closed {
+	if (c.rs == parkWant || c.detachFn != nil) && !c.closed {
 		c.tryPark() // waits again itself if it cannot yet
 	}
 	if c.drainLow >= 0 && !c.closed {

@@ -41,7 +41,7 @@ func (c *Conn) tryPark() {
 
 // afterDetach runs when gnet has let go of the socket.
 func (c *Conn) afterDetach() {
-	if c.detachTo != nil {
+	if c.detachFn != nil {
 		c.finishDetach()
 		return
 	}

@@ -177,7 +177,11 @@ func targetHost(req *Request) string {
 // toSite hands the conn, with every byte it sent so far, to the web site.
 func (h *conn) toSite(c *engine.Conn, b []byte) {
 	site := h.s.Site
-	c.Detach(b, func(nc net.Conn) { h.s.site.serve(site, nc) })
+	c.Detach(b, func(nc net.Conn) {
+		if nc != nil {
+			h.s.site.serve(site, nc)
+		}
+	})
 }
 
 // fail answers code and closes once it is out.

@@ -25,6 +25,7 @@ type Record struct {
 	FirstByte time.Duration // from the 200 to the first upstream byte
 	Up, Down  int64         // bytes client->upstream, upstream->client
 	Reason    Reason
+	Spliced   bool // the tunnel finished on splice(2), off the event loop
 }
 
 // Write emits the record as one JSON line.
@@ -43,6 +44,9 @@ func (r *Record) Write(l *zerolog.Logger) {
 		ev = ev.Str("resolved", r.Resolved.String())
 	} else {
 		ev = ev.Str("resolved", "-")
+	}
+	if r.Spliced {
+		ev = ev.Bool("spliced", true)
 	}
 	if r.ACLRule != "" {
 		ev = ev.Str("acl_rule", r.ACLRule)

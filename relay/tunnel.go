@@ -16,6 +16,10 @@ type Config struct {
 	HardCap     int // a direction buffered past this means both ends stopped reading: end the tunnel
 	IdleTimeout time.Duration
 	AccessLog   *zerolog.Logger // nil: no access log
+	// SpliceAfter moves a plain-TCP HTTP/1.1 tunnel to splice(2) once it
+	// has carried this many bytes (0: never); Splices caps how many at once.
+	SpliceAfter int64
+	Splices     *Splices
 }
 
 // Tunnel relays bytes between a client Side and a TCP upstream. It is an
@@ -39,6 +43,7 @@ type Tunnel struct {
 	clientEOF  bool // the client half-closed before the upstream was connected
 	upDone     bool
 	ended      bool
+	splice     *splicing // set once the tunnel is leaving the loop
 	// PeakUp and PeakDown are the most bytes seen queued toward the upstream
 	// and toward the client: what the watermarks bound.
 	PeakUp, PeakDown int
@@ -134,7 +139,9 @@ func (t *Tunnel) toUpstream(b []byte) {
 		}
 		t.client.PauseRead()
 		t.up.WatchDrain(t.cfg.Low)
+		return
 	}
+	t.maybeSplice()
 }
 
 func (t *Tunnel) toClient(b []byte) {
@@ -152,7 +159,9 @@ func (t *Tunnel) toClient(b []byte) {
 		}
 		t.up.PauseRead()
 		t.client.WatchDrain(t.cfg.Low)
+		return
 	}
+	t.maybeSplice()
 }
 
 // ClientDrained: the bytes queued toward the client fell to the low watermark.

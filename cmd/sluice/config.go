@@ -29,6 +29,8 @@ type config struct {
 	probeResistance   bool
 	probeSecret       string
 	perUser, perIP    int
+	spliceAfter       int64
+	maxSplices        int
 	bind              string
 	resolver          string
 	site              string
@@ -80,6 +82,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.metrics, "metrics", "", "serve Prometheus-format metrics at /metrics on this address")
 	fs.IntVar(&c.maxConns, "max-conns", 0, "cap on concurrent client connections; more are refused at accept (0 = no cap)")
+	fs.Int64Var(&c.spliceAfter, "splice-after", 8<<20, "move a plain-TCP HTTP/1.1 tunnel to splice(2), off the event loop, once it has carried this many bytes (0 = never): about half the CPU per byte for bulk transfers")
+	fs.IntVar(&c.maxSplices, "max-splices", 1024, "tunnels spliced at once; each holds two goroutines and up to two pipes while it lasts")
 	fs.BoolVar(&c.halfClose, "half-close", true, "true half-close for HTTP/1.1 tunnels: a client FIN is passed upstream and the download continues (costs one fd per client)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHead)

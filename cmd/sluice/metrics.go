@@ -21,6 +21,7 @@ func (s *server) metricsHandler() http.Handler {
 			{"sluice_read_pauses_total", "times a socket was detached to stop reading (backpressure)", "counter", st.Parks},
 			{"sluice_read_resumes_total", "times a paused socket was enrolled again", "counter", st.Unparks},
 			{"sluice_tls_handshake_errors_total", "failed TLS handshakes", "counter", st.HandshakeErrors},
+			{"sluice_tunnels_spliced", "tunnels on splice(2) now", "gauge", s.splices.Active()},
 		} {
 			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", m.name, m.help, m.name, m.kind, m.name, m.v)
 		}

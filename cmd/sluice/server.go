@@ -28,6 +28,7 @@ type server struct {
 	policy    *relay.Policy
 	h1        *h1.Server
 	h2        *h2.Server
+	splices   *relay.Splices
 	addrs     map[string]net.Addr // "listen", "listen-tls"
 }
 
@@ -83,7 +84,10 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		HardCap:     8 * cfg.bufferSize,
 		IdleTimeout: cfg.idleTimeout,
 		AccessLog:   accessLog,
+		SpliceAfter: cfg.spliceAfter,
+		Splices:     &relay.Splices{Max: cfg.maxSplices},
 	}
+	s.splices = rcfg.Splices
 	s.h2 = &h2.Server{
 		Policy:      s.policy,
 		Relay:       rcfg,

@@ -1,0 +1,237 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/engine"
+)
+
+// Splicing moves a proven bulk tunnel (plain TCP on both sides) off the
+// event loop onto two goroutines that copy with splice(2): the kernel moves
+// the bytes socket -> pipe -> socket and user space never touches them, at
+// about half the CPU per byte of the loop's read+write. Idle and chatty
+// tunnels stay on the loop, where they cost no goroutine, pipe or buffer.
+
+// Splices caps and counts spliced tunnels; safe for concurrent use.
+type Splices struct {
+	Max int // 0: no splicing
+	n   atomic.Int64
+}
+
+func (s *Splices) acquire() bool {
+	if s == nil || s.Max <= 0 {
+		return false
+	}
+	if s.n.Add(1) > int64(s.Max) {
+		s.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Splices) release() { s.n.Add(-1) }
+
+// Active is the number of tunnels spliced now.
+func (s *Splices) Active() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.n.Load()
+}
+
+// maybeSplice hands the tunnel to splice goroutines once it has moved
+// SpliceAfter bytes, when both sockets are quiet (nothing queued either
+// way) so nothing is left behind on the loop.
+func (t *Tunnel) maybeSplice() {
+	cfg := t.cfg
+	if cfg.SpliceAfter <= 0 || t.splice != nil || t.cc == nil || t.up == nil || t.cc.IsTLS() ||
+		t.clientDone || t.upDone || t.clientEOF || t.ended || t.Rec.Up+t.Rec.Down < cfg.SpliceAfter {
+		return
+	}
+	if !t.cc.Quiet() || !t.up.Quiet() || !cfg.Splices.acquire() {
+		return
+	}
+	s := &splicing{t: t}
+	t.splice = s
+	// Until both sockets are off the loop, anything read is kept for the
+	// splice goroutines to send first.
+	t.cc.SetHandler(spliceHold{s})
+	t.up.SetHandler(spliceHold{s})
+	t.cc.Detach(nil, s.arrive(0))
+	t.up.Detach(nil, s.arrive(1))
+}
+
+// splicing gathers a tunnel's two sockets as they leave the loop.
+type splicing struct {
+	t       *Tunnel
+	mu      sync.Mutex
+	conn    [2]*net.TCPConn // 0: client, 1: upstream
+	arrived [2]bool
+	held    [2][]byte // read on the loop after the decision: 0 toward upstream, 1 toward the client
+	bad     error
+}
+
+// arrive returns the Detach callback for socket i (nil: it never made it).
+func (s *splicing) arrive(i int) func(net.Conn) {
+	return func(nc net.Conn) {
+		s.mu.Lock()
+		if s.arrived[i] {
+			s.mu.Unlock()
+			if nc != nil {
+				_ = nc.Close()
+			}
+			return
+		}
+		s.arrived[i] = true
+		tc, _ := nc.(*net.TCPConn)
+		if tc == nil && s.bad == nil {
+			s.bad = errSpliceLost
+		}
+		s.conn[i] = tc
+		done := s.arrived[0] && s.arrived[1]
+		s.mu.Unlock()
+		if done {
+			go s.run()
+		}
+	}
+}
+
+var errSpliceLost = errors.New("relay: a socket was lost on its way to the splice")
+
+// run copies both ways until both are done, then ends the tunnel.
+func (s *splicing) run() {
+	t := s.t
+	defer t.cfg.Splices.release()
+	cli, up := s.conn[0], s.conn[1]
+	var upBytes, downBytes, last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	closeBoth := func() {
+		if cli != nil {
+			_ = cli.Close()
+		}
+		if up != nil {
+			_ = up.Close()
+		}
+	}
+	type result struct {
+		reason Reason
+		err    error
+	}
+	res := make(chan result, 2)
+	if s.bad != nil {
+		closeBoth()
+		res <- result{ReasonClientError, s.bad}
+		res <- result{}
+	} else {
+		stop := make(chan struct{})
+		defer close(stop)
+		if idle := t.cfg.IdleTimeout; idle > 0 {
+			go watchIdle(idle, &last, stop, closeBoth)
+		}
+		go func() { res <- result{ReasonClientError, pump(up, cli, s.held[0], &upBytes, &last)} }()
+		go func() { res <- result{ReasonUpstreamError, pump(cli, up, s.held[1], &downBytes, &last)} }()
+	}
+	reason := ReasonDone
+	for range 2 {
+		if r := <-res; r.err != nil {
+			if reason == ReasonDone {
+				reason = r.reason
+			}
+			closeBoth() // an error either way ends both
+		}
+	}
+	closeBoth()
+	if last.Load() == -1 {
+		reason = ReasonIdle
+	}
+	t.Rec.Up += upBytes.Load()
+	t.Rec.Down += downBytes.Load()
+	t.Rec.Spliced = true
+	t.Rec.Reason = reason
+	t.ended = true
+	t.Rec.Write(t.cfg.AccessLog)
+	if t.OnEnd != nil {
+		t.OnEnd(t)
+	}
+}
+
+// pump copies src to dst in chunks (each one spliced by the kernel),
+// noting progress for the idle watch; at src's EOF it half-closes dst.
+func pump(dst, src *net.TCPConn, held []byte, n, last *atomic.Int64) error {
+	if len(held) > 0 {
+		if _, err := dst.Write(held); err != nil {
+			return err
+		}
+		n.Add(int64(len(held)))
+	}
+	for {
+		k, err := io.CopyN(dst, src, 1<<20)
+		if k > 0 {
+			n.Add(k)
+			if last.Load() != -1 {
+				last.Store(time.Now().UnixNano())
+			}
+		}
+		if err == io.EOF {
+			return dst.CloseWrite()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// watchIdle closes the tunnel when no byte moved either way for idle.
+func watchIdle(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, closeBoth func()) {
+	tick := time.NewTicker(min(idle/4, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if time.Since(time.Unix(0, last.Load())) >= idle {
+				last.Store(-1) // tells run why
+				closeBoth()
+				return
+			}
+		}
+	}
+}
+
+// spliceHold is both sockets' handler between the decision and their
+// departure: it keeps what they send for the splice goroutines.
+type spliceHold struct{ s *splicing }
+
+func (h spliceHold) OnData(c *engine.Conn, b []byte) int {
+	i := 0
+	if c != h.s.t.cc {
+		i = 1
+	}
+	h.s.mu.Lock()
+	h.s.held[i] = append(h.s.held[i], b...)
+	h.s.mu.Unlock()
+	return len(b)
+}
+
+func (h spliceHold) OnReadEOF(c *engine.Conn)        { h.fail(c) }
+func (h spliceHold) OnDrained(*engine.Conn)          {}
+func (h spliceHold) OnTimeout(*engine.Conn)          {}
+func (h spliceHold) OnClose(c *engine.Conn, _ error) { h.fail(c) }
+
+// fail handles a socket that ended before it could leave the loop (its
+// detach then never comes): the rendezvous ends the tunnel instead of
+// splicing it.
+func (h spliceHold) fail(c *engine.Conn) {
+	i := 0
+	if c != h.s.t.cc {
+		i = 1
+	}
+	c.Close()
+	h.s.arrive(i)(nil)
+}
