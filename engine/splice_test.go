@@ -94,3 +94,35 @@ func TestSpliceIdleTimeout(t *testing.T) {
 		t.Fatalf("spliced %v reason %s; want a spliced tunnel ended by %s", tun.Rec.Spliced, tun.Rec.Reason, relay.ReasonIdle)
 	}
 }
+
+// Draining waits for spliced tunnels and cuts them at its deadline.
+func TestSpliceDrain(t *testing.T) {
+	org := origin(t, echo)
+	rcfg := spliceRelay()
+	p := startProxy(t, engine.Config{}, rcfg, org)
+	c := dial(t, p.addr)
+	data := randomBytes(t, 4<<20)
+	go func() { _, _ = c.Write(data) }()
+	if _, err := io.ReadFull(c, make([]byte, len(data))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rcfg.Splices.Active() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rcfg.Splices.Active() != 1 {
+		t.Fatalf("%d spliced tunnels; want 1", rcfg.Splices.Active())
+	}
+	ctx, cancel := contextWithTimeout(300 * time.Millisecond)
+	defer cancel()
+	if err := rcfg.Splices.Drain(ctx); err == nil {
+		t.Fatal("Drain returned nil with a spliced tunnel still open")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the spliced tunnel survived the drain deadline")
+	}
+	if tun := p.nextEnded(t); !tun.Rec.Spliced {
+		t.Fatal("not spliced")
+	}
+}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -21,6 +22,47 @@ import (
 type Splices struct {
 	Max int // 0: no splicing
 	n   atomic.Int64
+
+	mu   sync.Mutex
+	live map[*splicing]func() // closers, for Drain
+}
+
+// Drain waits until every spliced tunnel has ended or ctx is done, then
+// cuts what is left; it returns ctx.Err() if it had to cut.
+func (s *Splices) Drain(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.n.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for _, cut := range s.live {
+				cut()
+			}
+			s.mu.Unlock()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func (s *Splices) track(sp *splicing, cut func()) {
+	s.mu.Lock()
+	if s.live == nil {
+		s.live = make(map[*splicing]func())
+	}
+	s.live[sp] = cut
+	s.mu.Unlock()
+}
+
+func (s *Splices) untrack(sp *splicing) {
+	s.mu.Lock()
+	delete(s.live, sp)
+	s.mu.Unlock()
 }
 
 func (s *Splices) acquire() bool {
@@ -123,6 +165,8 @@ func (s *splicing) run() {
 		err    error
 	}
 	res := make(chan result, 2)
+	t.cfg.Splices.track(s, closeBoth)
+	defer t.cfg.Splices.untrack(s)
 	if s.bad != nil {
 		closeBoth()
 		res <- result{ReasonClientError, s.bad}

@@ -200,6 +200,9 @@ func (s *server) start() error { return s.eng.Start() }
 // shutdown drains: no new conns, open tunnels get until ctx is done.
 func (s *server) shutdown(ctx context.Context) error {
 	err := s.eng.Shutdown(ctx)
+	if serr := s.splices.Drain(ctx); err == nil {
+		err = serr
+	}
 	s.h1.Close()
 	if s.accessOut != nil {
 		_ = s.accessOut.Close()
