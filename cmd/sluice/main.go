@@ -7,8 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	_ "net/http/pprof" // served only on --pprof's own listener
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,23 +29,6 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sluice:", err)
 		return 1
-	}
-	if cfg.pprof != "" {
-		go func() {
-			s.log.Info().Str("addr", cfg.pprof).Msg("pprof listening")
-			if err := http.ListenAndServe(cfg.pprof, http.DefaultServeMux); err != nil {
-				s.log.Error().Err(err).Msg("pprof")
-			}
-		}()
-	}
-	if cfg.metrics != "" {
-		go func() {
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", s.metricsHandler())
-			if err := http.ListenAndServe(cfg.metrics, mux); err != nil {
-				s.log.Error().Err(err).Msg("metrics")
-			}
-		}()
 	}
 	if err := s.start(); err != nil {
 		fmt.Fprintln(os.Stderr, "sluice:", err)

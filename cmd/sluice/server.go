@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only on --pprof's own listener
 	"net/netip"
 	"os"
 	"strings"
@@ -29,6 +31,7 @@ type server struct {
 	h1        *h1.Server
 	h2        *h2.Server
 	splices   *relay.Splices
+	aux       []*http.Server      // pprof, metrics
 	addrs     map[string]net.Addr // "listen", "listen-tls"
 }
 
@@ -195,7 +198,39 @@ func (s *server) tlsConfig() (*tls.Config, error) {
 	}, nil
 }
 
-func (s *server) start() error { return s.eng.Start() }
+func (s *server) start() error {
+	if err := s.eng.Start(); err != nil {
+		return err
+	}
+	if s.cfg.pprof != "" {
+		// net/http/pprof registers on DefaultServeMux, which serves only this listener.
+		if err := s.serveAux("pprof", s.cfg.pprof, http.DefaultServeMux); err != nil {
+			return err
+		}
+	}
+	if s.cfg.metrics != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", s.metricsHandler())
+		if err := s.serveAux("metrics", s.cfg.metrics, mux); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveAux runs an operator-facing HTTP listener (pprof, metrics) beside
+// the proxy, on net/http: not the hot path.
+func (s *server) serveAux(name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--%s: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.aux = append(s.aux, srv)
+	s.addrs[name] = ln.Addr()
+	go func() { _ = srv.Serve(ln) }()
+	return nil
+}
 
 // shutdown drains: no new conns, open tunnels get until ctx is done.
 func (s *server) shutdown(ctx context.Context) error {
@@ -204,6 +239,9 @@ func (s *server) shutdown(ctx context.Context) error {
 		err = serr
 	}
 	s.h1.Close()
+	for _, a := range s.aux {
+		_ = a.Close()
+	}
 	if s.accessOut != nil {
 		_ = s.accessOut.Close()
 	}
