@@ -79,9 +79,6 @@ const (
 	flushClose                // SHUT_WR, then close at the peer's FIN or the linger timeout
 )
 
-// ErrOverflow is the close reason when a tunnel's buffers pass the hard cap.
-var ErrOverflow = errors.New("engine: buffered bytes over the hard cap")
-
 func newConn(e *Engine, ln *listener, upstream bool) *Conn {
 	return &Conn{eng: e, ln: ln, upstream: upstream, fd: -1, hold: -1, drainLow: -1}
 }
@@ -97,14 +94,6 @@ func (c *Conn) ALPN() string { return c.alpn }
 
 // IsTLS reports whether c carries TLS.
 func (c *Conn) IsTLS() bool { return c.tls != nil }
-
-// TLSServerName is the SNI the client sent, or "".
-func (c *Conn) TLSServerName() string {
-	if c.tls == nil {
-		return ""
-	}
-	return c.tls.ConnectionState().ServerName
-}
 
 // Closed reports whether c is closed.
 func (c *Conn) Closed() bool { return c.closed }
@@ -229,9 +218,6 @@ func (c *Conn) ResumeRead() {
 		c.pauseAgain = false
 	}
 }
-
-// Paused reports whether reading is paused or about to be.
-func (c *Conn) Paused() bool { return c.rs == parkWant || c.rs == parked || c.rs == resuming }
 
 // CloseWrite sends FIN once every queued byte is out, and keeps reading.
 func (c *Conn) CloseWrite() {

@@ -270,5 +270,3 @@ func (e *Engine) connDone(c *Conn) {
 		}
 	}
 }
-
-var errEngineClosed = errors.New("engine: closed")
