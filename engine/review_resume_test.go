@@ -17,10 +17,10 @@ type ctlHandler struct {
 }
 
 func (h *ctlHandler) OnData(c *engine.Conn, b []byte) int { return len(b) }
-func (h *ctlHandler) OnReadEOF(c *engine.Conn)             {}
-func (h *ctlHandler) OnDrained(c *engine.Conn)             {}
-func (h *ctlHandler) OnTimeout(c *engine.Conn)             {}
-func (h *ctlHandler) OnClose(c *engine.Conn, err error)    { h.closed <- err }
+func (h *ctlHandler) OnReadEOF(c *engine.Conn)            {}
+func (h *ctlHandler) OnDrained(c *engine.Conn)            {}
+func (h *ctlHandler) OnTimeout(c *engine.Conn)            {}
+func (h *ctlHandler) OnClose(c *engine.Conn, err error)   { h.closed <- err }
 
 func startCtlEngine(t *testing.T) (*engine.Engine, string, *ctlHandler) {
 	t.Helper()
