@@ -65,9 +65,10 @@ type Conn struct {
 	wshut       bool // SHUT_WR sent
 	detachFn    func(net.Conn)
 	detachBytes []byte
-	lingerUntil time.Time
-	released    bool   // counted out of Engine's active conns
-	onOpen      func() // upstream: the dial's completion, run in OnOpen
+	lingerUntil time.Time // flushClose: a deadline that moves while the queue drains, then bounds the wait for the FIN
+	lingerBuf   int       // Buffered() when lingerUntil was last set
+	released    bool      // counted out of Engine's active conns
+	onOpen      func()    // upstream: the dial's completion, run in OnOpen
 }
 
 // flushAction is what happens once the bytes queued toward the peer are out.
@@ -85,6 +86,9 @@ func newConn(e *Engine, ln *listener, upstream bool) *Conn {
 
 // SetHandler replaces the handler; the next event goes to h.
 func (c *Conn) SetHandler(h Handler) { c.h = h }
+
+// Handler returns the current handler.
+func (c *Conn) Handler() Handler { return c.h }
 
 // RemoteAddr is the peer's address. Safe from any goroutine.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
@@ -240,6 +244,7 @@ func (c *Conn) CloseAfterFlush() {
 	}
 	c.flushThen = flushClose
 	c.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger)
+	c.lingerBuf = c.Buffered()
 	c.serviceFlush()
 }
 
@@ -329,12 +334,13 @@ func (c *Conn) serviceFlush() bool {
 	if c.flushThen == flushNone || c.closed {
 		return false
 	}
-	if c.Buffered() > 0 {
+	if c.rs == resuming || c.Buffered() > 0 { // no fd to shut down while it is being enrolled again
 		c.loop.wait(c)
 		return true
 	}
 	c.shutdownWrite()
 	if c.flushThen == flushClose {
+		c.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger) // the wait for the peer's FIN starts now
 		if c.rs == readEOF || c.rs == parked || c.gc == nil && c.fd < 0 {
 			c.closeWith(nil)
 			return false

@@ -92,26 +92,20 @@ func (l *loop) ticker() {
 	defer t.Stop()
 	d := restTick
 	for {
-		var fire <-chan time.Time
-		if d > 0 {
-			fire = t.C
-		}
 		select {
 		case <-l.eng.done:
 			return
 		case <-l.kick:
-			if d == 0 || d > minWaitTick {
+			if d > minWaitTick {
 				d = minWaitTick
 				t.Reset(d)
 			}
 			continue
 		case nd := <-l.next:
-			d = nd
-			if d > 0 {
-				t.Reset(d)
-			}
+			d = max(nd, minWaitTick)
+			t.Reset(d)
 			continue
-		case <-fire:
+		case <-t.C:
 		}
 		l.exec(l.tick)
 		d = restTick
@@ -158,14 +152,6 @@ func (l *loop) tick() {
 		l.lastSweep = l.now
 		l.sweep()
 	}
-	if len(l.conns) == 0 && len(l.waiters) == 0 {
-		// Nothing to time: sleep until a conn arrives (an idle server
-		// wakes no one).
-		select {
-		case l.next <- 0:
-		default:
-		}
-	}
 }
 
 // wake restarts the ticker of a loop that went to sleep with no conns.
@@ -191,8 +177,13 @@ func (l *loop) sweep() {
 		switch {
 		case c.closed:
 			delete(l.conns, c)
-		case c.flushThen == flushClose && c.wshut && !c.lingerUntil.IsZero() && !l.now.Before(c.lingerUntil):
-			c.closeWith(nil)
+		case c.flushThen == flushClose && !c.lingerUntil.IsZero() && !l.now.Before(c.lingerUntil):
+			if b := c.Buffered(); !c.wshut && b < c.lingerBuf {
+				// Still draining toward a reader that reads: give it more time.
+				c.lingerBuf, c.lingerUntil = b, l.now.Add(c.eng.cfg.Linger)
+				break
+			}
+			c.closeWith(nil) // a peer that stopped reading, or never sends its FIN
 		case !c.dead.IsZero() && !l.now.Before(c.dead):
 			c.dead = time.Time{}
 			c.h.OnTimeout(c)

@@ -113,7 +113,10 @@ func (c *Conn) onReenrolled(gc gnet.Conn) {
 		c.q.Reset()
 	}
 	c.dropQueue()
-	if c.pauseAgain {
+	switch {
+	case c.detachFn != nil: // Detach came while the socket was away
+		c.tryPark()
+	case c.pauseAgain:
 		c.pauseAgain = false
 		c.rs = parkWant
 		c.tryPark()

@@ -51,6 +51,7 @@ type conn struct {
 	done    bool
 	waiting bool   // a password check runs off the loop
 	held    []byte // bytes that came while it ran
+	heldEOF bool   // and the client's FIN came too
 	verdict *relay.Verdict
 }
 
@@ -147,11 +148,18 @@ func (h *conn) authorize(c *engine.Conn, req *Request, b []byte) (v relay.Verdic
 	go func() {
 		v := g.AuthorizeSlow(header, client, host)
 		c.Exec(func() {
-			held := h.held
-			h.held, h.waiting, h.done, h.verdict = nil, false, false, &v
+			held, eof := h.held, h.heldEOF
+			h.held, h.heldEOF, h.waiting, h.done, h.verdict = nil, false, false, false, &v
 			h.hp.Reset()
 			c.ResumeRead()
 			h.OnData(c, held)
+			if eof && !c.Closed() {
+				if next, ok := c.Handler().(*conn); !ok {
+					c.Handler().OnReadEOF(c) // the tunnel, now: a half-close after the request
+				} else if !next.done {
+					c.Close() // the request never completed
+				} // else an answer is being flushed; its close follows
+			}
 		})
 	}()
 	return relay.Verdict{}, false
@@ -291,7 +299,13 @@ func (f *forwarding) OnDrained(c *engine.Conn)          { f.t.OnDrained(c) }
 func (f *forwarding) OnTimeout(c *engine.Conn)          { f.t.OnTimeout(c) }
 func (f *forwarding) OnClose(c *engine.Conn, err error) { f.t.OnClose(c, err) }
 
-func (h *conn) OnReadEOF(c *engine.Conn) { c.Close() }
+func (h *conn) OnReadEOF(c *engine.Conn) {
+	if h.waiting {
+		h.heldEOF = true // replayed after the verdict with the held bytes
+		return
+	}
+	c.Close()
+}
 
 // OnDrain implements engine.Drainer: a conn still waiting for its request
 // gets none served.

@@ -178,6 +178,12 @@ func (h *conn) connect(st *Stream, req *Request) {
 
 // admitted goes on with a CONNECT stream once the gate has spoken.
 func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait) {
+	if aw != nil {
+		st.SetUserData(nil) // later DATA of a refused stream is consumed and dropped
+		if v.Hide || v.Status != 0 {
+			st.Consumed(len(aw.buf)) // the held bytes go nowhere: their credit comes back
+		}
+	}
 	switch {
 	case v.Hide:
 		h.serveSite(st, req)
@@ -193,12 +199,12 @@ func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait)
 	rec := h.record(req)
 	rec.ACL, rec.ACLRule, rec.User = adm.ACL, adm.Rule, v.User
 	if adm.Status != 0 {
-		h.refuse(st, rec, adm.Status)
+		h.refuse(st, rec, adm.Status, aw)
 		return
 	}
 	release, ok := h.s.Policy.Gate.Acquire(v.User, h.c.RemoteAddr().Addr())
 	if !ok {
-		h.refuse(st, rec, http.StatusTooManyRequests)
+		h.refuse(st, rec, http.StatusTooManyRequests, aw)
 		return
 	}
 	sd := &side{h: h, st: st, watchLow: -1}
@@ -232,8 +238,12 @@ func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait)
 	})
 }
 
-// refuse logs and answers a CONNECT that gets no tunnel.
-func (h *conn) refuse(st *Stream, rec relay.Record, status int) {
+// refuse logs and answers a CONNECT that gets no tunnel; bytes held
+// during its password check give their credit back.
+func (h *conn) refuse(st *Stream, rec relay.Record, status int, aw *authWait) {
+	if aw != nil {
+		st.Consumed(len(aw.buf))
+	}
 	rec.Status, rec.Reason = status, relay.ReasonRefused
 	rec.Write(h.s.Relay.AccessLog)
 	st.WriteHeaders(status, nil, true)

@@ -105,6 +105,11 @@ func (sd *side) finish(err error) {
 	}
 	sd.done = true
 	delete(sd.h.watchers, sd)
+	if sd.owed > 0 { // credit held back while paused; the connection window needs it back
+		sd.st.Consumed(sd.owed)
+		sd.owed = 0
+		sd.h.flush()
+	}
 	if sd.t != nil {
 		sd.t.ClientClosed(err)
 	}

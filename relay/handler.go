@@ -22,7 +22,9 @@ func (t *Tunnel) OnData(c *engine.Conn, b []byte) int {
 // OnReadEOF implements engine.Handler.
 func (t *Tunnel) OnReadEOF(c *engine.Conn) {
 	if c == t.up {
-		t.client.CloseWrite()
+		// Only a socket read outside gnet reports EOF this way; end it as
+		// gnet would: its OnClose then ends the client after its flush.
+		t.up.CloseAfterFlush()
 		return
 	}
 	t.ClientEOF()

@@ -95,6 +95,9 @@ func (t *Tunnel) maybeSplice() {
 		t.clientDone || t.upDone || t.clientEOF || t.ended || t.Rec.Up+t.Rec.Down < cfg.SpliceAfter {
 		return
 	}
+	if h, ok := t.cc.Handler().(*Tunnel); !ok || h != t {
+		return // a front end stands between (forwarding cuts the request body): its bytes must pass it
+	}
 	if !t.cc.Quiet() || !t.up.Quiet() || !cfg.Splices.acquire() {
 		return
 	}

@@ -217,11 +217,13 @@ func (t *Tunnel) abort(r Reason) {
 	if t.Rec.Reason == "" || t.Rec.Reason == ReasonClientClosed || t.Rec.Reason == ReasonUpstreamEOF {
 		t.Rec.Reason = r
 	}
-	if t.up != nil && !t.upDone {
-		t.up.Close()
-	}
+	// The client first: closing the upstream first would look like its EOF
+	// and end the client cleanly (END_STREAM), hiding the abort.
 	if !t.clientDone {
 		t.client.Close()
+	}
+	if t.up != nil && !t.upDone {
+		t.up.Close()
 	}
 }
 
