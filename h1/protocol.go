@@ -273,7 +273,14 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 	fw := &forwarding{t: t, body: newBodyCutter(req)}
 	c.SetHandler(fw)
 	fw.OnData(c, rest)
-	t.Connect(c, adm.Dial, dialed(c, nil))
+	fail := dialed(c, nil)
+	t.Connect(c, adm.Dial, func(status int, err error) {
+		if status != 200 {
+			fail(status, err)
+			return
+		}
+		t.Upstream().SetHandler(&responseHeads{fw: fw})
+	})
 }
 
 // forwarding is the client's handler while a forwarded request is under
@@ -337,3 +344,43 @@ func notHTTP(b []byte) bool {
 	sp := bytes.LastIndexByte(line, ' ')
 	return sp >= 0 && !bytes.HasPrefix(line[sp+1:], []byte("HTTP/"))
 }
+
+// responseHeads sits in front of a forwarded request's tunnel on the
+// upstream side until the origin's final response head has passed:
+// hop-by-hop fields are stripped and "Connection: close" is set, as for
+// the request. Interim (1xx) heads pass rewritten too. Then the tunnel
+// takes the upstream back and the body flows untouched.
+type responseHeads struct {
+	fw *forwarding
+	hp HeadParser
+}
+
+func (r *responseHeads) OnData(c *engine.Conn, b []byte) int {
+	t := r.fw.t
+	used := 0
+	for {
+		resp, n, err := r.hp.ParseResponse(b[used:], DefaultLimits())
+		if err == ErrNeedMore {
+			return used // the head is not complete: engine offers it again with more
+		}
+		if err != nil {
+			t.Abort(relay.ReasonBadResponse) // the origin does not speak HTTP/1.x
+			return len(b)
+		}
+		t.ToClient(AppendForwardResponse(nil, &resp))
+		used += n
+		r.hp.Reset()
+		if resp.Code >= 200 || resp.Code == 101 {
+			c.SetHandler(t)
+			if used < len(b) {
+				t.ToClient(b[used:])
+			}
+			return len(b)
+		}
+	}
+}
+
+func (r *responseHeads) OnReadEOF(c *engine.Conn)          { r.fw.t.OnReadEOF(c) }
+func (r *responseHeads) OnDrained(c *engine.Conn)          { r.fw.t.OnDrained(c) }
+func (r *responseHeads) OnTimeout(c *engine.Conn)          { r.fw.t.OnTimeout(c) }
+func (r *responseHeads) OnClose(c *engine.Conn, err error) { r.fw.t.OnClose(c, err) }

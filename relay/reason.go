@@ -15,4 +15,5 @@ const (
 	ReasonRefused       Reason = "refused" // policy said no: 400, 403, 429 before any dial
 	ReasonShutdown      Reason = "shutdown"
 	ReasonBadBody       Reason = "bad_request_body" // a forwarded request's chunked body did not parse
+	ReasonBadResponse   Reason = "bad_response"     // a forwarded request's origin answered with no HTTP/1.x head
 )

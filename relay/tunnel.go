@@ -110,6 +110,14 @@ func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(
 	})
 }
 
+// Upstream is the upstream socket once connected, else nil (for front
+// ends that put a stage in front of the tunnel on that side).
+func (t *Tunnel) Upstream() *engine.Conn { return t.up }
+
+// ToClient relays upstream bytes that a front-end stage passed on; b is
+// borrowed.
+func (t *Tunnel) ToClient(b []byte) { t.toClient(b) }
+
 // FromClient relays client bytes; b is borrowed. It returns len(b): the
 // tunnel takes everything and applies backpressure by pausing the client.
 func (t *Tunnel) FromClient(b []byte) int {

@@ -45,3 +45,38 @@ func TestForwardCutsBodyAtItsEnd(t *testing.T) {
 		t.Fatalf("origin got %q; want the rewritten head, exactly the 5-byte body, then the client's FIN", seen)
 	}
 }
+
+// The origin's response head is forwarded without its hop-by-hop fields
+// and with "Connection: close"; an interim 100 head passes first.
+func TestForwardStripsResponseHopByHop(t *testing.T) {
+	t.Parallel()
+	ln := funcOrigin(t, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = io.WriteString(c, "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"+
+			"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s3cret\r\nKeep-Alive: timeout=5\r\n"+
+			"Proxy-Authenticate: Basic realm=\"inner\"\r\nContent-Length: 5\r\nX-Kept: yes\r\n\r\nhello")
+	})
+	p := startOpenProxy(t)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	c := dialProxy(t, p.plain, false)
+	if _, err := io.WriteString(c, "GET http://127.0.0.1:"+port+"/ HTTP/1.1\r\nHost: 127.0.0.1:"+port+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(c)
+	s := string(got)
+	want := "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\nConnection: close\r\n\r\n"
+	if !strings.HasPrefix(s, want) {
+		t.Fatalf("response starts %q; want the interim head first, rewritten: %q", s, want)
+	}
+	final := s[len(want):]
+	for _, bad := range []string{"X-Secret", "Keep-Alive", "Proxy-Authenticate", "keep-alive"} {
+		if strings.Contains(final, bad) {
+			t.Errorf("forwarded response still has %q:\n%s", bad, final)
+		}
+	}
+	if !strings.Contains(final, "X-Kept: yes\r\n") || !strings.Contains(final, "Connection: close\r\n") || !strings.HasSuffix(final, "\r\n\r\nhello") {
+		t.Errorf("forwarded response:\n%q", final)
+	}
+}
