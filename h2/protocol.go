@@ -42,6 +42,7 @@ type conn struct {
 	sc       *ServerConn
 	watchers map[*side]struct{} // stream sides waiting for the socket to drain
 	gone     bool
+	draining bool // the notice GOAWAY went out; the final one follows
 }
 
 var errConnGone = errors.New("h2: connection closed")
@@ -83,15 +84,28 @@ func (h *conn) OnDrained(c *engine.Conn) {
 	}
 }
 
-// OnDrain implements engine.Drainer: GOAWAY now; the conn closes once its
-// open streams have ended.
+// drainNotice is how long the first, announcing GOAWAY precedes the one
+// that names the last stream: streams the client opened before it saw the
+// notice still arrive and are served (RFC 9113 section 6.8).
+const drainNotice = time.Second
+
+// OnDrain implements engine.Drainer: GOAWAY in two steps; the conn closes
+// once its open streams have ended.
 func (h *conn) OnDrain(c *engine.Conn) {
-	h.sc.GoAway(ErrCodeNo, "shutting down")
+	h.draining = true
+	h.sc.GoAwayNotice()
 	h.flush()
+	c.SetDeadline(time.Now().Add(drainNotice))
 }
 
-// OnTimeout closes a conn that has had no stream for the idle timeout.
+// OnTimeout sends a drain's final GOAWAY, or closes a conn that has had no
+// stream for the idle timeout.
 func (h *conn) OnTimeout(c *engine.Conn) {
+	if h.draining {
+		h.sc.GoAway(ErrCodeNo, "shutting down")
+		h.flush()
+		return
+	}
 	if h.sc.Idle() {
 		h.sc.GoAway(ErrCodeNo, "idle")
 		h.flush()
