@@ -270,6 +270,7 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 		return
 	}
 	t.FromClient(head)
+	t.KeepOnLoop() // the body cutter must see every client byte
 	fw := &forwarding{t: t, body: newBodyCutter(req)}
 	c.SetHandler(fw)
 	fw.OnData(c, rest)

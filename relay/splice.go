@@ -91,18 +91,18 @@ func (s *Splices) Active() int64 {
 // way) so nothing is left behind on the loop.
 func (t *Tunnel) maybeSplice() {
 	cfg := t.cfg
-	if cfg.SpliceAfter <= 0 || t.splice != nil || t.cc == nil || t.up == nil || t.cc.IsTLS() ||
-		t.clientDone || t.upDone || t.clientEOF || t.ended || t.Rec.Up+t.Rec.Down < cfg.SpliceAfter {
-		return
+	if !t.spliceOK || t.Rec.Up+t.Rec.Down < cfg.SpliceAfter {
+		return // the per-read cost: one flag and one compare
 	}
-	if h, ok := t.cc.Handler().(*Tunnel); !ok || h != t {
-		return // a front end stands between (forwarding cuts the request body): its bytes must pass it
+	if t.splice != nil || t.up == nil || t.clientDone || t.upDone || t.clientEOF || t.ended {
+		return
 	}
 	if !t.cc.Quiet() || !t.up.Quiet() || !cfg.Splices.acquire() {
 		return
 	}
 	s := &splicing{t: t}
 	t.splice = s
+	t.spliceOK = false
 	// Until both sockets are off the loop, anything read is kept for the
 	// splice goroutines to send first.
 	t.cc.SetHandler(spliceHold{s})

@@ -44,6 +44,7 @@ type Tunnel struct {
 	upDone     bool
 	ended      bool
 	splice     *splicing // set once the tunnel is leaving the loop
+	spliceOK   bool      // may ever splice: decided once, not on every read
 	// PeakUp and PeakDown are the most bytes seen queued toward the upstream
 	// and toward the client: what the watermarks bound.
 	PeakUp, PeakDown int
@@ -55,6 +56,7 @@ type Tunnel struct {
 // HTTP/1.1 (the tunnel becomes its handler), nil for streams.
 func New(cfg *Config, client Side, cc *engine.Conn, rec Record) *Tunnel {
 	t := &Tunnel{cfg: cfg, client: client, cc: cc, Rec: rec}
+	t.spliceOK = cfg.SpliceAfter > 0 && cc != nil && !cc.IsTLS()
 	if t.Rec.Start.IsZero() {
 		t.Rec.Start = time.Now()
 	}
@@ -109,6 +111,11 @@ func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(
 		}
 	})
 }
+
+// KeepOnLoop rules out splicing: a front end that stands between the
+// client socket and the tunnel (cutting a request body, say) must see
+// every byte.
+func (t *Tunnel) KeepOnLoop() { t.spliceOK = false }
 
 // Upstream is the upstream socket once connected, else nil (for front
 // ends that put a stage in front of the tunnel on that side).
@@ -234,9 +241,6 @@ func (t *Tunnel) abort(r Reason) {
 		t.up.Close()
 	}
 }
-
-// Shutdown ends the tunnel for a server stop.
-func (t *Tunnel) Shutdown() { t.abort(ReasonShutdown) }
 
 func (t *Tunnel) maybeEnd() {
 	if t.ended || !t.clientDone || !t.upDone {
