@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -32,7 +34,7 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c.gc = gc
 	l := c.loop
-	l.now = timeNow()
+	l.now = time.Now()
 	if len(l.conns) == 0 {
 		l.wake()
 	}

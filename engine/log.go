@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -15,5 +14,3 @@ func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug().Msg("gnet: " + fmt.
 func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn().Msg("gnet: " + fmt.Sprintf(f, a...)) }
 func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error().Msg("gnet: " + fmt.Sprintf(f, a...)) }
 func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error().Msg("gnet: " + fmt.Sprintf(f, a...)) }
-
-func timeNow() time.Time { return time.Now() }

@@ -208,8 +208,7 @@ func (h *conn) record(c *engine.Conn, target, user string) relay.Record {
 
 // refuse logs a proxy request that was answered without a tunnel.
 func (h *conn) refuse(c *engine.Conn, rec relay.Record, status int) {
-	rec.Status, rec.Reason = status, relay.ReasonRefused
-	rec.Write(h.s.Relay.AccessLog)
+	rec.Refuse(status, h.s.Relay.AccessLog)
 	h.fail(c, status)
 }
 

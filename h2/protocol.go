@@ -258,8 +258,7 @@ func (h *conn) refuse(st *Stream, rec relay.Record, status int, aw *authWait) {
 	if aw != nil {
 		st.Consumed(len(aw.buf))
 	}
-	rec.Status, rec.Reason = status, relay.ReasonRefused
-	rec.Write(h.s.Relay.AccessLog)
+	rec.Refuse(status, h.s.Relay.AccessLog)
 	st.WriteHeaders(status, nil, true)
 }
 

@@ -28,6 +28,12 @@ type Record struct {
 	Spliced   bool // the tunnel finished on splice(2), off the event loop
 }
 
+// Refuse logs a proxy request answered with status and no tunnel.
+func (r *Record) Refuse(status int, l *zerolog.Logger) {
+	r.Status, r.Reason = status, ReasonRefused
+	r.Write(l)
+}
+
 // Write emits the record as one JSON line.
 func (r *Record) Write(l *zerolog.Logger) {
 	if l == nil {
