@@ -299,3 +299,28 @@ func TestH2GracefulDrain(t *testing.T) {
 		t.Fatal("shutdown did not return after the last tunnel ended")
 	}
 }
+
+// An HTTP/2 client that stops reading a CONNECT stream: once the stream's
+// window and the proxy's buffer are full the proxy stops reading the
+// upstream (its memory for the tunnel stays near --buffer-size), and when
+// the client reads again every byte arrives in order.
+func TestH2SlowReaderPausesUpstream(t *testing.T) {
+	data := make([]byte, 32<<20)
+	_, _ = rand.Read(data)
+	ln := funcOrigin(t, func(c net.Conn) {
+		defer c.Close()
+		_, _ = c.Write(data)
+	})
+	p := startOpenProxy(t, "--buffer-size", "262144", "--splice-after", "0")
+	cc := h2ClientConn(t, p, true)
+	resp, pw, err := h2Connect(cc, ln.Addr().String())
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	defer pw.Close()
+	waitParked(t, p) // the client reads nothing yet
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("got %d of %d bytes (err %v) after reading resumed", len(got), len(data), err)
+	}
+}
