@@ -185,7 +185,7 @@ func (s *server) tlsConfig() (*tls.Config, error) {
 	if s.cfg.cert != "" {
 		cert, err = tls.LoadX509KeyPair(s.cfg.cert, s.cfg.key)
 	} else {
-		cert, err = selfSigned()
+		cert, err = engine.SelfSignedCert()
 		s.log.Info().Msg("no --cert given: using a generated self-signed certificate")
 	}
 	if err != nil {

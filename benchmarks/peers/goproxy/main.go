@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/sluice-proxy/sluice/engine"
 )
 
 func main() {
@@ -30,7 +32,7 @@ func main() {
 		errc <- srv.ListenAndServe()
 	}()
 	if *listenTLS != "" {
-		cert, err := selfSigned()
+		cert, err := engine.SelfSignedCert()
 		if err != nil {
 			log.Fatal(err)
 		}
