@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sluice-proxy/sluice/engine"
 )
 
 func main() {
@@ -25,6 +27,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "sluice:", err)
 		return 2
 	}
+	engine.SetProcs(cfg.workers)
 	s, err := newServer(cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sluice:", err)
