@@ -114,7 +114,7 @@ func (l *listener) acceptLoop() {
 		}
 		if l.spec.TLS != nil {
 			e.sem <- struct{}{}
-			go l.handshake(c, nc)
+			e.jobs.run(func() { l.handshake(c, nc) })
 			continue
 		}
 		l.register(c, nc)

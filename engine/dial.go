@@ -67,7 +67,7 @@ func (e *DialError) Unwrap() error { return e.Err }
 func (c *Conn) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, err error)) (cancel func()) {
 	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
 	l, e := c.loop, c.eng
-	go func() {
+	e.jobs.run(func() {
 		defer cancelCtx()
 		nc, info, err := e.dial(ctx, t)
 		if err != nil {
@@ -90,7 +90,7 @@ func (c *Conn) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, 
 			}
 			l.exec(func() { done(nil, info, &DialError{StageConnect, err}) })
 		}
-	}()
+	})
 	return cancelCtx
 }
 

@@ -54,6 +54,7 @@ type Engine struct {
 	cfg  Config
 	log  zerolog.Logger
 	done chan struct{}
+	jobs *workers      // dials and handshakes
 	sem  chan struct{} // TLS handshakes in flight
 
 	mu        sync.Mutex
@@ -100,6 +101,7 @@ func New(cfg Config) *Engine {
 		cfg:    cfg,
 		log:    cfg.Log,
 		done:   make(chan struct{}),
+		jobs:   newWorkers(10 * time.Second),
 		sem:    make(chan struct{}, cfg.MaxHandshakes),
 		booted: make(chan struct{}),
 		probed: make(chan *loop, 64),
