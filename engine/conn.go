@@ -163,6 +163,24 @@ func (c *Conn) Buffered() int {
 	return n
 }
 
+// TakeUnread removes and returns (as a copy) the bytes read from c that
+// the handler's OnData left unconsumed. Call it on c's loop, outside
+// OnData.
+func (c *Conn) TakeUnread() []byte {
+	var b []byte
+	if c.pend != nil {
+		b = append(b, c.pend.B...)
+		putBuf(c.pend)
+		c.pend = nil
+	}
+	if c.gc != nil && c.tls == nil {
+		if in, _ := c.gc.Next(-1); len(in) > 0 {
+			b = append(b, in...)
+		}
+	}
+	return b
+}
+
 // WatchDrain asks for one OnDrained once Buffered() <= low.
 func (c *Conn) WatchDrain(low int) {
 	if c.closed {

@@ -324,12 +324,35 @@ func (h *conn) OnDrain(c *engine.Conn) {
 func (h *conn) OnDrained(c *engine.Conn) {}
 
 // OnTimeout is the request-head timeout (slowloris): answer 408 and close.
+// With probe resistance a 408 would tell a prober this is no plain web
+// site, so the site gets the partial head followed by an end of input and
+// answers as it does when its own header timeout passes: net/http closes
+// silently if nothing came, and answers 400 to half a request.
 func (h *conn) OnTimeout(c *engine.Conn) {
-	if !h.done {
-		h.done = true
-		h.fail(c, http.StatusRequestTimeout)
+	if h.done {
+		return
 	}
+	h.done = true
+	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
+		partial := c.TakeUnread()
+		site := h.s.Site
+		c.Detach(nil, func(nc net.Conn) {
+			if nc != nil {
+				h.s.site.serve(site, &cutConn{Conn: nc, r: bytes.NewReader(partial)})
+			}
+		})
+		return
+	}
+	h.fail(c, http.StatusRequestTimeout)
 }
+
+// cutConn reads b and then the end of input; writes go to the client.
+type cutConn struct {
+	net.Conn
+	r *bytes.Reader
+}
+
+func (c *cutConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func (h *conn) OnClose(c *engine.Conn, err error) {}
 

@@ -470,3 +470,55 @@ func TestProbeE2EMalformedConnect(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeE2EHeaderTimeoutLikeSite: with probe resistance, a client that
+// never finishes its request head gets, once --header-timeout passes,
+// what a net/http site gives at its own header timeout (a silent close if
+// it sent nothing, 400 for half a request line), not the 408 an open
+// proxy sends.
+func TestProbeE2EHeaderTimeoutLikeSite(t *testing.T) {
+	t.Parallel()
+	answer := func(t *testing.T, c net.Conn, sent string) string {
+		t.Helper()
+		defer c.Close()
+		if _, err := c.Write([]byte(sent)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(waitLimit))
+		b, err := io.ReadAll(c)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("conn still open after the header timeout (read %q)", b)
+		}
+		return maskDate(b)
+	}
+
+	h, err := siteHandler("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &http.Server{Handler: h, ReadHeaderTimeout: 500 * time.Millisecond}
+	go func() { _ = ref.Serve(ln) }()
+	t.Cleanup(func() { _ = ref.Close() })
+
+	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
+	writeFileAtomic(t, authPath, shaLine+"\n")
+	p := startProxy(t, "--probe-resistance", "--auth-file", authPath, "--header-timeout", "500ms")
+
+	for _, sent := range []string{"", "CONNECT 127.0.0.1:"} {
+		rc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := answer(t, rc, sent)
+		for _, useTLS := range []bool{false, true} {
+			got := answer(t, dialProxy(t, p.addr(useTLS), useTLS), sent)
+			if got != want {
+				t.Errorf("after %q over %s: got %q, the site alone answers %q", sent, listenerName(useTLS), got, want)
+			}
+		}
+	}
+}
