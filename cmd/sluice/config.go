@@ -58,7 +58,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.listenTLS, "listen-tls", "127.0.0.1:8443", "TLS listener (an \"HTTPS proxy\"); \"\" = off")
 	fs.StringVar(&c.cert, "cert", "", "TLS certificate chain (PEM); a self-signed one is generated when empty")
 	fs.StringVar(&c.key, "key", "", "TLS private key (PEM) for --cert")
-	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes)")
+	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes); GOMAXPROCS becomes this plus one unless set")
 	fs.IntVar(&c.bufferSize, "buffer-size", 1<<20, "per-direction high watermark in bytes: above it the source stops being read")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "resolve + connect to the target; past it the client gets 504")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "a tunnel with no bytes either way for this long is closed (0 = never)")
