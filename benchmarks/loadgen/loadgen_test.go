@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +261,45 @@ func TestCorruptionIsAnError(t *testing.T) {
 			t.Errorf("%s through a lossy relay: %d errors, %d ok; want the loss reported", dir, res.Errors, res.Ops)
 		}
 		t.Logf("%s: %s", dir, res.FirstError)
+	}
+}
+
+func TestCPUSince(t *testing.T) {
+	a := cpuSample{ticks: 1.00, exec: 1.003}
+	// Live threads only: the nanosecond figure is used.
+	if got := cpuSince(a, cpuSample{ticks: 1.10, exec: 1.1234}); got < 0.1203 || got > 0.1205 {
+		t.Errorf("cpuSince = %v, want 0.1204 (schedstat)", got)
+	}
+	// A thread that ran 0.5 s exited: its time left the schedstat sum and
+	// only the ticks still show it.
+	if got := cpuSince(a, cpuSample{ticks: 1.60, exec: 1.1}); math.Abs(got-0.6) > 1e-9 {
+		t.Errorf("cpuSince = %v, want 0.6 (ticks)", got)
+	}
+	// No schedstat: ticks.
+	if got := cpuSince(cpuSample{ticks: 2}, cpuSample{ticks: 2.5}); got != 0.5 {
+		t.Errorf("cpuSince = %v, want 0.5", got)
+	}
+}
+
+// The schedstat sum of this process tracks its tick count, to the tick.
+func TestCPUSampleOfSelf(t *testing.T) {
+	ps := procSet{pids: []int{os.Getpid()}}
+	a := ps.CPU()
+	if a.exec == 0 {
+		t.Fatal("no schedstat for this process")
+	}
+	// Spin until 0.3 s of CPU went by (bounded in wall time: a loaded
+	// machine gives less CPU per second, not wrong figures).
+	b := a
+	x := 0
+	for end := time.Now().Add(20 * time.Second); b.exec-a.exec < 0.3 && time.Now().Before(end); b = ps.CPU() {
+		for i := 0; i < 100000; i++ {
+			x += i
+		}
+	}
+	_ = x
+	exec, ticks := b.exec-a.exec, b.ticks-a.ticks
+	if exec < 0.3 || math.Abs(exec-ticks) > 0.03 {
+		t.Errorf("spinning: schedstat %.4f s, ticks %.2f s", exec, ticks)
 	}
 }

@@ -45,13 +45,58 @@ func parsePIDs(s string) (procSet, error) {
 // Empty reports whether there is no proxy process to sample.
 func (ps procSet) Empty() bool { return len(ps.pids) == 0 }
 
-// CPU returns user+system CPU seconds consumed so far by all threads.
-func (ps procSet) CPU() float64 {
+// cpuSample is a process set's CPU time, read two ways: utime+stime from
+// /proc/PID/stat, which counts exited threads too but only in 10 ms ticks,
+// and the sum of the live threads' run time from /proc/PID/task/*/schedstat,
+// in nanoseconds. A bulk run uses 0.1-0.5 s of proxy CPU, where ticks alone
+// would be 2-10 % off.
+type cpuSample struct {
+	ticks, exec float64 // seconds
+}
+
+// CPU samples the CPU time consumed so far by all threads.
+func (ps procSet) CPU() cpuSample {
+	var s cpuSample
 	var ticks int64
 	for _, pid := range ps.pids {
 		ticks += statTicks(fmt.Sprintf("/proc/%d/stat", pid))
+		s.exec += schedExec(pid)
 	}
-	return float64(ticks) / clockTicks
+	s.ticks = float64(ticks) / clockTicks
+	return s
+}
+
+// cpuSince is the CPU seconds used between a and b: the precise figure,
+// unless threads that ran for a while exited in between (their run time
+// leaves the schedstat sum), which the tick count then shows.
+func cpuSince(a, b cpuSample) float64 {
+	exec, ticks := b.exec-a.exec, b.ticks-a.ticks
+	if a.exec == 0 || ticks > exec+2.0/clockTicks {
+		return ticks
+	}
+	return exec
+}
+
+// schedExec sums the first field of every thread's schedstat: time spent
+// on a CPU, in nanoseconds (0 if schedstat is not available).
+func schedExec(pid int) float64 {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var ns int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			ns += v
+		}
+	}
+	return float64(ns) / 1e9
 }
 
 // selfCPU is the load tool's own CPU time: when it is near the elapsed

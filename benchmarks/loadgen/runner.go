@@ -58,7 +58,7 @@ func (r *runner) closeErrors(res *result) {
 type phase struct {
 	procs   procSet
 	start   time.Time
-	cpu0    float64
+	cpu0    cpuSample
 	self0   float64
 	sampler *rssSampler
 }
@@ -76,7 +76,7 @@ func (r *runner) beginPhase() *phase {
 // work (the last operation), which may be earlier than now.
 func (p *phase) end(res *result, until time.Time) {
 	res.Elapsed = until.Sub(p.start).Seconds()
-	res.ProxyCPU = p.procs.CPU() - p.cpu0
+	res.ProxyCPU = cpuSince(p.cpu0, p.procs.CPU())
 	res.ClientCPU = selfCPU() - p.self0
 	res.RSSMax = p.sampler.Stop()
 }
