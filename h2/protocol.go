@@ -28,7 +28,11 @@ type Server struct {
 func (s *Server) Open(c *engine.Conn) engine.Handler {
 	h := &conn{s: s, c: c}
 	h.sc = NewServerConn(s.Config, (*streamEvents)(h))
-	h.flush()
+	h.queuedFlush = func() {
+		h.flushQueued = false
+		h.writeOut()
+	}
+	h.writeOut()
 	if s.IdleTimeout > 0 {
 		c.SetIdleTimeout(s.IdleTimeout)
 	}
@@ -43,12 +47,40 @@ type conn struct {
 	watchers map[*side]struct{} // stream sides waiting for the socket to drain
 	gone     bool
 	draining bool // the notice GOAWAY went out; the final one follows
+
+	feeding     bool   // inside Feed: OnData writes the frames out once it returns
+	flushQueued bool   // a write at the end of this loop pass is queued
+	queuedFlush func() // that write, made once
 }
 
 var errConnGone = errors.New("h2: connection closed")
 
-// flush moves the ServerConn's pending frames to the socket.
+// flush has the ServerConn's pending frames written: by OnData once Feed
+// returns when they come from the client's own bytes, else at the end of
+// this pass of the event loop. Frames that several streams make in one
+// pass (upstream reads, dial results) then share one TLS record and one
+// write instead of paying for one each.
 func (h *conn) flush() {
+	if h.feeding || h.flushQueued {
+		return
+	}
+	if len(h.sc.Output()) == 0 && (h.gone || !h.sc.Closed()) {
+		return
+	}
+	h.flushQueued = true
+	h.c.Exec(h.queuedFlush)
+}
+
+// flushNow writes the pending frames at once, unless OnData or a queued
+// end-of-pass write is about to.
+func (h *conn) flushNow() {
+	if !h.feeding && !h.flushQueued {
+		h.writeOut()
+	}
+}
+
+// writeOut moves the ServerConn's pending frames to the socket now.
+func (h *conn) writeOut() {
 	if out := h.sc.Output(); len(out) > 0 {
 		h.c.Write(out)
 		h.sc.ResetOutput()
@@ -60,8 +92,10 @@ func (h *conn) flush() {
 }
 
 func (h *conn) OnData(c *engine.Conn, b []byte) int {
+	h.feeding = true
 	n, err := h.sc.Feed(b)
-	h.flush()
+	h.feeding = false
+	h.writeOut()
 	if err != nil {
 		return len(b)
 	}
@@ -69,7 +103,7 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	// read would grow the socket buffer without a window to stop it.
 	if c.Buffered() > h.s.Relay.HardCap {
 		h.sc.Abort(ErrCodeEnhanceYourCalm)
-		h.flush()
+		h.writeOut()
 		c.Close()
 		return len(b)
 	}
@@ -94,7 +128,7 @@ const drainNotice = time.Second
 func (h *conn) OnDrain(c *engine.Conn) {
 	h.draining = true
 	h.sc.GoAwayNotice()
-	h.flush()
+	h.writeOut()
 	c.SetDeadline(time.Now().Add(drainNotice))
 }
 
@@ -103,12 +137,12 @@ func (h *conn) OnDrain(c *engine.Conn) {
 func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.draining {
 		h.sc.GoAway(ErrCodeNo, "shutting down")
-		h.flush()
+		h.writeOut()
 		return
 	}
 	if h.sc.Idle() {
 		h.sc.GoAway(ErrCodeNo, "idle")
-		h.flush()
+		h.writeOut()
 		if !h.gone {
 			h.gone = true
 			c.CloseAfterFlush()

@@ -29,13 +29,16 @@ type side struct {
 	done     bool // the tunnel was told the client side ended
 }
 
-// Write implements relay.Side.
+// Write implements relay.Side. Tunnel data goes out at once unless a
+// write is already queued for the end of this loop pass (then it rides
+// along): deferring all of it made the echo p99 over a thousand streams
+// 40% worse.
 func (sd *side) Write(p []byte) {
 	if sd.done {
 		return
 	}
 	sd.q.write(sd.st, p, false)
-	sd.h.flush()
+	sd.h.flushNow()
 }
 
 // Buffered implements relay.Side: bytes waiting for window plus the
