@@ -35,9 +35,6 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.gc = gc
 	l := c.loop
 	l.now = time.Now()
-	if len(l.conns) == 0 {
-		l.wake()
-	}
 	l.conns[c] = struct{}{}
 	c.active = l.now
 	if c.upstream {
