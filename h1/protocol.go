@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -325,9 +326,9 @@ func (h *conn) OnDrained(c *engine.Conn) {}
 
 // OnTimeout is the request-head timeout (slowloris): answer 408 and close.
 // With probe resistance a 408 would tell a prober this is no plain web
-// site, so the site gets the partial head followed by an end of input and
-// answers as it does when its own header timeout passes: net/http closes
-// silently if nothing came, and answers 400 to half a request.
+// site, so the site gets the partial head followed by a read timeout and
+// answers as it does when its own header timeout passes (net/http: a
+// silent close, or 400 to half a request line).
 func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.done {
 		return
@@ -346,13 +347,20 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 	h.fail(c, http.StatusRequestTimeout)
 }
 
-// cutConn reads b and then the end of input; writes go to the client.
+// cutConn reads b and then a read timeout (not EOF: net/http answers 400
+// to an EOF after a complete request line, but closes silently at its own
+// timeout there); writes go to the client.
 type cutConn struct {
 	net.Conn
 	r *bytes.Reader
 }
 
-func (c *cutConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *cutConn) Read(p []byte) (int, error) {
+	if c.r.Len() == 0 {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return c.r.Read(p)
+}
 
 func (h *conn) OnClose(c *engine.Conn, err error) {}
 

@@ -473,9 +473,8 @@ func TestProbeE2EMalformedConnect(t *testing.T) {
 
 // TestProbeE2EHeaderTimeoutLikeSite: with probe resistance, a client that
 // never finishes its request head gets, once --header-timeout passes,
-// what a net/http site gives at its own header timeout (a silent close if
-// it sent nothing, 400 for half a request line), not the 408 an open
-// proxy sends.
+// what a net/http site gives at its own header timeout (a silent close,
+// or 400 for half a request line), not the 408 an open proxy sends.
 func TestProbeE2EHeaderTimeoutLikeSite(t *testing.T) {
 	t.Parallel()
 	answer := func(t *testing.T, c net.Conn, sent string) string {
@@ -508,17 +507,25 @@ func TestProbeE2EHeaderTimeoutLikeSite(t *testing.T) {
 	writeFileAtomic(t, authPath, shaLine+"\n")
 	p := startProxy(t, "--probe-resistance", "--auth-file", authPath, "--header-timeout", "500ms")
 
-	for _, sent := range []string{"", "CONNECT 127.0.0.1:"} {
-		rc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := answer(t, rc, sent)
-		for _, useTLS := range []bool{false, true} {
-			got := answer(t, dialProxy(t, p.addr(useTLS), useTLS), sent)
-			if got != want {
-				t.Errorf("after %q over %s: got %q, the site alone answers %q", sent, listenerName(useTLS), got, want)
+	for _, sent := range []string{
+		"",                   // net/http: silence
+		"CONNECT 127.0.0.1:", // 400
+		"GET / HTTP/1.1\r\n", // silence again: EOF here would get a 400
+		"GET / HTTP/1.1\r\nHost: example.com\r\n",
+	} {
+		t.Run(strconv.Quote(sent), func(t *testing.T) {
+			t.Parallel() // each exchange waits out a header timeout
+			rc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			want := answer(t, rc, sent)
+			for _, useTLS := range []bool{false, true} {
+				got := answer(t, dialProxy(t, p.addr(useTLS), useTLS), sent)
+				if got != want {
+					t.Errorf("over %s: got %q, the site alone answers %q", listenerName(useTLS), got, want)
+				}
+			}
+		})
 	}
 }
