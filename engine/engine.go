@@ -97,11 +97,12 @@ func New(cfg Config) *Engine {
 	if cfg.MaxHandshakes <= 0 {
 		cfg.MaxHandshakes = 256 * runtime.GOMAXPROCS(0)
 	}
+	done := make(chan struct{})
 	return &Engine{
 		cfg:    cfg,
 		log:    cfg.Log,
-		done:   make(chan struct{}),
-		jobs:   newWorkers(10 * time.Second),
+		done:   done,
+		jobs:   newWorkers(10*time.Second, done),
 		sem:    make(chan struct{}, cfg.MaxHandshakes),
 		booted: make(chan struct{}),
 		probed: make(chan *loop, 64),

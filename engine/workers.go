@@ -10,10 +10,11 @@ import "time"
 type workers struct {
 	jobs chan func() // unbuffered: a send succeeds only if a worker is idle
 	idle time.Duration
+	done <-chan struct{} // closed at shutdown: idle workers leave at once
 }
 
-func newWorkers(idle time.Duration) *workers {
-	return &workers{jobs: make(chan func()), idle: idle}
+func newWorkers(idle time.Duration, done <-chan struct{}) *workers {
+	return &workers{jobs: make(chan func()), idle: idle, done: done}
 }
 
 // run starts f on an idle worker, or on a new one if none is idle; it
@@ -26,8 +27,9 @@ func (w *workers) run(f func()) {
 	}
 }
 
-// work runs f, then takes further jobs until it has been idle for w.idle,
-// so a burst's goroutines go away once the burst is over.
+// work runs f, then takes further jobs until it has been idle for w.idle
+// (so a burst's goroutines go away once the burst is over) or the engine
+// has shut down.
 func (w *workers) work(f func()) {
 	t := time.NewTimer(w.idle)
 	defer t.Stop()
@@ -38,6 +40,8 @@ func (w *workers) work(f func()) {
 		select {
 		case f = <-w.jobs:
 		case <-t.C:
+			return
+		case <-w.done:
 			return
 		}
 	}

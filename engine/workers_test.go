@@ -8,7 +8,7 @@ import (
 // A job submitted while a worker is busy must not wait for it, and an idle
 // worker must be reused rather than a new goroutine started.
 func TestWorkersRunWithoutWaitingAndReuse(t *testing.T) {
-	w := newWorkers(time.Minute)
+	w := newWorkers(time.Minute, nil)
 	block := make(chan struct{})
 	started := make(chan struct{})
 	w.run(func() { close(started); <-block })
@@ -42,7 +42,7 @@ func TestWorkersRunWithoutWaitingAndReuse(t *testing.T) {
 
 // Idle workers go away after the idle time.
 func TestWorkersExitWhenIdle(t *testing.T) {
-	w := newWorkers(20 * time.Millisecond)
+	w := newWorkers(20*time.Millisecond, nil)
 	done := make(chan struct{})
 	w.run(func() { close(done) })
 	<-done
@@ -51,5 +51,35 @@ func TestWorkersExitWhenIdle(t *testing.T) {
 	case w.jobs <- func() {}:
 		t.Fatal("a worker was still idle after its idle time")
 	default:
+	}
+}
+
+// Idle workers leave at shutdown without waiting out the idle time.
+func TestWorkersExitAtShutdown(t *testing.T) {
+	done := make(chan struct{})
+	w := newWorkers(time.Hour, done)
+	w.run(func() {})
+	// Wait until the worker is idle: only then does a send succeed.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		select {
+		case w.jobs <- func() {}:
+		default:
+			if time.Now().After(deadline) {
+				t.Fatal("the worker never became idle")
+			}
+			continue
+		}
+		break
+	}
+	close(done)
+	// Once it has left, sends fail; an idle worker would take one within
+	// a millisecond of every try.
+	time.Sleep(50 * time.Millisecond)
+	for i := 0; i < 20; i++ {
+		select {
+		case w.jobs <- func() {}:
+			t.Fatal("an idle worker still took a job after shutdown")
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
