@@ -147,16 +147,7 @@ func (t *Tunnel) toUpstream(b []byte) {
 	t.up.Touch()
 	n := t.up.Buffered()
 	t.PeakUp = max(t.PeakUp, n)
-	if n > t.cfg.High {
-		if n > t.cfg.HardCap {
-			t.abort(ReasonOverflow)
-			return
-		}
-		t.client.PauseRead()
-		t.up.WatchDrain(t.cfg.Low)
-		return
-	}
-	t.maybeSplice()
+	t.queued(t.up, t.client, n)
 }
 
 func (t *Tunnel) toClient(b []byte) {
@@ -167,13 +158,20 @@ func (t *Tunnel) toClient(b []byte) {
 	t.client.Write(b)
 	n := t.client.Buffered()
 	t.PeakDown = max(t.PeakDown, n)
+	t.queued(t.client, t.up, n)
+}
+
+// queued applies the watermarks once bytes from src were queued toward dst,
+// which now holds n: above High, src stops until dst drains to Low; above
+// HardCap both ends have stopped reading, and the tunnel ends.
+func (t *Tunnel) queued(dst, src Side, n int) {
 	if n > t.cfg.High {
 		if n > t.cfg.HardCap {
 			t.abort(ReasonOverflow)
 			return
 		}
-		t.up.PauseRead()
-		t.client.WatchDrain(t.cfg.Low)
+		src.PauseRead()
+		dst.WatchDrain(t.cfg.Low)
 		return
 	}
 	t.maybeSplice()
