@@ -444,9 +444,16 @@ func (c *ServerConn) resetStream(st *Stream, code ErrCode, notify bool) {
 	c.notePremature(c.isPremature(st))
 }
 
-// refuse sends RST_STREAM for a stream that never opened.
+// refuse sends RST_STREAM for a stream that never opened and ignores the
+// frames still in flight for it.
 func (c *ServerConn) refuse(id uint32, code ErrCode) {
 	c.remember(id, closedByUs)
+	c.resetUnopened(id, code)
+}
+
+// resetUnopened sends RST_STREAM for a stream id that is not open; it
+// counts as a stream refused at opening for the rapid reset rule.
+func (c *ServerConn) resetUnopened(id uint32, code ErrCode) {
 	if !c.queueControl() {
 		return
 	}
@@ -479,12 +486,7 @@ func (c *ServerConn) streamErr(se StreamError) error {
 		c.resetStream(st, se.Code, true)
 		return nil
 	}
-	if !c.queueControl() {
-		return nil
-	}
-	c.out = AppendRSTStream(c.out, se.StreamID, se.Code)
-	c.resets.streams++
-	c.notePremature(true)
+	c.resetUnopened(se.StreamID, se.Code)
 	return nil
 }
 
