@@ -51,6 +51,11 @@ func (sd *side) PauseRead() { sd.paused = true }
 // ResumeRead implements relay.Side: the credit held back goes out now.
 func (sd *side) ResumeRead() {
 	sd.paused = false
+	sd.returnOwed()
+}
+
+// returnOwed hands back the credit of bytes received while paused.
+func (sd *side) returnOwed() {
 	if sd.owed > 0 {
 		sd.st.Consumed(sd.owed)
 		sd.owed = 0
@@ -108,11 +113,7 @@ func (sd *side) finish(err error) {
 	}
 	sd.done = true
 	delete(sd.h.watchers, sd)
-	if sd.owed > 0 { // credit held back while paused; the connection window needs it back
-		sd.st.Consumed(sd.owed)
-		sd.owed = 0
-		sd.h.flush()
-	}
+	sd.returnOwed() // the connection window needs it back
 	if sd.t != nil {
 		sd.t.ClientClosed(err)
 	}
