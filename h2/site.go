@@ -104,8 +104,8 @@ func (sr *siteReq) respond(rec *recorder) {
 	fields := make([]hpack.HeaderField, 0, len(rec.header)+2)
 	for k, vs := range rec.header {
 		name := strings.ToLower(k)
-		if name == "content-length" || name == "connection" || name == "transfer-encoding" || name == "keep-alive" {
-			continue
+		if name == "content-length" {
+			continue // set below from the body; connection-specific fields are dropped by WriteHeaders
 		}
 		for _, v := range vs {
 			fields = append(fields, hpack.HeaderField{Name: name, Value: v})
