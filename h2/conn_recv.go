@@ -366,10 +366,7 @@ func (c *ServerConn) onWindowUpdate(f *WindowUpdateFrame) error {
 	if !st.out.add(int64(f.Increment)) {
 		return streamError(f.StreamID, ErrCodeFlowControl, nil)
 	}
-	if st.blocked && st.SendWindow() > 0 {
-		st.blocked = false
-		c.h.OnWindow(st)
-	}
+	c.wake(st)
 	return nil
 }
 
@@ -379,9 +376,15 @@ func (c *ServerConn) wakeBlocked() {
 		if c.failed || c.sendFlow.avail <= 0 {
 			return
 		}
-		if st.blocked && !st.dead && st.SendWindow() > 0 {
-			st.blocked = false
-			c.h.OnWindow(st)
-		}
+		c.wake(st)
+	}
+}
+
+// wake owes st an OnWindow if a WriteData came up short and the windows
+// now take something (SendWindow is 0 for a dead stream).
+func (c *ServerConn) wake(st *Stream) {
+	if st.blocked && st.SendWindow() > 0 {
+		st.blocked = false
+		c.h.OnWindow(st)
 	}
 }
