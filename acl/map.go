@@ -194,7 +194,7 @@ func ParseMap(r io.Reader) (*Map, error) {
 		def:       defaultRule,
 	}
 	haveDefault := false
-	seenRegex := make(map[string]int32)
+	seenRegex := make(map[string]rule)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	line := 0
@@ -251,7 +251,7 @@ func dupErr(first rule) error {
 	return fmt.Errorf("duplicate pattern (first on line %d)", first.line)
 }
 
-func (m *Map) add(pattern string, r rule, seenRegex map[string]int32) error {
+func (m *Map) add(pattern string, r rule, seenRegex map[string]rule) error {
 	switch {
 	case strings.HasPrefix(pattern, "~"):
 		expr := pattern[1:]
@@ -266,9 +266,9 @@ func (m *Map) add(pattern string, r rule, seenRegex map[string]int32) error {
 			return err
 		}
 		if first, dup := seenRegex[pattern]; dup {
-			return fmt.Errorf("duplicate pattern (first on line %d)", first)
+			return dupErr(first)
 		}
-		seenRegex[pattern] = r.line
+		seenRegex[pattern] = r
 		m.regexes = append(m.regexes, regexRule{re: re, rule: r})
 		return nil
 
