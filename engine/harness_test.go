@@ -23,12 +23,12 @@ type proxy struct {
 	ended chan *relay.Tunnel
 }
 
-func startProxy(t *testing.T, ecfg engine.Config, rcfg *relay.Config, origin string) *proxy {
+func startProxy(t testing.TB, ecfg engine.Config, rcfg *relay.Config, origin string) *proxy {
 	t.Helper()
 	return startProxyWith(t, ecfg, rcfg, origin, nil)
 }
 
-func startProxyWith(t *testing.T, ecfg engine.Config, rcfg *relay.Config, origin string, tc *tls.Config) *proxy {
+func startProxyWith(t testing.TB, ecfg engine.Config, rcfg *relay.Config, origin string, tc *tls.Config) *proxy {
 	t.Helper()
 	ap := netip.MustParseAddrPort(origin)
 	if ecfg.Workers == 0 {
@@ -63,7 +63,7 @@ func startProxyWith(t *testing.T, ecfg engine.Config, rcfg *relay.Config, origin
 }
 
 // nextEnded waits for the next tunnel to end.
-func (p *proxy) nextEnded(t *testing.T) *relay.Tunnel {
+func (p *proxy) nextEnded(t testing.TB) *relay.Tunnel {
 	t.Helper()
 	select {
 	case tun := <-p.ended:
@@ -75,7 +75,7 @@ func (p *proxy) nextEnded(t *testing.T) *relay.Tunnel {
 }
 
 // origin is a loopback TCP server running fn per conn.
-func origin(t *testing.T, fn func(net.Conn)) string {
+func origin(t testing.TB, fn func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -99,7 +99,7 @@ func echo(c net.Conn) {
 	_, _ = io.Copy(c, c)
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -128,7 +128,7 @@ func slowRead(r io.Reader, chunk int, pause time.Duration) (n int64, sum [32]byt
 	}
 }
 
-func dial(t *testing.T, addr string) *net.TCPConn {
+func dial(t testing.TB, addr string) *net.TCPConn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-proxy/sluice/engine"
 )
 
-func testCert(t *testing.T) tls.Certificate {
+func testCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	cert, err := engine.SelfSignedCert()
 	if err != nil {
