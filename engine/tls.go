@@ -100,6 +100,9 @@ func (c *Conn) readTLS(ct []byte) {
 		if err == nil {
 			continue
 		}
+		if err == errWouldBlock { // the usual end, without errors.As (its target escapes: an alloc per read)
+			break
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Temporary() {
 			break
