@@ -104,11 +104,7 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 	if code < 100 || code > 999 {
 		code = 502
 	}
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(code), 10)
-	dst = append(dst, ' ')
-	dst = appendSafe(dst, r.Reason)
-	dst = append(dst, "\r\n"...)
+	dst = appendStatusLine(dst, code, r.Reason)
 	conn := newConnOptions(r.Fields)
 	for _, f := range r.Fields {
 		if isHopByHop(f.Name) {

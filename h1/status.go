@@ -72,12 +72,18 @@ func AppendResponseHead(dst []byte, code int, reason string, fields ...Field) []
 	if code < 100 || code > 999 {
 		code = 500
 	}
+	dst = appendStatusLine(dst, code, reason)
+	dst = appendFields(dst, fields)
+	return append(dst, "\r\n"...)
+}
+
+// appendStatusLine appends "HTTP/1.1 <code> <reason>\r\n", dropping unsafe
+// bytes from reason. The caller has clamped code to three digits.
+func appendStatusLine(dst []byte, code int, reason string) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	dst = append(dst, ' ')
 	dst = appendSafe(dst, reason)
-	dst = append(dst, "\r\n"...)
-	dst = appendFields(dst, fields)
 	return append(dst, "\r\n"...)
 }
 
@@ -154,11 +160,8 @@ func AppendError(dst []byte, code int, extra ...Field) []byte {
 	}
 	reason := StatusText(code)
 	bodyLen := 3 + 1 + len(reason) + 1
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(code), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, reason...)
-	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	dst = appendStatusLine(dst, code, reason)
+	dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
 	dst = strconv.AppendInt(dst, int64(bodyLen), 10)
 	dst = append(dst, "\r\n"...)
 	dst = appendFields(dst, extra)
