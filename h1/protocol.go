@@ -232,19 +232,6 @@ func (h *conn) open(c *engine.Conn, adm relay.Admission, target, user string) *r
 	return t
 }
 
-// dialed answers a failed dial; success writes ok (nothing for forwarding,
-// whose answer is the origin's).
-func dialed(c *engine.Conn, ok []byte) func(status int, err error) {
-	return func(status int, err error) {
-		if status != 200 {
-			c.Write(AppendError(nil, status))
-			c.CloseAfterFlush()
-			return
-		}
-		c.Write(ok)
-	}
-}
-
 func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
 	adm := h.s.Policy.Admit(req.Target, true)
 	t := h.open(c, adm, req.Target, user)
@@ -252,7 +239,13 @@ func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
 		return
 	}
 	t.FromClient(rest)
-	t.Connect(c, adm.Dial, dialed(c, connectDone))
+	t.Connect(c, adm.Dial, func(status int, err error) {
+		if status != 200 {
+			h.fail(c, status)
+			return
+		}
+		c.Write(connectDone)
+	})
 }
 
 // forward sends an absolute-form request to its origin over a one-shot
@@ -274,13 +267,12 @@ func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
 	fw := &forwarding{t: t, body: newBodyCutter(req)}
 	c.SetHandler(fw)
 	fw.OnData(c, rest)
-	fail := dialed(c, nil)
 	t.Connect(c, adm.Dial, func(status int, err error) {
 		if status != 200 {
-			fail(status, err)
+			h.fail(c, status)
 			return
 		}
-		t.Upstream().SetHandler(&responseHeads{fw: fw})
+		t.Upstream().SetHandler(&responseHeads{fw: fw}) // the answer is the origin's
 	})
 }
 
