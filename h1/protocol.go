@@ -151,7 +151,6 @@ func (h *conn) authorize(c *engine.Conn, req *Request, b []byte) (v relay.Verdic
 		c.Exec(func() {
 			held, eof := h.held, h.heldEOF
 			h.held, h.heldEOF, h.waiting, h.done, h.verdict = nil, false, false, false, &v
-			h.hp.Reset()
 			c.ResumeRead()
 			h.OnData(c, held)
 			if eof && !c.Closed() {
@@ -392,7 +391,6 @@ func (r *responseHeads) OnData(c *engine.Conn, b []byte) int {
 		}
 		t.ToClient(AppendForwardResponse(nil, &resp))
 		used += n
-		r.hp.Reset()
 		if resp.Code >= 200 || resp.Code == 101 {
 			c.SetHandler(t)
 			if used < len(b) {
