@@ -27,8 +27,9 @@ type rawH2 struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	connWin int64             // our connection send window
-	headers map[uint32]string // :status of each stream's response
+	connWin int64                    // our connection send window
+	headers map[uint32]string        // :status of each stream's response
+	resets  map[uint32]http2.ErrCode // RST_STREAM the server sent, by stream
 	pings   int
 	readErr error
 	gotInit bool // the server's SETTINGS came
@@ -42,7 +43,7 @@ func dialRawH2(t *testing.T, addr string) *rawH2 {
 	}
 	t.Cleanup(func() { _ = nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
-	c := &rawH2{t: t, nc: nc, fr: http2.NewFramer(nc, nc), connWin: 65535, headers: map[uint32]string{}}
+	c := &rawH2{t: t, nc: nc, fr: http2.NewFramer(nc, nc), connWin: 65535, headers: map[uint32]string{}, resets: map[uint32]http2.ErrCode{}}
 	c.cond = sync.NewCond(&c.mu)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if _, err := nc.Write([]byte(http2.ClientPreface)); err != nil {
@@ -84,6 +85,8 @@ func (c *rawH2) read() {
 			}
 		case *http2.MetaHeadersFrame:
 			c.headers[f.StreamID] = f.PseudoValue("status")
+		case *http2.RSTStreamFrame:
+			c.resets[f.StreamID] = f.ErrCode
 		case *http2.PingFrame:
 			if f.IsAck() {
 				c.pings++
