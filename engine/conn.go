@@ -114,7 +114,7 @@ func (c *Conn) Write(p []byte) {
 		return
 	}
 	if c.tls != nil {
-		_, _ = c.tls.Write(p) // errors surface as a closed conn
+		c.writeTLS(p)
 		return
 	}
 	c.rawWrite(p)

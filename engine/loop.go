@@ -31,6 +31,7 @@ type loop struct {
 	interval   time.Duration
 	scratch    []byte // TLS plaintext; borrowed per call
 	rawScratch []byte // bytes read from sockets gnet no longer holds (allocated on first use)
+	tlsOut     []byte // TLS records of one Conn.Write, gathered for one write (allocated on first use)
 
 	// Atomic.
 	load atomic.Int64 // client conns assigned to this loop

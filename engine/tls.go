@@ -17,10 +17,15 @@ import (
 // partial record and tries again on a Temporary net.Error (pinned by
 // TestTLSTemporaryErrorIsRetried).
 type tlsTransport struct {
-	nc net.Conn // until the switch
-	c  *Conn    // after the switch; loop-owned
-	in []byte   // borrowed ciphertext, valid during one OnTraffic
+	nc  net.Conn // until the switch
+	c   *Conn    // after the switch; loop-owned
+	in  []byte   // borrowed ciphertext, valid during one OnTraffic
+	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
 }
+
+// tlsBatchMax bounds the ciphertext one Conn.Write gathers before it writes
+// (and so the loop's tlsOut buffer).
+const tlsBatchMax = 128 << 10
 
 type wouldBlock struct{}
 
@@ -46,8 +51,40 @@ func (t *tlsTransport) Write(p []byte) (int, error) {
 	if t.c == nil {
 		return t.nc.Write(p)
 	}
+	if t.out != nil {
+		// crypto/tls writes each record (16 KB at most) on its own; gather
+		// them so one Conn.Write costs one write(2), not one per record.
+		if len(t.out) > 0 && len(t.out)+len(p) > tlsBatchMax {
+			if !t.c.closed {
+				t.c.rawWrite(t.out)
+			}
+			t.out = t.out[:0]
+		}
+		t.out = append(t.out, p...)
+		return len(p), nil
+	}
 	t.c.rawWrite(p)
 	return len(p), nil
+}
+
+// writeTLS encrypts p and writes the records with one rawWrite.
+func (c *Conn) writeTLS(p []byte) {
+	tr, l := c.tr, c.loop
+	buf := l.tlsOut
+	l.tlsOut = nil // a nested writeTLS (from a handler run by a failing write) gets its own
+	if buf == nil {
+		buf = make([]byte, 0, 32<<10)
+	}
+	tr.out = buf[:0]
+	_, _ = c.tls.Write(p) // errors surface as a closed conn
+	out := tr.out
+	tr.out = nil
+	if len(out) > 0 && !c.closed {
+		c.rawWrite(out) // gnet copies what the kernel does not take
+	}
+	if cap(out) <= tlsBatchMax+(16<<10) {
+		l.tlsOut = out[:0]
+	}
 }
 
 func (t *tlsTransport) Close() error {

@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -166,4 +168,40 @@ func TestTLSSlowClientBoundsMemory(t *testing.T) {
 func startTLSProxy(t *testing.T, org string) *proxy {
 	t.Helper()
 	return startProxyWith(t, engine.Config{}, testRelay(), org, &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+}
+
+// One Conn.Write larger than the TLS write batch (and one small one after
+// it) reaches the client whole and in order.
+func TestTLSLargeWriteArrivesWhole(t *testing.T) {
+	data := randomBytes(t, 300<<10)
+	tail := []byte("tail")
+	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
+	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
+		TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
+		Open: func(c *engine.Conn) engine.Handler {
+			c.Write(data)
+			c.Write(tail)
+			c.CloseAfterFlush()
+			return greeter{}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := contextWithTimeout(2 * time.Second)
+		defer cancel()
+		_ = e.Shutdown(ctx)
+	})
+	c := tls.Client(dial(t, a.String()), &tls.Config{InsecureSkipVerify: true})
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(data)+len(tail))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got[:len(data)]) != sha256.Sum256(data) || string(got[len(data):]) != string(tail) {
+		t.Fatal("bytes differ")
+	}
 }
