@@ -127,12 +127,25 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 // readTLS decrypts what OnTraffic read (ct, borrowed) and delivers the
 // plaintext. crypto/tls copies every byte of ct into its own record buffer
 // before it reports would-block, so nothing of ct outlives the call.
+// tls.Conn.Read returns one record (16 KB at most) per call; the records
+// are gathered in the scratch buffer and delivered together, so a tunnel
+// writes one upstream chunk per read, not one per record.
 func (c *Conn) readTLS(ct []byte) {
 	c.tr.in = ct
+	buf := c.loop.scratch
 	for !c.closed {
-		n, err := c.tls.Read(c.loop.scratch)
+		n := 0
+		var err error
+		for n < len(buf) {
+			var k int
+			k, err = c.tls.Read(buf[n:])
+			n += k
+			if err != nil {
+				break
+			}
+		}
 		if n > 0 {
-			c.deliver(c.loop.scratch[:n])
+			c.deliver(buf[:n])
 		}
 		if err == nil {
 			continue
