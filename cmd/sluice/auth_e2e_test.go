@@ -433,12 +433,7 @@ func TestAuthE2EReload(t *testing.T) {
 // readFullTimeout is io.ReadFull bounded by waitLimit, for bodies without
 // a deadline of their own (h2 streams).
 func readFullTimeout(r interface{ Read([]byte) (int, error) }, buf []byte) (int, error) {
-	type res struct {
-		n   int
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
+	return readWithin(func() (int, error) {
 		n := 0
 		var err error
 		for n < len(buf) && err == nil {
@@ -449,14 +444,8 @@ func readFullTimeout(r interface{ Read([]byte) (int, error) }, buf []byte) (int,
 		if n == len(buf) {
 			err = nil
 		}
-		ch <- res{n, err}
-	}()
-	select {
-	case x := <-ch:
-		return x.n, x.err
-	case <-time.After(waitLimit):
-		return 0, os.ErrDeadlineExceeded
-	}
+		return n, err
+	})
 }
 
 // retryTunnel polls (bounded) until a CONNECT from src gets 200: a limit

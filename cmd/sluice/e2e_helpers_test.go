@@ -485,3 +485,23 @@ func rawExchange(t *testing.T, c net.Conn, req []byte, readFor time.Duration) *r
 	<-werr // a write may fail once the proxy closes; that is fine
 	return r
 }
+
+// readWithin runs read on another goroutine and gives up after waitLimit,
+// for bodies without a deadline of their own (h2 streams).
+func readWithin(read func() (int, error)) (int, error) {
+	type res struct {
+		n   int
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		n, err := read()
+		ch <- res{n, err}
+	}()
+	select {
+	case x := <-ch:
+		return x.n, x.err
+	case <-time.After(waitLimit):
+		return 0, os.ErrDeadlineExceeded
+	}
+}

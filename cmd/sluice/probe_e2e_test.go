@@ -290,12 +290,7 @@ func h2Ask(t *testing.T, cc *http2.ClientConn, target string, hdr http.Header) h
 
 // readAllTimeout reads r to EOF into buf, bounded by waitLimit.
 func readAllTimeout(r io.Reader, buf []byte) (int, error) {
-	type res struct {
-		n   int
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
+	return readWithin(func() (int, error) {
 		n := 0
 		for {
 			k, err := r.Read(buf[n:])
@@ -304,17 +299,10 @@ func readAllTimeout(r io.Reader, buf []byte) (int, error) {
 				if errors.Is(err, io.EOF) {
 					err = nil
 				}
-				ch <- res{n, err}
-				return
+				return n, err
 			}
 		}
-	}()
-	select {
-	case x := <-ch:
-		return x.n, x.err
-	case <-time.After(waitLimit):
-		return 0, os.ErrDeadlineExceeded
-	}
+	})
 }
 
 // TestProbeE2EH2SameAsSite: over HTTP/2, a CONNECT without valid
