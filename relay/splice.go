@@ -69,6 +69,12 @@ func (s *Splices) acquire() bool {
 	if s == nil || s.Max <= 0 {
 		return false
 	}
+	// A full cap is seen with a load: a tunnel past SpliceAfter asks on
+	// every read, and two atomic adds on a counter every loop shares would
+	// bounce its cache line between cores for as long as the cap stays full.
+	if s.n.Load() >= int64(s.Max) {
+		return false
+	}
 	if s.n.Add(1) > int64(s.Max) {
 		s.n.Add(-1)
 		return false
