@@ -288,6 +288,9 @@ func echoOnce(t *testing.T, c net.Conn, what string) {
 	}
 }
 
+// anyLine keeps every access-log line, for waitLines.
+func anyLine(logLine) bool { return true }
+
 // waitLines polls the access log until at least n lines satisfy keep and
 // returns them.
 func (p *proxy) waitLines(what string, n int, keep func(logLine) bool) []logLine {

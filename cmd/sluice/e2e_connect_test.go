@@ -41,11 +41,7 @@ func TestE2EConnectHTTPS(t *testing.T) {
 	}
 	// Both tunnels are logged, as h1/tcp with status 200 and the resolved
 	// address.
-	deadline := time.Now().Add(waitLimit)
-	for len(p.readLog()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	lines := p.readLog()
+	lines := p.waitLines("both tunnels", 2, anyLine)
 	if len(lines) != 2 {
 		t.Fatalf("want 2 access-log lines, got %d: %v", len(lines), lines)
 	}
@@ -129,11 +125,7 @@ func TestE2EConnectEchoMiB(t *testing.T) {
 			_ = c.Close()
 		})
 	}
-	deadline := time.Now().Add(waitLimit)
-	for len(p.readLog()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	lines := p.readLog()
+	lines := p.waitLines("both tunnels", 2, anyLine)
 	if len(lines) != 2 {
 		t.Fatalf("want 2 access-log lines, got %v", lines)
 	}

@@ -104,11 +104,7 @@ func TestE2EForwardGoClient(t *testing.T) {
 		}
 	})
 
-	deadline := time.Now().Add(waitLimit)
-	for len(p.readLog()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, l := range p.readLog() {
+	for _, l := range p.waitLines("both tunnels", 2, anyLine) {
 		if strings.Contains(l.str("target"), "secret") || l.str("proto") != "h1" {
 			t.Errorf("access log: %v", l)
 		}
