@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,9 +21,26 @@ var (
 	// ErrBadCredentials: malformed header, unknown user or wrong password.
 	// Answer 407 (or the fallback); it spends one of the client's failures.
 	ErrBadCredentials = errors.New("bad proxy credentials")
-	// ErrRateLimited: the client's failure budget is spent. Answer 429.
+	// ErrRateLimited: the client's failure budget for the user is spent,
+	// or it has too many checks in flight. Answer 429.
 	ErrRateLimited = errors.New("too many failed proxy logins from this address")
+	// ErrBusy: every password-hashing slot is taken and the queue for
+	// them is full. Answer 503.
+	ErrBusy = errors.New("too many proxy logins being checked")
 )
+
+// Bounds on password hashing (bcrypt costs tens of milliseconds of CPU per
+// check). All checks together run on at most hashSlots goroutines, so the
+// event loops and the tunnels on them always keep the rest of the cores;
+// one client guessing one user's password may have maxInflight checks
+// under way (and maxQueued waiting), and beyond maxWaitingPerSlot queued
+// checks per slot new ones are refused.
+const (
+	maxInflight       = 2
+	maxWaitingPerSlot = 64
+)
+
+func defaultHashSlots() int { return max(1, runtime.NumCPU()/4) }
 
 // maxToken bounds the base64 credential (1024 bytes decoded); real ones are
 // tiny, and a fixed bound lets the check run in stack buffers.
@@ -31,10 +49,14 @@ const maxToken = 1368
 // Authenticator checks Proxy-Authorization values against the current
 // [Users]. It is safe for concurrent use; one per process.
 type Authenticator struct {
-	users  atomic.Pointer[Users]
-	cache  *credCache
-	fails  *failureLimiter
-	secret [32]byte // keys the cache digests; never leaves the process
+	users    atomic.Pointer[Users]
+	cache    *credCache
+	fails    *failureLimiter
+	inflight *inflight
+	flights  flights
+	slots    chan struct{} // one token per password check allowed to run
+	waiting  atomic.Int64  // checks waiting for a slot
+	secret   [32]byte      // keys the cache digests; never leaves the process
 	// verify is the password check; tests wrap it to count hash runs.
 	verify func(e *entry, password []byte) bool
 }
@@ -45,9 +67,11 @@ type Authenticator struct {
 // 10, refilled at 10 a minute.
 func NewAuthenticator(u *Users, cacheSize int) *Authenticator {
 	a := &Authenticator{
-		cache:  newCredCache(cacheSize),
-		fails:  newFailureLimiter(failuresPerMinute, failureBurst, time.Now),
-		verify: (*entry).verify,
+		cache:    newCredCache(cacheSize),
+		fails:    newFailureLimiter(failuresPerMinute, failureBurst, time.Now),
+		inflight: newInflight(maxInflight),
+		slots:    make(chan struct{}, defaultHashSlots()),
+		verify:   (*entry).verify,
 	}
 	if _, err := rand.Read(a.secret[:]); err != nil {
 		panic("acl: no randomness for the credential cache key: " + err.Error())
@@ -74,13 +98,20 @@ func (a *Authenticator) Users() *Users { return a.users.Load() }
 // the file, so the answer takes as long as for a real user with a wrong
 // password. A credential that verified is cached (a keyed SHA-256 of it,
 // never the password), so bcrypt runs once per credential, not once per
-// tunnel. A client whose failure budget is spent gets ErrRateLimited
-// before any hashing, even with the right password: otherwise a correct
-// guess would still be confirmed at full speed.
+// tunnel.
 //
-// A cache miss may run bcrypt for tens of milliseconds; on an event loop,
-// call [Authenticator.TryCheck] first and run Check off the loop only when
-// it says so.
+// Guessing is limited per client address and user name: each check takes
+// one failure from that budget when it starts and gives it back if the
+// password was right, at most a few checks of one budget run at once, and
+// every check waits for one of a few hashing slots. A spent budget gets
+// ErrRateLimited before any hashing, even with the right password
+// (otherwise a correct guess would be confirmed at full speed), unless the
+// credential is cached as verified from that same address: wrong guesses
+// from a shared address must not lock out a user who already logged in.
+//
+// A cache miss may run bcrypt for tens of milliseconds and wait for a slot;
+// on an event loop, call [Authenticator.TryCheck] first and run Check off
+// the loop only when it says so.
 func (a *Authenticator) Check(header string, client netip.Addr) (string, error) {
 	var c cred
 	user, err := a.check(header, client, &c)
@@ -101,17 +132,63 @@ func (a *Authenticator) check(header string, client netip.Addr, c *cred) (string
 	if !known {
 		stand = u.stand
 	}
+	f, leader := a.flights.join(&c.key, u)
+	if !leader {
+		<-f.done
+		return f.name, f.err
+	}
+	name, err := a.verifyLimited(c, client, u, e, known, stand)
+	a.flights.land(&c.key, f, name, err)
+	return name, err
+}
+
+// verifyLimited runs one password check within the guessing budget, the
+// client's in-flight bound and the hashing slots.
+func (a *Authenticator) verifyLimited(c *cred, client netip.Addr, u *Users, e *entry, known bool, stand *entry) (string, error) {
+	key := failKey{client: ClientKey(client)}
+	if known {
+		key.user = e.name
+	}
+	if !a.inflight.acquire(key) {
+		return "", ErrRateLimited
+	}
+	defer a.inflight.release(key)
+	if !a.fails.take(key) {
+		return "", ErrRateLimited
+	}
+	if !a.acquireSlot() {
+		a.fails.refund(key) // nothing was tried
+		return "", ErrBusy
+	}
 	// verify is called indirectly, so whatever it is given escapes; a copy
 	// on this slow path keeps c, and the cached path, off the heap.
 	pw := append([]byte(nil), c.password()...)
 	ok := stand != nil && a.verify(stand, pw)
+	<-a.slots
 	clear(pw)
 	if known && ok {
-		a.cache.put(&c.key, u, e.name)
+		a.fails.refund(key)
+		a.cache.put(&c.key, u, e.name, key.client)
 		return e.name, nil
 	}
-	a.fails.fail(client)
 	return "", ErrBadCredentials
+}
+
+// acquireSlot waits for a hashing slot, or fails at once when too many
+// checks wait already.
+func (a *Authenticator) acquireSlot() bool {
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if a.waiting.Add(1) > int64(maxWaitingPerSlot*cap(a.slots)) {
+		a.waiting.Add(-1)
+		return false
+	}
+	a.slots <- struct{}{}
+	a.waiting.Add(-1)
+	return true
 }
 
 // TryCheck answers what can be answered without hashing a password:
@@ -141,17 +218,25 @@ func (a *Authenticator) prepare(header string, client netip.Addr, u *Users, c *c
 	if header == "" {
 		return "", true, ErrNoCredentials
 	}
-	if a.fails.blocked(client) {
-		return "", true, ErrRateLimited
-	}
+	ck := ClientKey(client)
 	if u == nil || !c.parse(header) {
-		a.fails.fail(client)
+		if !a.fails.take(failKey{client: ck}) {
+			return "", true, ErrRateLimited
+		}
 		return "", true, ErrBadCredentials
 	}
+	key := failKey{client: ck}
+	if e, known := u.m[string(c.user())]; known {
+		key.user = e.name
+	}
+	blocked := a.fails.blocked(key)
 	copy(c.buf[:32], a.secret[:])
 	c.key = sha256.Sum256(c.buf[:32+c.n])
-	if name, ok := a.cache.get(&c.key, u); ok {
+	if name, ok := a.cache.get(&c.key, u, ck, blocked); ok {
 		return name, true, nil
+	}
+	if blocked {
+		return "", true, ErrRateLimited
 	}
 	return "", false, nil
 }

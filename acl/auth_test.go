@@ -171,7 +171,7 @@ func TestSetUsersDropsCache(t *testing.T) {
 	var c cred
 	c.parse(basic("carol", "hunter2"))
 	copy(c.buf[:32], a.secret[:])
-	a.cache.put(&c.key, old, "carol")
+	a.cache.put(&c.key, old, "carol", ClientKey(client))
 	calls.Store(0)
 	if _, err := a.Check(basic("carol", "hunter2"), client2); !errors.Is(err, ErrBadCredentials) || calls.Load() != 1 {
 		t.Errorf("stale cache entry used: %v after %d verifications", err, calls.Load())
@@ -193,7 +193,7 @@ func TestFailureLimit(t *testing.T) {
 		}
 	}
 	calls.Store(0)
-	for _, h := range []string{basic("carol", "wrong"), basic("carol", "hunter2"), "Basic !!"} {
+	for _, h := range []string{basic("carol", "wrong"), basic("carol", "hunter2")} {
 		if _, err := a.Check(h, client); !errors.Is(err, ErrRateLimited) {
 			t.Errorf("after %d failures: err = %v, want ErrRateLimited", failureBurst, err)
 		}
@@ -211,20 +211,202 @@ func TestFailureLimit(t *testing.T) {
 	}
 	// One token comes back every 6 s: one attempt, then limited again.
 	clock.advance(5 * time.Second)
-	if _, err := a.Check(basic("carol", "hunter2"), client); !errors.Is(err, ErrRateLimited) {
+	if _, err := a.Check(basic("carol", "hunter3"), client); !errors.Is(err, ErrRateLimited) {
 		t.Errorf("after 5s: %v", err)
 	}
 	clock.advance(time.Second)
 	if _, err := a.Check(basic("carol", "wrong"), client); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("after 6s: %v", err)
 	}
-	if _, err := a.Check(basic("carol", "hunter2"), client); !errors.Is(err, ErrRateLimited) {
+	if _, err := a.Check(basic("carol", "hunter3"), client); !errors.Is(err, ErrRateLimited) {
 		t.Errorf("right after the refilled token was spent: %v", err)
 	}
 	// A full minute restores the whole burst.
 	clock.advance(time.Minute)
 	if got, err := a.Check(basic("carol", "hunter2"), client); err != nil || got != "carol" {
 		t.Errorf("after a minute: %q, %v", got, err)
+	}
+}
+
+// Malformed credentials spend the address's budget for names not in the
+// file, and are refused once it is spent.
+func TestFailureLimitMalformed(t *testing.T) {
+	a, _, _ := testAuth(t, 0)
+	for i := 0; i < failureBurst; i++ {
+		if _, err := a.Check("Basic !!", client); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("malformed %d: %v", i+1, err)
+		}
+	}
+	if _, err := a.Check("Basic !!", client); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("malformed after the budget: %v", err)
+	}
+	if _, err := a.Check(basic("mallory", "x"), client); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("unknown name after the budget: %v", err)
+	}
+}
+
+// Wrong guesses from a shared address (NAT, CGNAT) must not lock out the
+// users behind it: they spend the budget of the name guessed at (or of
+// names not in the file), and a credential already verified from that
+// address keeps passing even when its own user's budget is spent.
+func TestFailureLimitSparesOthers(t *testing.T) {
+	a, calls, _ := testAuth(t, 0)
+	if _, err := a.Check(basic("alice", "alice-pw"), client); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3*failureBurst; i++ {
+		a.Check(basic("alice", fmt.Sprint("guess", i)), client)
+		a.Check(basic("mallory", fmt.Sprint("guess", i)), client)
+	}
+	calls.Store(0)
+	if got, err := a.Check(basic("alice", "alice-pw"), client); err != nil || got != "alice" {
+		t.Errorf("alice, verified before the guessing, from the same address: %q, %v", got, err)
+	}
+	if got, err := a.Check(basic("carol", "hunter2"), client); err != nil || got != "carol" {
+		t.Errorf("carol, whose password nobody guessed, from the same address: %q, %v", got, err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d verifications; want 1 (carol's: alice's credential is cached)", calls.Load())
+	}
+	// The exemption is for the address the credential was verified from:
+	// elsewhere a blocked guesser must not learn from the cache which of
+	// its guesses is right.
+	a2, calls2, _ := testAuth(t, 0)
+	if _, err := a2.Check(basic("alice", "alice-pw"), client2); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < failureBurst; i++ {
+		a2.Check(basic("alice", fmt.Sprint("guess", i)), client)
+	}
+	calls2.Store(0)
+	if _, err := a2.Check(basic("alice", "alice-pw"), client); !errors.Is(err, ErrRateLimited) || calls2.Load() != 0 {
+		t.Errorf("a blocked address presenting a credential cached for another: %v after %d verifications; want ErrRateLimited, none", err, calls2.Load())
+	}
+}
+
+// A burst of parallel wrong guesses costs at most the failure budget in
+// password hashing: a check counts against the budget when it starts, only
+// a few of one client's checks run at once, a few more wait, and the rest
+// are refused at once.
+func TestParallelGuessesCountWhenTheyStart(t *testing.T) {
+	a, calls, _ := testAuth(t, 0)
+	a.slots = make(chan struct{}, 8) // hashing slots are not what is tested here
+	release := make(chan struct{})
+	var running, peak atomic.Int64
+	a.verify = func(e *entry, p []byte) bool {
+		calls.Add(1)
+		if n := running.Add(1); n > peak.Load() {
+			peak.Store(n)
+		}
+		<-release // hold the checks in flight until the burst has been answered
+		running.Add(-1)
+		return e.verify(p)
+	}
+	var wg sync.WaitGroup
+	var limited, bad atomic.Int64
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := a.Check(basic("alice", fmt.Sprint("guess", i)), client)
+			switch {
+			case errors.Is(err, ErrRateLimited):
+				limited.Add(1)
+			case errors.Is(err, ErrBadCredentials):
+				bad.Add(1)
+			default:
+				t.Errorf("guess %d: %v", i, err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for limited.Load() < 200-maxInflight-maxQueued && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := limited.Load(); n != 200-maxInflight-maxQueued {
+		t.Errorf("%d of 200 parallel guesses refused at once; want all but %d running and %d waiting", n, maxInflight, maxQueued)
+	}
+	if p := peak.Load(); p > maxInflight {
+		t.Errorf("%d guesses of one client hashed at once; want at most %d", p, maxInflight)
+	}
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n > failureBurst {
+		t.Errorf("%d of 200 parallel guesses were hashed; want at most the budget, %d", n, failureBurst)
+	}
+	// Sequential guesses after the burst are refused without hashing.
+	for i := 0; i < 3*failureBurst; i++ {
+		a.Check(basic("alice", fmt.Sprint("again", i)), client)
+	}
+	if n := calls.Load(); n > failureBurst {
+		t.Errorf("%d guesses hashed in all; want at most the budget, %d", n, failureBurst)
+	}
+}
+
+// Parallel checks of one credential share one password check: a browser
+// that opens several connections with the same credentials is neither
+// refused nor charged bcrypt for each.
+func TestParallelSameCredentialShareOneCheck(t *testing.T) {
+	a, calls, _ := testAuth(t, 0)
+	release := make(chan struct{})
+	a.verify = func(e *entry, p []byte) bool {
+		calls.Add(1)
+		<-release
+		return e.verify(p)
+	}
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if u, err := a.Check(basic("alice", "alice-pw"), client); err == nil && u == "alice" {
+				ok.Add(1)
+			}
+		}()
+	}
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others join the flight
+	close(release)
+	wg.Wait()
+	// One check, or two if a login missed the cache just before the first
+	// check stored its result and arrived just after its flight landed.
+	if ok.Load() != 20 || calls.Load() > 2 {
+		t.Errorf("%d of 20 parallel logins passed after %d password checks; want 20 after 1", ok.Load(), calls.Load())
+	}
+}
+
+// All password hashing together runs on at most the hashing slots, however
+// many clients ask at once; the loops keep the other cores.
+func TestHashingSlotsBoundConcurrency(t *testing.T) {
+	a, _, _ := testAuth(t, 0)
+	a.slots = make(chan struct{}, 2)
+	var running, peak atomic.Int64
+	a.verify = func(e *entry, p []byte) bool {
+		n := running.Add(1)
+		for {
+			old := peak.Load()
+			if n <= old || peak.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		running.Add(-1)
+		return e.verify(p)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.Check(basic("bob", "wrong"), netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 2 {
+		t.Errorf("%d password checks ran at once; want at most the 2 slots", p)
 	}
 }
 
@@ -249,7 +431,7 @@ func TestFailureTableBounded(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(0, 0)}
 	l := newFailureLimiter(10, 10, clock.now)
 	for i := 0; i < 5*failureTableSize; i++ {
-		l.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+		l.fail(failKey{client: ClientKey(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))})
 	}
 	total := 0
 	for i := range l.shards {
@@ -272,9 +454,9 @@ func TestCredCacheBounded(t *testing.T) {
 		var k [32]byte
 		k[0], k[1], k[2] = byte(i), byte(i>>8), 1
 		keys = append(keys, k)
-		c.put(&k, u, "x")
+		c.put(&k, u, "x", ClientKey(client))
 		if i >= 16 { // keep one early key hot in its shard
-			c.get(&keys[0], u)
+			c.get(&keys[0], u, ClientKey(client), false)
 		}
 	}
 	total := 0
@@ -284,10 +466,10 @@ func TestCredCacheBounded(t *testing.T) {
 	if total > 32 {
 		t.Errorf("cache holds %d entries, cap 32", total)
 	}
-	if _, ok := c.get(&keys[0], u); !ok {
+	if _, ok := c.get(&keys[0], u, ClientKey(client), false); !ok {
 		t.Error("recently used entry was evicted")
 	}
-	if _, ok := c.get(&keys[1], u); ok {
+	if _, ok := c.get(&keys[1], u, ClientKey(client), false); ok {
 		t.Error("old unused entry survived")
 	}
 }

@@ -1,6 +1,9 @@
 package acl
 
-import "sync"
+import (
+	"net/netip"
+	"sync"
+)
 
 const (
 	defaultCacheSize = 4096
@@ -29,9 +32,31 @@ type cacheNode struct {
 	// users is the snapshot that verified the credential; after a reload
 	// the entry no longer counts, even if a Check that started before the
 	// reload puts it back after the cache was cleared.
-	users      *Users
-	name       string
+	users *Users
+	name  string
+	// from holds the last client keys the credential was used from: while
+	// one of them is rate-limited for guessing, it still passes there.
+	from       [4]netip.Prefix
+	nfrom      uint8
 	prev, next *cacheNode
+}
+
+// seen records that the credential came from client.
+func (n *cacheNode) seen(client netip.Prefix) {
+	if n.knows(client) {
+		return
+	}
+	n.from[n.nfrom%uint8(len(n.from))] = client
+	n.nfrom++
+}
+
+func (n *cacheNode) knows(client netip.Prefix) bool {
+	for i := 0; i < min(int(n.nfrom), len(n.from)); i++ {
+		if n.from[i] == client {
+			return true
+		}
+	}
+	return false
 }
 
 func newCredCache(size int) *credCache {
@@ -51,8 +76,10 @@ func (c *credCache) shard(key *[32]byte) *cacheShard {
 	return &c.shards[key[0]%cacheShards]
 }
 
-// get returns the user name cached for key under the users snapshot u.
-func (c *credCache) get(key *[32]byte, u *Users) (string, bool) {
+// get returns the user name cached for key under the users snapshot u,
+// used now from client; with knownOnly, only if the credential was used
+// from client before.
+func (c *credCache) get(key *[32]byte, u *Users, client netip.Prefix, knownOnly bool) (string, bool) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,16 +91,21 @@ func (c *credCache) get(key *[32]byte, u *Users) (string, bool) {
 		s.remove(n)
 		return "", false
 	}
+	if knownOnly && !n.knows(client) {
+		return "", false
+	}
+	n.seen(client)
 	s.toFront(n)
 	return n.name, true
 }
 
-func (c *credCache) put(key *[32]byte, u *Users, name string) {
+func (c *credCache) put(key *[32]byte, u *Users, name string, client netip.Prefix) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.m[*key]; n != nil {
 		n.users, n.name = u, name
+		n.seen(client)
 		s.toFront(n)
 		return
 	}
@@ -81,6 +113,7 @@ func (c *credCache) put(key *[32]byte, u *Users, name string) {
 		s.remove(s.tail)
 	}
 	n := &cacheNode{key: *key, users: u, name: name}
+	n.seen(client)
 	s.m[n.key] = n
 	s.pushFront(n)
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Failure limiting defaults (reliability-security-anchors.md 3.2): ten
-// wrong passwords in a burst, then one every six seconds, per client.
+// Failure limiting defaults: ten wrong passwords in a burst, then one
+// every six seconds, per client address and user name.
 const (
 	failuresPerMinute = 10
 	failureBurst      = 10
@@ -46,9 +46,19 @@ type failureLimiter struct {
 
 type failureShard struct {
 	mu    sync.Mutex
-	tat   map[netip.Prefix]time.Time // when the client's budget is full again
-	order []netip.Prefix             // insertion order, a ring once full
+	tat   map[failKey]time.Time // when the key's budget is full again
+	order []failKey             // insertion order, a ring once full
 	next  int
+}
+
+// failKey is what a failure budget belongs to: a client address (see
+// [ClientKey]) guessing one user's password. Guesses at names that are not
+// in the file all share user "". Keying on the user too means that wrong
+// passwords for one account, or for made-up ones, do not lock everyone else
+// behind the same NAT out of theirs.
+type failKey struct {
+	client netip.Prefix
+	user   string
 }
 
 func newFailureLimiter(perMinute, burst int, now func() time.Time) *failureLimiter {
@@ -60,19 +70,18 @@ func newFailureLimiter(perMinute, burst int, now func() time.Time) *failureLimit
 		seed:     maphash.MakeSeed(),
 	}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[netip.Prefix]time.Time)
+		l.shards[i].tat = make(map[failKey]time.Time)
 	}
 	return l
 }
 
-func (l *failureLimiter) shard(k netip.Prefix) *failureShard {
-	return &l.shards[hashAddr(l.seed, k.Addr())%failureShards]
+func (l *failureLimiter) shard(k failKey) *failureShard {
+	return &l.shards[(hashAddr(l.seed, k.client.Addr())+uint64(len(k.user)))%failureShards]
 }
 
-// blocked reports whether the client has no failures left to spend; it
-// is asked before any password work so a blocked client costs nothing.
-func (l *failureLimiter) blocked(ip netip.Addr) bool {
-	k := ClientKey(ip)
+// blocked reports whether k has no failures left to spend; it is asked
+// before any password work so a blocked guesser costs nothing.
+func (l *failureLimiter) blocked(k failKey) bool {
 	s := l.shard(k)
 	s.mu.Lock()
 	tat, ok := s.tat[k]
@@ -80,14 +89,22 @@ func (l *failureLimiter) blocked(ip netip.Addr) bool {
 	return ok && tat.Sub(l.now()) > l.slack
 }
 
-// fail spends one failure of the client's budget.
-func (l *failureLimiter) fail(ip netip.Addr) {
-	k := ClientKey(ip)
+// fail spends one failure of k's budget.
+func (l *failureLimiter) fail(k failKey) { l.take(k) }
+
+// take spends one failure of k's budget if one is left. A password check
+// takes its failure when it starts and gives it back if the password was
+// right, so checks in flight count against the budget: a burst of parallel
+// guesses cannot all be verified before the first of them is counted.
+func (l *failureLimiter) take(k failKey) bool {
 	s := l.shard(k)
 	now := l.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tat, ok := s.tat[k]
+	if ok && tat.Sub(now) > l.slack {
+		return false
+	}
 	if !ok {
 		if len(s.order) < failureTableSize/failureShards {
 			s.order = append(s.order, k)
@@ -101,4 +118,20 @@ func (l *failureLimiter) fail(ip netip.Addr) {
 		tat = now
 	}
 	s.tat[k] = tat.Add(l.interval)
+	return true
+}
+
+// refund gives back a failure taken by a check whose password was right.
+func (l *failureLimiter) refund(k failKey) {
+	s := l.shard(k)
+	now := l.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tat, ok := s.tat[k]; ok {
+		tat = tat.Add(-l.interval)
+		if !tat.After(now) {
+			tat = now
+		}
+		s.tat[k] = tat
+	}
 }

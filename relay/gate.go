@@ -22,7 +22,7 @@ type Gate struct {
 // Verdict is the gate's answer for one proxy request.
 type Verdict struct {
 	User   string
-	Status int  // 0: go on; 407 or 429: answer it
+	Status int  // 0: go on; 407, 429 or 503: answer it
 	Hide   bool // probe resistance: answer as the site would, reveal no proxy
 }
 
@@ -57,6 +57,9 @@ func (g *Gate) verdict(user string, err error, host string) Verdict {
 	}
 	if errors.Is(err, acl.ErrRateLimited) {
 		return Verdict{Status: 429}
+	}
+	if errors.Is(err, acl.ErrBusy) {
+		return Verdict{Status: 503}
 	}
 	return Verdict{Status: 407}
 }
