@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -32,12 +33,18 @@ type pending struct {
 }
 
 func listen(e *Engine, spec ListenerSpec) (*listener, error) {
+	if !e.cfg.Takeover {
+		if err := checkFree(spec.Addr); err != nil {
+			return nil, err
+		}
+	}
 	// KeepAlive -1: four setsockopt calls per conn saved; idle tunnels are
 	// ended by the idle timeout, as nginx does without so_keepalive.
 	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			// SO_REUSEPORT lets a new process bind while the old one drains.
+			// SO_REUSEPORT lets a new process take over (Config.Takeover)
+			// while this one drains.
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 		})
 		if err != nil {
@@ -166,4 +173,25 @@ func (c *Conn) abandon() {
 	}
 	c.closed = true
 	c.eng.connDone(c)
+}
+
+// checkFree fails with EADDRINUSE when something already listens on addr.
+// The listener itself sets SO_REUSEPORT for a later takeover, and with it a
+// bind beside another SO_REUSEPORT socket would succeed and share the
+// traffic; a bind without it tells whether the address is taken.
+func checkFree(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return nil // an ephemeral port is never taken; a bad address fails in Listen
+	}
+	lc := net.ListenConfig{}
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		if errors.Is(err, unix.EADDRINUSE) {
+			return fmt.Errorf("%w (another process listens there; --takeover shares it deliberately)", err)
+		}
+		return nil // let the real Listen report it
+	}
+	return ln.Close()
 }

@@ -30,7 +30,11 @@ type Config struct {
 	MaxHandshakes    int           // concurrent TLS handshakes; default 256 per core
 	Resolver         *net.Resolver // default net.DefaultResolver
 	Bind             netip.Addr    // source address for upstream dials, if valid
-	Log              zerolog.Logger
+	// Takeover binds listen addresses another process already listens on
+	// (SO_REUSEPORT), for a restart that hands traffic over; without it an
+	// address in use is an error, as for any other server.
+	Takeover bool
+	Log      zerolog.Logger
 }
 
 // ListenerSpec describes one listening socket.
@@ -155,7 +159,11 @@ func (e *Engine) Start() error {
 	if e.gnetEng.Load() == nil {
 		return fmt.Errorf("engine: gnet did not start: %w", <-e.runErr)
 	}
-	if err := e.learnLoops(); err != nil {
+	err := e.learnLoops()
+	// The probes are connected: nothing needs the socket file any more, and
+	// a process killed later must not leave it behind.
+	_ = os.Remove(e.sock)
+	if err != nil {
 		return err
 	}
 	e.mu.Lock()
