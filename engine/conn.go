@@ -51,6 +51,7 @@ type Conn struct {
 	touched bool      // activity since the last sweep: a flag, so the data path reads no clock
 	dead    time.Time // absolute deadline, zero if none
 
+	peerDone    bool // the peer's end of data was reported (TLS close_notify)
 	rawRead     bool // the socket cannot go back to gnet: the loop's waiter service reads it
 	inTraffic   bool // inside this conn's OnTraffic
 	closeGnet   bool // return gnet.Close from the current OnTraffic
@@ -395,7 +396,8 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 	c.rs = readEOF
 	if c.hold >= 0 && !c.wshut {
 		c.fd, c.hold = c.hold, -1
-		if c.h != nil {
+		if c.h != nil && !c.peerDone {
+			c.peerDone = true
 			c.h.OnReadEOF(c)
 		}
 		if !c.closed && c.flushThen == flushClose {

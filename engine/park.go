@@ -169,7 +169,8 @@ func (c *Conn) readRaw() bool {
 		}
 		if n == 0 {
 			c.rs = readEOF
-			if c.h != nil {
+			if c.h != nil && !c.peerDone {
+				c.peerDone = true
 				c.h.OnReadEOF(c)
 			}
 			if !c.closed && c.flushThen == flushClose {

@@ -114,6 +114,13 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 	if err != nil {
 		e.stats.handshakeErrors.Add(1)
 		e.log.Debug().Err(err).Str("client", c.remote.String()).Msg("tls handshake")
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) && rh.Conn != nil && plaintextHTTP(rh.RecordHeader[:]) {
+			// A client configured for a plain-HTTP proxy on the TLS port:
+			// tell it what went wrong, in the words Go's net/http uses.
+			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(nc, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		}
 		_ = nc.Close()
 		c.abandon()
 		return
@@ -158,7 +165,8 @@ func (c *Conn) readTLS(ct []byte) {
 			break
 		}
 		if errors.Is(err, io.EOF) {
-			break // close_notify: the TCP FIN follows and ends reading
+			c.tlsEOF()
+			break
 		}
 		c.closeWith(err)
 		break
@@ -193,4 +201,31 @@ func (c *Conn) deliver(b []byte) {
 		}
 		_, _ = c.pend.Write(b[n:])
 	}
+}
+
+// tlsEOF handles close_notify: the end of the peer's data (RFC 8446
+// section 6.1), so a half-close like a TCP FIN, while the socket stays open
+// for our answer. The handler hears of it once; the FIN that may follow
+// adds nothing.
+func (c *Conn) tlsEOF() {
+	if c.peerDone {
+		return
+	}
+	c.peerDone = true
+	if c.h != nil {
+		c.h.OnReadEOF(c)
+	}
+	if !c.closed && c.flushThen == flushClose {
+		c.serviceFlush()
+	}
+}
+
+// plaintextHTTP reports whether the first five bytes of a would-be TLS
+// record are the start of an HTTP/1.x request.
+func plaintextHTTP(hdr []byte) bool {
+	switch string(hdr) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "CONNE", "DELET", "PATCH", "GET h", "TRACE":
+		return true
+	}
+	return false
 }

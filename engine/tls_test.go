@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +204,92 @@ func TestTLSLargeWriteArrivesWhole(t *testing.T) {
 	}
 	if sha256.Sum256(got[:len(data)]) != sha256.Sum256(data) || string(got[len(data):]) != string(tail) {
 		t.Fatal("bytes differ")
+	}
+}
+
+// echoAtEOF keeps what its conn sends and, at the peer's end of data,
+// answers it all back and closes once that is out.
+type echoAtEOF struct {
+	got  []byte
+	eofs int
+}
+
+func (h *echoAtEOF) OnData(c *engine.Conn, b []byte) int { h.got = append(h.got, b...); return len(b) }
+func (h *echoAtEOF) OnReadEOF(c *engine.Conn) {
+	h.eofs++
+	c.Write([]byte("got " + strconv.Itoa(h.eofs) + " eof: " + string(h.got)))
+	c.CloseAfterFlush()
+}
+func (h *echoAtEOF) OnDrained(c *engine.Conn)          {}
+func (h *echoAtEOF) OnTimeout(c *engine.Conn)          {}
+func (h *echoAtEOF) OnClose(c *engine.Conn, err error) {}
+
+// close_notify ends the sender's data (RFC 8446 section 6.1), so a TLS
+// client that sends it (tls.Conn.CloseWrite) and keeps reading has
+// half-closed, exactly as a TCP FIN does on a plain conn: the handler hears
+// of it once, and its answer still reaches the client.
+func TestTLSCloseNotifyIsHalfClose(t *testing.T) {
+	for _, halfClose := range []bool{true, false} {
+		t.Run("half-close="+strconv.FormatBool(halfClose), func(t *testing.T) {
+			e := engine.New(engine.Config{Workers: 1, HalfClose: halfClose, Log: zerolog.Nop()})
+			a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
+				TLS:  &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
+				Open: func(c *engine.Conn) engine.Handler { return &echoAtEOF{} }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := contextWithTimeout(2 * time.Second)
+				defer cancel()
+				_ = e.Shutdown(ctx)
+			})
+			c := tls.Client(dial(t, a.String()), &tls.Config{InsecureSkipVerify: true})
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write([]byte("question")); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(c)
+			if want := "got 1 eof: question"; string(got) != want {
+				t.Fatalf("after close_notify the client read %q (%v); want %q", got, err, want)
+			}
+		})
+	}
+}
+
+// A client that speaks plain HTTP to the TLS port (Python's urllib with an
+// https:// proxy sends a plain CONNECT) is told so, as Go's net/http does,
+// instead of seeing a silent close.
+func TestTLSPlaintextHTTPGets400(t *testing.T) {
+	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
+	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
+		TLS:  &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
+		Open: func(c *engine.Conn) engine.Handler { return &echoAtEOF{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := contextWithTimeout(2 * time.Second)
+		defer cancel()
+		_ = e.Shutdown(ctx)
+	})
+	for _, req := range []string{"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		c := dial(t, a.String())
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(c)
+		if want := "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"; string(got) != want {
+			t.Errorf("%.20q to the TLS port: got %q, want %q", req, got, want)
+		}
 	}
 }
