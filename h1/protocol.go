@@ -40,6 +40,15 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 	return &conn{s: s}
 }
 
+// OpenALPNH2 opens a conn whose client chose h2 by ALPN: it goes to H2
+// unless its first bytes are an HTTP/1.x request line (see
+// [SniffRequestLine]), which is then served here.
+func (s *Server) OpenALPNH2(c *engine.Conn) engine.Handler {
+	h := s.Open(c).(*conn)
+	h.alpnH2 = true
+	return h
+}
+
 var (
 	h2Preface   = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
@@ -50,6 +59,7 @@ type conn struct {
 	s       *Server
 	hp      HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
 	done    bool
+	alpnH2  bool   // ALPN said h2: HTTP/2 unless the first bytes say otherwise
 	waiting bool   // a password check runs off the loop
 	held    []byte // bytes that came while it ran
 	heldEOF bool   // and the client's FIN came too
@@ -70,16 +80,21 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	if h.done {
 		return len(b)
 	}
+	if h.alpnH2 {
+		switch SniffRequestLine(b) {
+		case SniffMore:
+			return 0
+		case SniffOther:
+			return h.toH2(c, b)
+		}
+		h.alpnH2 = false
+	}
 	if h.s.H2 != nil && len(b) > 0 && b[0] == 'P' {
 		if len(b) < len(h2Preface) && bytes.HasPrefix(h2Preface, b) {
 			return 0
 		}
 		if bytes.HasPrefix(b, h2Preface) {
-			h.done = true
-			c.SetDeadline(time.Time{})
-			next := h.s.H2(c)
-			c.SetHandler(next)
-			return next.OnData(c, b)
+			return h.toH2(c, b)
 		}
 	}
 	req, n, err := h.hp.ParseRequest(b, h.s.Limits)
@@ -129,6 +144,19 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		h.forward(c, &req, b[n:], v.User)
 	}
 	return len(b)
+}
+
+// toH2 hands the conn to the HTTP/2 front end with the bytes read so far.
+func (h *conn) toH2(c *engine.Conn, b []byte) int {
+	h.done = true
+	if h.s.H2 == nil {
+		c.Close()
+		return len(b)
+	}
+	c.SetDeadline(time.Time{})
+	next := h.s.H2(c)
+	c.SetHandler(next)
+	return next.OnData(c, b)
 }
 
 // authorize asks the gate about a proxy request. When a password must be

@@ -174,7 +174,7 @@ func selfAddrs(addrs map[string]net.Addr) func(netip.AddrPort) bool {
 // openTLS picks the front end by ALPN.
 func (s *server) openTLS(c *engine.Conn) engine.Handler {
 	if c.ALPN() == "h2" {
-		return s.h2.Open(c)
+		return s.h1.OpenALPNH2(c)
 	}
 	return s.h1.Open(c)
 }
