@@ -56,6 +56,7 @@ type Authenticator struct {
 	flights  flights
 	slots    chan struct{} // one token per password check allowed to run
 	waiting  atomic.Int64  // checks waiting for a slot
+	hashed   atomic.Int64  // password checks run, for metrics and tests
 	secret   [32]byte      // keys the cache digests; never leaves the process
 	// verify is the password check; tests wrap it to count hash runs.
 	verify func(e *entry, password []byte) bool
@@ -87,6 +88,10 @@ func (a *Authenticator) SetUsers(u *Users) {
 	a.users.Store(u)
 	a.cache.clear()
 }
+
+// HashChecks is how many password checks (bcrypt and the others) have run.
+// Safe from any goroutine.
+func (a *Authenticator) HashChecks() int64 { return a.hashed.Load() }
 
 // Users returns the snapshot in use.
 func (a *Authenticator) Users() *Users { return a.users.Load() }
@@ -163,6 +168,7 @@ func (a *Authenticator) verifyLimited(c *cred, client netip.Addr, u *Users, e *e
 	// verify is called indirectly, so whatever it is given escapes; a copy
 	// on this slow path keeps c, and the cached path, off the heap.
 	pw := append([]byte(nil), c.password()...)
+	a.hashed.Add(1)
 	ok := stand != nil && a.verify(stand, pw)
 	<-a.slots
 	clear(pw)

@@ -17,8 +17,9 @@ type denyRange struct {
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-// deny4 and deny6 are reliability-security-anchors.md 3.1: everything a
-// forward proxy on an edge node should never dial on a client's behalf.
+// deny4 and deny6 are the special-purpose ranges (RFC 6890 and the IANA
+// registries) and the cloud metadata addresses: everything a forward proxy
+// on an edge node should never dial on a client's behalf.
 var deny4 = []denyRange{
 	{mustPrefix("0.0.0.0/8"), "this network; 0.0.0.0 reaches the local host on Linux"},
 	{mustPrefix("10.0.0.0/8"), "RFC 1918"},

@@ -52,17 +52,35 @@ func ParsePorts(s string) (Ports, error) {
 		for port := uint32(a); port <= uint32(b); port++ {
 			p.bits[port/64] |= 1 << (port % 64)
 		}
-		if a == b {
-			canon = append(canon, strconv.Itoa(int(a)))
-		} else {
-			canon = append(canon, fmt.Sprintf("%d-%d", a, b))
-		}
 	}
 	if p.all {
 		p.bits, canon = nil, []string{"all"}
+	} else {
+		canon = p.ranges()
 	}
 	p.text = strings.Join(canon, ",")
 	return p, nil
+}
+
+// ranges lists the set in order, adjacent and repeated ports merged.
+func (p Ports) ranges() []string {
+	var out []string
+	for port := 1; port < 65536; port++ {
+		if !p.Allowed(uint16(port)) {
+			continue
+		}
+		end := port
+		for end+1 < 65536 && p.Allowed(uint16(end+1)) {
+			end++
+		}
+		if end == port {
+			out = append(out, strconv.Itoa(port))
+		} else {
+			out = append(out, fmt.Sprintf("%d-%d", port, end))
+		}
+		port = end
+	}
+	return out
 }
 
 // Allowed reports whether port is in the set.
@@ -76,5 +94,5 @@ func (p Ports) Allowed(port uint16) bool {
 	return p.bits != nil && p.bits[port/64]&(1<<(port%64)) != 0
 }
 
-// String returns the list as parsed (spaces removed), for -h and logs.
+// String returns the set in canonical form (sorted, merged), for logs.
 func (p Ports) String() string { return p.text }

@@ -35,7 +35,7 @@ type Conn struct {
 	upstream bool
 
 	// Owned by the loop.
-	loop    *loop
+	loop    *Loop
 	gc      gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
 	h       Handler
 	rs      readState
@@ -93,6 +93,9 @@ func (c *Conn) Handler() Handler { return c.h }
 
 // RemoteAddr is the peer's address. Safe from any goroutine.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// Loop is the event loop c belongs to. Safe from any goroutine.
+func (c *Conn) Loop() *Loop { return c.loop }
 
 // ALPN is the protocol negotiated by TLS ("h2", "http/1.1"), or "".
 func (c *Conn) ALPN() string { return c.alpn }

@@ -8,16 +8,14 @@ import (
 	"github.com/sluice-proxy/sluice/engine"
 )
 
-// Detach while the conn is being enrolled again after a pause (ResumeRead
-// just called; gnet's OnOpen not yet run) must still hand the socket over.
-// h1 does this when a slow password check paused the client (more than
-// maxHeld bytes came meanwhile) and the verdict sends the conn to the site
-// (probe resistance): the Exec calls ResumeRead, then replays the held
-// bytes, then toSite -> Detach. Detach's tryPark returns at once because
-// c.gc is nil, and onReenrolled never looks at detachFn: the hand-over
-// waits for the client's next bytes (which h1 then drops, being done), and
-// a client that waits for its answer hangs with its conn held forever.
-func TestReviewDetachWhileResumingHandsOver(t *testing.T) {
+// TestDetachWhileResumingHandsOver: a Detach in the same loop callback
+// as the ResumeRead of a paused conn, while the socket is being enrolled
+// again, hands the socket over without waiting for more client bytes;
+// the handed-over conn reads the held prefix, then what the client sends.
+// h1 does this when the verdict of a slow password check, which paused
+// the client, sends the conn to the site (probe resistance).
+// Regression: e51673e, fixed in 9580d13
+func TestDetachWhileResumingHandsOver(t *testing.T) {
 	eng, addr, h := startCtlEngine(t)
 	cli := dial(t, addr)
 	var c *engine.Conn

@@ -60,16 +60,21 @@ type DialError struct {
 func (e *DialError) Error() string { return "dial " + e.Stage.String() + ": " + e.Err.Error() }
 func (e *DialError) Unwrap() error { return e.Err }
 
-// Dial connects to t off-loop and enrolls the upstream socket on c's loop,
-// so the tunnel's two halves share one goroutine. done runs on that loop
-// exactly once, with the upstream Conn (handler h) or the error. The
-// returned cancel abandons the dial (done still runs, with an error).
-func (c *Conn) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, err error)) (cancel func()) {
+// Dial connects to t (TCP) off the loop and enrolls the upstream socket on
+// l, so a tunnel's two halves share one goroutine. done runs on l exactly
+// once, with the upstream Conn (handler h) or the error. The returned cancel
+// abandons the dial (done still runs, with an error). Safe from any
+// goroutine.
+func (l *Loop) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, err error)) (cancel func()) {
 	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
-	l, e := c.loop, c.eng
+	e := l.eng
 	e.jobs.run(func() {
 		defer cancelCtx()
-		nc, info, err := e.dial(ctx, t)
+		addrs, info, err := e.resolve(ctx, t)
+		var nc net.Conn
+		if err == nil {
+			nc, err = e.connect(ctx, "tcp", addrs, t.Port, &info)
+		}
 		if err != nil {
 			l.exec(func() { done(nil, info, err) })
 			return
@@ -103,8 +108,9 @@ func (c *Conn) opened() {
 	}
 }
 
-// dial resolves, vets and connects, trying every address in turn.
-func (e *Engine) dial(ctx context.Context, t DialTarget) (net.Conn, DialInfo, error) {
+// resolve looks t up and vets every address with t.Check; it returns the
+// addresses that may be dialed, in order.
+func (e *Engine) resolve(ctx context.Context, t DialTarget) ([]netip.Addr, DialInfo, error) {
 	var info DialInfo
 	start := time.Now()
 	var addrs []netip.Addr
@@ -143,34 +149,45 @@ func (e *Engine) dial(ctx context.Context, t DialTarget) (net.Conn, DialInfo, er
 		info.Addr = netip.AddrPortFrom(addrs[0].Unmap(), t.Port)
 		return nil, info, &DialError{StageForbidden, lastErr}
 	}
+	return allowed, info, nil
+}
+
+// connect dials the addresses in turn on network ("tcp" or "udp") until
+// one answers, filling in info.
+func (e *Engine) connect(ctx context.Context, network string, addrs []netip.Addr, port uint16, info *DialInfo) (net.Conn, error) {
+	var lastErr error
 	cstart := time.Now()
-	for i, a := range allowed {
-		info.Addr = netip.AddrPortFrom(a, t.Port)
+	for i, a := range addrs {
+		info.Addr = netip.AddrPortFrom(a, port)
 		// Share what is left of the timeout among the addresses left, so
 		// one black-holed address cannot use up the whole budget.
 		actx, cancel := ctx, context.CancelFunc(func() {})
-		if dl, ok := ctx.Deadline(); ok && len(allowed)-i > 1 {
-			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(allowed)-i))
+		if dl, ok := ctx.Deadline(); ok && len(addrs)-i > 1 {
+			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(addrs)-i))
 		}
 		d := net.Dialer{KeepAlive: -1} // as for accepted conns: the idle timeout ends dead tunnels
 		d.SetMultipathTCP(false)
 		if e.cfg.Bind.IsValid() && e.cfg.Bind.Is4() == a.Is4() {
-			d.LocalAddr = &net.TCPAddr{IP: e.cfg.Bind.AsSlice()}
+			if network == "udp" {
+				d.LocalAddr = &net.UDPAddr{IP: e.cfg.Bind.AsSlice()}
+			} else {
+				d.LocalAddr = &net.TCPAddr{IP: e.cfg.Bind.AsSlice()}
+			}
 		}
-		nc, err := d.DialContext(actx, "tcp", info.Addr.String())
+		nc, err := d.DialContext(actx, network, info.Addr.String())
 		cancel()
 		info.Connect = time.Since(cstart)
 		if err == nil {
-			return nc, info, nil
+			return nc, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return nil, info, &DialError{StageTimeout, err}
+			return nil, &DialError{StageTimeout, err}
 		}
 	}
 	var ne net.Error
 	if errors.As(lastErr, &ne) && ne.Timeout() {
-		return nil, info, &DialError{StageTimeout, lastErr}
+		return nil, &DialError{StageTimeout, lastErr}
 	}
-	return nil, info, &DialError{StageConnect, lastErr}
+	return nil, &DialError{StageConnect, lastErr}
 }

@@ -69,13 +69,13 @@ type Engine struct {
 	gnetEng atomic.Pointer[gnet.Engine]
 	booted  chan struct{}
 	runErr  chan error
-	loops   sync.Map // gnet.EventLoop -> *loop
+	loops   sync.Map // gnet.EventLoop -> *Loop
 	sock    string   // the unix listener gnet insists on; only engine's own probes use it
 
 	// ring is every loop, learned at Start from one probe conn per loop.
 	// Immutable after Start.
-	ring   []*loop
-	probed chan *loop
+	ring   []*Loop
+	probed chan *Loop
 	probes []net.Conn
 
 	stats struct {
@@ -109,7 +109,7 @@ func New(cfg Config) *Engine {
 		jobs:   newWorkers(10*time.Second, done),
 		sem:    make(chan struct{}, cfg.MaxHandshakes),
 		booted: make(chan struct{}),
-		probed: make(chan *loop, 64),
+		probed: make(chan *Loop, 64),
 		runErr: make(chan error, 1),
 	}
 }
@@ -181,7 +181,7 @@ func (e *Engine) Start() error {
 // came out of OnOpen on the loop itself is. The probes stay open (one fd
 // per loop) and carry nothing.
 func (e *Engine) learnLoops() error {
-	seen := map[*loop]bool{}
+	seen := map[*Loop]bool{}
 	for try := 0; len(seen) < e.cfg.Workers && try < 8*e.cfg.Workers; try++ {
 		nc, err := net.Dial("unix", e.sock)
 		if err != nil {
@@ -204,8 +204,13 @@ func (e *Engine) learnLoops() error {
 	return nil
 }
 
+// PickLoop chooses the loop with the fewest client conns: for a front end
+// that drives its own goroutines (HTTP/3) and needs a loop for its
+// tunnels. Safe from any goroutine once Start has returned.
+func (e *Engine) PickLoop() *Loop { return e.pickLoop() }
+
 // pickLoop chooses the loop with the fewest conns for a new client.
-func (e *Engine) pickLoop() *loop {
+func (e *Engine) pickLoop() *Loop {
 	best := e.ring[0]
 	for _, l := range e.ring[1:] {
 		if l.load.Load() < best.load.Load() {
@@ -215,9 +220,22 @@ func (e *Engine) pickLoop() *loop {
 	return best
 }
 
-// Shutdown stops accepting, waits until every conn has ended or ctx is
-// done, then stops the event loops (closing what is left).
+// ErrShutdown is the close reason of conns still open when a drain's time
+// ran out.
+var ErrShutdown = errors.New("engine: shut down")
+
+// Shutdown is Drain, then Stop.
 func (e *Engine) Shutdown(ctx context.Context) error {
+	err := e.Drain(ctx)
+	e.Stop()
+	return err
+}
+
+// Drain stops accepting, tells every conn's handler that the server is
+// draining (engine.Drainer), and waits until every client conn has ended or
+// ctx is done. Then it closes what is left with ErrShutdown, so handlers
+// know why, and returns ctx.Err(). The loops keep running until Stop.
+func (e *Engine) Drain(ctx context.Context) error {
 	e.mu.Lock()
 	for _, l := range e.listeners {
 		l.close()
@@ -226,18 +244,34 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, l := range e.ring {
 		l.exec(l.drain)
 	}
-	var err error
+	if e.waitIdle(ctx) {
+		return nil
+	}
+	for _, l := range e.ring {
+		l.exec(l.cut)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	e.waitIdle(cctx)
+	return ctx.Err()
+}
+
+// waitIdle waits until no client conn is open or ctx is done.
+func (e *Engine) waitIdle(ctx context.Context) bool {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-wait:
 	for e.stats.active.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
+			return false
 		case <-t.C:
 		}
 	}
+	return true
+}
+
+// Stop stops the event loops, closing whatever is still open.
+func (e *Engine) Stop() {
 	e.stopOnce.Do(func() {
 		close(e.done)
 		if g := e.gnetEng.Load(); g != nil {
@@ -250,7 +284,6 @@ wait:
 		}
 		_ = os.Remove(e.sock)
 	})
-	return err
 }
 
 // Stats returns a snapshot of the counters.
@@ -266,12 +299,12 @@ func (e *Engine) Stats() Stats {
 // ActiveConns is the number of client conns now open. Safe from any goroutine.
 func (e *Engine) ActiveConns() int64 { return e.stats.active.Load() }
 
-func (e *Engine) loopFor(el gnet.EventLoop) *loop {
+func (e *Engine) loopFor(el gnet.EventLoop) *Loop {
 	if v, ok := e.loops.Load(el); ok {
-		return v.(*loop)
+		return v.(*Loop)
 	}
 	v, _ := e.loops.LoadOrStore(el, newLoop(e, el))
-	return v.(*loop)
+	return v.(*Loop)
 }
 
 // connDone releases what a client conn held engine-wide.

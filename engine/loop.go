@@ -15,16 +15,18 @@ const (
 	restTick    = sweepEvery
 )
 
-// loop is engine's state for one gnet event loop. Everything in it is owned
-// by that loop's goroutine except kick and next, which the loop's ticker
-// goroutine shares.
-type loop struct {
+// Loop is one event loop: the goroutine its conns, and the tunnels between
+// them, live on. Its exported methods are safe from any goroutine unless
+// they say otherwise; everything else in it is owned by the loop's
+// goroutine except kick and next, which the loop's ticker goroutine shares.
+type Loop struct {
 	eng *Engine
 	el  gnet.EventLoop
 
 	// Owned by the loop.
 	conns      map[*Conn]struct{}
 	waiters    map[*Conn]struct{}
+	idles      map[*Idle]struct{}
 	batch      []*Conn
 	now        time.Time
 	lastSweep  time.Time
@@ -41,12 +43,13 @@ type loop struct {
 	next chan time.Duration
 }
 
-func newLoop(e *Engine, el gnet.EventLoop) *loop {
-	l := &loop{
+func newLoop(e *Engine, el gnet.EventLoop) *Loop {
+	l := &Loop{
 		eng:      e,
 		el:       el,
 		conns:    make(map[*Conn]struct{}),
 		waiters:  make(map[*Conn]struct{}),
+		idles:    make(map[*Idle]struct{}),
 		now:      time.Now(),
 		interval: minWaitTick,
 		scratch:  make([]byte, 64<<10),
@@ -57,20 +60,29 @@ func newLoop(e *Engine, el gnet.EventLoop) *loop {
 	return l
 }
 
-// exec runs fn on the loop. Safe from any goroutine.
-func (l *loop) exec(fn func()) {
-	_ = l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+// Exec runs fn on the loop. It reports false when the engine has stopped
+// and fn will never run. Safe from any goroutine.
+func (l *Loop) Exec(fn func()) bool { return l.exec(fn) }
+
+func (l *Loop) exec(fn func()) bool {
+	select {
+	case <-l.eng.done:
+		return false
+	default:
+	}
+	err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 		l.now = time.Now()
 		fn()
 		return nil
 	}))
+	return err == nil
 }
 
 // wait puts c under the loop's watch until its service says it is done:
 // bytes queued on a detached socket, a pending park, a drain watch or a
 // flush-then-close. gnet tells none of these, so the loop polls them, fast
 // while something moves and slower while nothing does.
-func (l *loop) wait(c *Conn) {
+func (l *Loop) wait(c *Conn) {
 	if c.waiting || c.closed {
 		return
 	}
@@ -79,7 +91,7 @@ func (l *loop) wait(c *Conn) {
 	l.wake()
 }
 
-func (l *loop) unwait(c *Conn) {
+func (l *Loop) unwait(c *Conn) {
 	if c.waiting {
 		c.waiting = false
 		delete(l.waiters, c)
@@ -88,7 +100,7 @@ func (l *loop) unwait(c *Conn) {
 
 // ticker is the loop's clock: one goroutine per loop, sleeping the interval
 // the last tick asked for (short while waiters exist, restTick otherwise).
-func (l *loop) ticker() {
+func (l *Loop) ticker() {
 	t := time.NewTimer(restTick)
 	defer t.Stop()
 	d := restTick
@@ -115,7 +127,7 @@ func (l *loop) ticker() {
 }
 
 // tick services the waiters and, every sweepEvery, the timeouts.
-func (l *loop) tick() {
+func (l *Loop) tick() {
 	if len(l.waiters) > 0 {
 		l.batch = l.batch[:0]
 		for c := range l.waiters {
@@ -156,7 +168,7 @@ func (l *loop) tick() {
 }
 
 // wake restarts the ticker of a loop that went to sleep with no conns.
-func (l *loop) wake() {
+func (l *Loop) wake() {
 	select {
 	case l.kick <- struct{}{}:
 	default:
@@ -164,7 +176,7 @@ func (l *loop) wake() {
 }
 
 // drain tells every conn's handler that the server is draining.
-func (l *loop) drain() {
+func (l *Loop) drain() {
 	for c := range l.conns {
 		if d, ok := c.h.(Drainer); ok && !c.closed {
 			d.OnDrain(c)
@@ -172,8 +184,25 @@ func (l *loop) drain() {
 	}
 }
 
+// cut closes every conn of the loop: the drain's time is up.
+func (l *Loop) cut() {
+	for c := range l.conns {
+		c.closeWith(ErrShutdown)
+	}
+}
+
 // sweep fires idle timeouts, deadlines and linger expiries.
-func (l *loop) sweep() {
+func (l *Loop) sweep() {
+	for it := range l.idles {
+		switch {
+		case it.touched:
+			it.touched = false
+			it.active = l.now
+		case l.now.Sub(it.active) >= it.d:
+			it.active = l.now
+			it.fire()
+		}
+	}
 	for c := range l.conns {
 		switch {
 		case c.closed:
@@ -244,4 +273,37 @@ func (c *Conn) service() (progress bool, eta time.Duration) {
 		c.serviceFlush()
 	}
 	return progress, eta
+}
+
+// Idle calls a function on its loop once it has not been touched for a
+// while: the idle timeout of something that is not one Conn (a tunnel).
+// Like a Conn's idle timeout it is checked by the loop's sweep, to that
+// precision, and costs no timer. Its methods are loop-only.
+type Idle struct {
+	l       *Loop
+	d       time.Duration
+	fire    func()
+	active  time.Time // when the sweep last saw activity
+	touched bool      // activity since the last sweep: a flag, so the data path reads no clock
+}
+
+// StartIdle arms it on l: fire runs on the loop each time d passes without
+// Touch, until Stop. d <= 0 does nothing. Loop-only.
+func (it *Idle) StartIdle(l *Loop, d time.Duration, fire func()) {
+	if d <= 0 {
+		return
+	}
+	it.l, it.d, it.fire, it.active = l, d, fire, l.now
+	l.idles[it] = struct{}{}
+}
+
+// Touch counts as activity.
+func (it *Idle) Touch() { it.touched = true }
+
+// Stop disarms it.
+func (it *Idle) Stop() {
+	if it.l != nil {
+		delete(it.l.idles, it)
+		it.l = nil
+	}
 }

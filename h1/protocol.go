@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -49,34 +48,19 @@ func (s *Server) OpenALPNH2(c *engine.Conn) engine.Handler {
 	return h
 }
 
-var (
-	h2Preface   = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
-)
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
-// conn is one HTTP/1.1 client conn until its request is dispatched.
+// conn is one HTTP/1.1 client conn until its request is dispatched: to
+// HTTP/2, to the site, to a tunnel (which then becomes the conn's handler)
+// or to an error answer.
 type conn struct {
-	s       *Server
-	hp      HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
-	done    bool
-	alpnH2  bool   // ALPN said h2: HTTP/2 unless the first bytes say otherwise
-	waiting bool   // a password check runs off the loop
-	held    []byte // bytes that came while it ran
-	heldEOF bool   // and the client's FIN came too
-	verdict *relay.Verdict
+	s      *Server
+	hp     HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
+	done   bool       // the request was dispatched
+	alpnH2 bool       // ALPN said h2: HTTP/2 unless the first bytes say otherwise
 }
 
-// maxHeld bounds what a client may send while its password is checked.
-const maxHeld = 256 << 10
-
 func (h *conn) OnData(c *engine.Conn, b []byte) int {
-	if h.waiting {
-		h.held = append(h.held, b...)
-		if len(h.held) > maxHeld {
-			c.PauseRead()
-		}
-		return len(b)
-	}
 	if h.done {
 		return len(b)
 	}
@@ -103,25 +87,7 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	}
 	h.done = true
 	if err != nil {
-		if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
-			// Our parser is stricter than a web server's, and its answers
-			// would give the proxy away: let the site answer as it would.
-			c.SetDeadline(time.Time{})
-			h.toSite(c, b)
-			return len(b)
-		}
-		if notHTTP(b) {
-			// Not HTTP/1.x at all (an invalid HTTP/2 preface, another
-			// protocol): no HTTP/1.1 answer means anything to it.
-			c.Close()
-			return len(b)
-		}
-		code := 400
-		var se *StatusError
-		if errors.As(err, &se) {
-			code = se.Code
-		}
-		h.fail(c, code)
+		h.badRequest(c, b, err)
 		return len(b)
 	}
 	c.SetDeadline(time.Time{})
@@ -129,21 +95,31 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		h.toSite(c, b)
 		return len(b)
 	}
-	v, ok := h.authorize(c, &req, b)
-	if !ok {
-		return len(b) // the verdict comes back through Exec
-	}
-	switch {
-	case v.Hide:
-		h.toSite(c, b)
-	case v.Status != 0:
-		h.fail(c, v.Status)
-	case req.Method == http.MethodConnect:
-		h.connect(c, &req, b[n:], v.User)
-	default:
-		h.forward(c, &req, b[n:], v.User)
-	}
+	h.proxy(c, &req, b, n)
 	return len(b)
+}
+
+// badRequest answers a request head that did not parse.
+func (h *conn) badRequest(c *engine.Conn, b []byte, err error) {
+	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
+		// Our parser is stricter than a web server's, and its answers
+		// would give the proxy away: let the site answer as it would.
+		c.SetDeadline(time.Time{})
+		h.toSite(c, b)
+		return
+	}
+	if notHTTP(b) {
+		// Not HTTP/1.x at all (an invalid HTTP/2 preface, another
+		// protocol): no HTTP/1.1 answer means anything to it.
+		c.Close()
+		return
+	}
+	code := 400
+	var se *StatusError
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	h.s.fail(c, code)
 }
 
 // toH2 hands the conn to the HTTP/2 front end with the bytes read so far.
@@ -159,188 +135,39 @@ func (h *conn) toH2(c *engine.Conn, b []byte) int {
 	return next.OnData(c, b)
 }
 
-// authorize asks the gate about a proxy request. When a password must be
-// hashed it runs off the loop, holds b and what follows, and replays them
-// with the verdict known; ok is false until then.
-func (h *conn) authorize(c *engine.Conn, req *Request, b []byte) (v relay.Verdict, ok bool) {
-	if h.verdict != nil {
-		return *h.verdict, true
-	}
-	g := h.s.Policy.Gate
-	host := targetHost(req)
-	if v, done := g.Authorize(req.ProxyAuthorization, c.RemoteAddr().Addr(), host); done {
-		return v, true
-	}
-	h.waiting = true
-	h.held = append(h.held[:0], b...)
-	header, client := req.ProxyAuthorization, c.RemoteAddr().Addr()
-	go func() {
-		v := g.AuthorizeSlow(header, client, host)
-		c.Exec(func() {
-			held, eof := h.held, h.heldEOF
-			h.held, h.heldEOF, h.waiting, h.done, h.verdict = nil, false, false, false, &v
-			c.ResumeRead()
-			h.OnData(c, held)
-			if eof && !c.Closed() {
-				if next, ok := c.Handler().(*conn); !ok {
-					c.Handler().OnReadEOF(c) // the tunnel, now: a half-close after the request
-				} else if !next.done {
-					c.Close() // the request never completed
-				} // else an answer is being flushed; its close follows
-			}
-		})
-	}()
-	return relay.Verdict{}, false
-}
-
-// targetHost is the host a proxy request is for, for the probe secret.
-func targetHost(req *Request) string {
-	t := req.Target
-	if req.Form == FormAbsolute {
-		if i := strings.Index(t, "://"); i >= 0 {
-			t = t[i+3:]
-		}
-		if i := strings.IndexAny(t, "/?#"); i >= 0 {
-			t = t[:i]
-		}
-	}
-	if host, _, err := net.SplitHostPort(t); err == nil {
-		return host
-	}
-	return t
-}
-
 // toSite hands the conn, with every byte it sent so far, to the web site.
-func (h *conn) toSite(c *engine.Conn, b []byte) {
-	site := h.s.Site
+func (h *conn) toSite(c *engine.Conn, b []byte) { h.s.toSite(c, b) }
+
+func (s *Server) toSite(c *engine.Conn, b []byte) {
+	site := s.Site
 	c.Detach(b, func(nc net.Conn) {
 		if nc != nil {
-			h.s.site.serve(site, nc)
+			s.site.serve(site, nc)
 		}
 	})
 }
 
 // fail answers code and closes once it is out.
-func (h *conn) fail(c *engine.Conn, code int) {
+func (s *Server) fail(c *engine.Conn, code int) {
 	var extra []Field
 	if code == http.StatusProxyAuthRequired {
-		extra = append(extra, Field{Name: "Proxy-Authenticate", Value: h.s.Policy.Gate.Challenge()})
+		extra = append(extra, Field{Name: "Proxy-Authenticate", Value: s.Policy.Gate.Challenge()})
 	}
 	c.Write(AppendError(nil, code, extra...))
 	c.CloseAfterFlush()
 }
 
-func (h *conn) record(c *engine.Conn, target, user string) relay.Record {
-	return relay.Record{Start: time.Now(), Client: c.RemoteAddr(), User: user, Proto: "h1", Kind: "tcp", Target: target, ACL: -1}
-}
-
-// refuse logs a proxy request that was answered without a tunnel.
-func (h *conn) refuse(c *engine.Conn, rec relay.Record, status int) {
-	rec.Refuse(status, h.s.Relay.AccessLog)
-	h.fail(c, status)
-}
-
-// open starts the tunnel for an admission, or answers its refusal (403,
-// 400, or 429 at a concurrency limit) and returns nil.
-func (h *conn) open(c *engine.Conn, adm relay.Admission, target, user string) *relay.Tunnel {
-	rec := h.record(c, target, user)
-	rec.ACL, rec.ACLRule = adm.ACL, adm.Rule
-	if adm.Status != 0 {
-		h.refuse(c, rec, adm.Status)
-		return nil
-	}
-	release, ok := h.s.Policy.Gate.Acquire(user, c.RemoteAddr().Addr())
-	if !ok {
-		h.refuse(c, rec, http.StatusTooManyRequests)
-		return nil
-	}
-	t := relay.New(h.s.Relay, c, c, rec)
-	t.OnEnd = func(*relay.Tunnel) { release() }
-	return t
-}
-
-func (h *conn) connect(c *engine.Conn, req *Request, rest []byte, user string) {
-	adm := h.s.Policy.Admit(req.Target, true)
-	t := h.open(c, adm, req.Target, user)
-	if t == nil {
-		return
-	}
-	t.FromClient(rest)
-	t.Connect(c, adm.Dial, func(status int, err error) {
-		if status != 200 {
-			h.fail(c, status)
-			return
-		}
-		c.Write(connectDone)
-	})
-}
-
-// forward sends an absolute-form request to its origin over a one-shot
-// tunnel: the head rewritten for the origin, then the body; the origin's
-// response flows back until it closes.
-func (h *conn) forward(c *engine.Conn, req *Request, rest []byte, user string) {
-	head, host, port, err := AppendForwardRequest(nil, req)
-	if err != nil {
-		h.fail(c, 400)
-		return
-	}
-	adm := h.s.Policy.AdmitHostPort(host, port, false)
-	t := h.open(c, adm, req.Target, user)
-	if t == nil {
-		return
-	}
-	t.FromClient(head)
-	t.KeepOnLoop() // the body cutter must see every client byte
-	fw := &forwarding{t: t, body: newBodyCutter(req)}
-	c.SetHandler(fw)
-	fw.OnData(c, rest)
-	t.Connect(c, adm.Dial, func(status int, err error) {
-		if status != 200 {
-			h.fail(c, status)
-			return
-		}
-		t.Upstream().SetHandler(&responseHeads{fw: fw}) // the answer is the origin's
-	})
-}
-
-// forwarding is the client's handler while a forwarded request is under
-// way: the tunnel's, with the request body cut at its end.
-type forwarding struct {
-	t    *relay.Tunnel
-	body *bodyCutter
-}
-
-func (f *forwarding) OnData(c *engine.Conn, b []byte) int {
-	n, err := f.body.cut(b)
-	if n > 0 {
-		f.t.OnData(c, b[:n])
-	}
-	if err != nil {
-		f.t.Abort(relay.ReasonBadBody)
-	}
-	return len(b) // what follows the body is not forwarded: the origin was told Connection: close
-}
-
-func (f *forwarding) OnReadEOF(c *engine.Conn)          { f.t.OnReadEOF(c) }
-func (f *forwarding) OnDrained(c *engine.Conn)          { f.t.OnDrained(c) }
-func (f *forwarding) OnTimeout(c *engine.Conn)          { f.t.OnTimeout(c) }
-func (f *forwarding) OnClose(c *engine.Conn, err error) { f.t.OnClose(c, err) }
-
-func (h *conn) OnReadEOF(c *engine.Conn) {
-	if h.waiting {
-		h.heldEOF = true // replayed after the verdict with the held bytes
-		return
-	}
-	c.Close()
-}
+// OnReadEOF: the client ended before its request head did.
+func (h *conn) OnReadEOF(c *engine.Conn) { c.Close() }
 
 // OnDrain implements engine.Drainer: a conn still waiting for its request
 // gets none served.
 func (h *conn) OnDrain(c *engine.Conn) {
-	if !h.done && !h.waiting {
+	if !h.done {
 		c.Close()
 	}
 }
+
 func (h *conn) OnDrained(c *engine.Conn) {}
 
 // OnTimeout is the request-head timeout (slowloris): answer 408 and close.
@@ -363,7 +190,7 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 		})
 		return
 	}
-	h.fail(c, http.StatusRequestTimeout)
+	h.s.fail(c, http.StatusRequestTimeout)
 }
 
 // cutConn reads b and then a read timeout (not EOF: net/http answers 400
@@ -394,42 +221,3 @@ func notHTTP(b []byte) bool {
 	sp := bytes.LastIndexByte(line, ' ')
 	return sp >= 0 && !bytes.HasPrefix(line[sp+1:], []byte("HTTP/"))
 }
-
-// responseHeads sits in front of a forwarded request's tunnel on the
-// upstream side until the origin's final response head has passed:
-// hop-by-hop fields are stripped and "Connection: close" is set, as for
-// the request. Interim (1xx) heads pass rewritten too. Then the tunnel
-// takes the upstream back and the body flows untouched.
-type responseHeads struct {
-	fw *forwarding
-	hp HeadParser
-}
-
-func (r *responseHeads) OnData(c *engine.Conn, b []byte) int {
-	t := r.fw.t
-	used := 0
-	for {
-		resp, n, err := r.hp.ParseResponse(b[used:], DefaultLimits())
-		if err == ErrNeedMore {
-			return used // the head is not complete: engine offers it again with more
-		}
-		if err != nil {
-			t.Abort(relay.ReasonBadResponse) // the origin does not speak HTTP/1.x
-			return len(b)
-		}
-		t.ToClient(AppendForwardResponse(nil, &resp))
-		used += n
-		if resp.Code >= 200 || resp.Code == 101 {
-			c.SetHandler(t)
-			if used < len(b) {
-				t.ToClient(b[used:])
-			}
-			return len(b)
-		}
-	}
-}
-
-func (r *responseHeads) OnReadEOF(c *engine.Conn)          { r.fw.t.OnReadEOF(c) }
-func (r *responseHeads) OnDrained(c *engine.Conn)          { r.fw.t.OnDrained(c) }
-func (r *responseHeads) OnTimeout(c *engine.Conn)          { r.fw.t.OnTimeout(c) }
-func (r *responseHeads) OnClose(c *engine.Conn, err error) { r.fw.t.OnClose(c, err) }

@@ -2,13 +2,11 @@ package h2
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
-	"golang.org/x/net/http2/hpack"
 )
 
 // Server is the HTTP/2 front end: a ServerConn per client socket (TLS with
@@ -45,6 +43,8 @@ type conn struct {
 	c        *engine.Conn
 	sc       *ServerConn
 	watchers map[*side]struct{} // stream sides waiting for the socket to drain
+	loop     relay.Loop         // the tunnels', made with the first CONNECT
+	closeErr error              // engine.ErrShutdown when the drain cut the socket, for the streams' tunnels
 	gone     bool
 	draining bool // the notice GOAWAY went out; the final one follows
 
@@ -152,6 +152,9 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 
 func (h *conn) OnClose(c *engine.Conn, err error) {
 	h.gone = true
+	if errors.Is(err, engine.ErrShutdown) {
+		h.closeErr = err
+	}
 	h.teardown()
 }
 
@@ -191,109 +194,21 @@ func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 	}
 }
 
-func (h *conn) record(req *Request) relay.Record {
-	return relay.Record{Start: time.Now(), Client: h.c.RemoteAddr(), Proto: "h2", Kind: "tcp", Target: req.Authority, ACL: -1}
-}
-
-// authWait holds a CONNECT stream's early bytes while its password is
-// checked off the loop; the withheld window credit bounds them.
-type authWait struct {
-	buf []byte
-	eof bool
-}
-
+// connect opens the tunnel of a CONNECT stream.
 func (h *conn) connect(st *Stream, req *Request) {
-	g := h.s.Policy.Gate
-	header := fieldValue(req, "proxy-authorization")
-	host := authorityHost(req.Authority)
-	client := h.c.RemoteAddr().Addr()
-	if v, done := g.Authorize(header, client, host); done {
-		h.admitted(st, req, v, nil)
-		return
-	}
-	aw := &authWait{}
-	st.SetUserData(aw)
-	go func() {
-		v := g.AuthorizeSlow(header, client, host)
-		h.c.Exec(func() {
-			if !st.Dead() {
-				h.admitted(st, req, v, aw)
-				h.flush()
-			}
-		})
-	}()
-}
-
-// admitted goes on with a CONNECT stream once the gate has spoken.
-func (h *conn) admitted(st *Stream, req *Request, v relay.Verdict, aw *authWait) {
-	if aw != nil {
-		st.SetUserData(nil) // later DATA of a refused stream is consumed and dropped
-		if v.Hide || v.Status != 0 {
-			st.Consumed(len(aw.buf)) // the held bytes go nowhere: their credit comes back
-		}
-	}
-	switch {
-	case v.Hide:
-		h.serveSite(st, req)
-		return
-	case v.Status == http.StatusProxyAuthRequired:
-		st.WriteHeaders(v.Status, []hpack.HeaderField{{Name: "proxy-authenticate", Value: h.s.Policy.Gate.Challenge()}}, true)
-		return
-	case v.Status != 0:
-		st.WriteHeaders(v.Status, nil, true)
-		return
-	}
-	adm := h.s.Policy.Admit(req.Authority, true)
-	rec := h.record(req)
-	rec.ACL, rec.ACLRule, rec.User = adm.ACL, adm.Rule, v.User
-	if adm.Status != 0 {
-		h.refuse(st, rec, adm.Status, aw)
-		return
-	}
-	release, ok := h.s.Policy.Gate.Acquire(v.User, h.c.RemoteAddr().Addr())
-	if !ok {
-		h.refuse(st, rec, http.StatusTooManyRequests, aw)
-		return
-	}
-	sd := &side{h: h, st: st, watchLow: -1}
+	sd := &side{h: h, st: st, req: req, watchLow: -1}
 	st.SetUserData(sd)
-	tun := relay.New(h.s.Relay, sd, nil, rec)
-	tun.OnEnd = func(*relay.Tunnel) { release() }
-	sd.t = tun
-	sd.eof = req.EndStream
-	if aw != nil {
-		if len(aw.buf) > 0 {
-			tun.FromClient(aw.buf)
-			st.Consumed(len(aw.buf))
-		}
-		sd.eof = sd.eof || aw.eof
+	r := &relay.Request{
+		Proto: "h2", Kind: "tcp", Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
+		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
 	}
-	tun.Connect(h.c, adm.Dial, func(status int, err error) {
-		if sd.done {
-			return
-		}
-		if status != 200 {
-			st.WriteHeaders(status, nil, true)
-			sd.finish(nil)
-			h.flush()
-			return
-		}
-		st.WriteHeaders(200, nil, false)
-		h.flush()
-		if sd.eof {
-			sd.t.ClientEOF()
-		}
-	})
-}
-
-// refuse logs and answers a CONNECT that gets no tunnel; bytes held
-// during its password check give their credit back.
-func (h *conn) refuse(st *Stream, rec relay.Record, status int, aw *authWait) {
-	if aw != nil {
-		st.Consumed(len(aw.buf))
+	if h.loop == nil {
+		h.loop = relay.OnLoop(h.c.Loop(), h.s.Relay)
 	}
-	rec.Refuse(status, h.s.Relay.AccessLog)
-	st.WriteHeaders(status, nil, true)
+	h.s.Policy.Open(h.loop, h.s.Relay, sd, sd, r)
+	if req.EndStream {
+		sd.fromClient(nil, true)
+	}
 }
 
 func fieldValue(req *Request, name string) string {
@@ -305,23 +220,12 @@ func fieldValue(req *Request, name string) string {
 	return ""
 }
 
-// authorityHost is the host of host:port (brackets removed), for the probe secret.
-func authorityHost(a string) string {
-	if host, _, err := net.SplitHostPort(a); err == nil {
-		return host
-	}
-	return a
-}
-
 func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
 	switch u := st.UserData().(type) {
 	case *side:
 		u.fromClient(p, endStream)
 	case *siteReq:
 		u.body(p, endStream)
-	case *authWait:
-		u.buf = append(u.buf, p...)
-		u.eof = u.eof || endStream
 	default:
 		st.Consumed(len(p))
 	}
@@ -330,6 +234,10 @@ func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
 func (e *streamEvents) OnReset(st *Stream, code ErrCode) {
 	switch u := st.UserData().(type) {
 	case *side:
+		if err := (*conn)(e).closeErr; err != nil {
+			u.finish(err) // the socket went, and with it every stream
+			return
+		}
 		u.finish(errReset{code})
 	case *siteReq:
 		u.cancel()

@@ -1,38 +1,41 @@
 package h2
 
-import "errors"
+import (
+	"errors"
+	"net/http"
 
-// tunnel is what a CONNECT stream feeds (a *relay.Tunnel).
-type tunnel interface {
-	FromClient(b []byte) int
-	ClientEOF()
-	ClientDrained()
-	ClientClosed(err error)
-}
+	"github.com/sluice-proxy/sluice/relay"
+	"golang.org/x/net/http2/hpack"
+)
 
 var errLocalReset = errors.New("h2: stream reset by the proxy")
 
-// side is a CONNECT stream as the relay's client Side. Backpressure toward
-// the client is the stream's send window plus the socket's buffer; toward
-// the upstream it is the receive window, whose credit is withheld while the
-// relay has the client paused.
+// side is a CONNECT stream as the client End of its tunnel, and as the
+// Front that answers its request. Backpressure toward the client is the
+// stream's send window plus the socket's buffer; toward the upstream it is
+// the receive window, whose credit is withheld while the tunnel has the
+// client paused.
 type side struct {
-	h  *conn
-	st *Stream
-	t  tunnel
+	// Static after construction.
+	h   *conn
+	st  *Stream
+	req *Request
 
+	// Owned by the conn's loop.
+	ev       relay.Events
 	q        sendQueue
 	paused   bool
 	owed     int  // received bytes whose credit waits for ResumeRead
-	eof      bool // the client sent END_STREAM
-	watchLow int  // ClientDrained once Buffered() <= watchLow; -1 = off
-	done     bool // the tunnel was told the client side ended
+	watchLow int  // Drained once Buffered() <= watchLow; -1 = off
+	done     bool // the tunnel was told the stream ended
 }
 
-// Write implements relay.Side. Tunnel data goes out at once unless a
-// write is already queued for the end of this loop pass (then it rides
-// along): deferring all of it made the echo p99 over a thousand streams
-// 40% worse.
+// Bind implements relay.End.
+func (sd *side) Bind(ev relay.Events) { sd.ev = ev }
+
+// Write implements relay.End. Tunnel data goes out at once unless a write
+// is already queued for the end of this loop pass (then it rides along):
+// deferring all of it made the echo p99 over a thousand streams 40% worse.
 func (sd *side) Write(p []byte) {
 	if sd.done {
 		return
@@ -41,14 +44,14 @@ func (sd *side) Write(p []byte) {
 	sd.h.flushNow()
 }
 
-// Buffered implements relay.Side: bytes waiting for window plus the
+// Buffered implements relay.End: bytes waiting for window plus the
 // socket's backlog, which every stream of the conn shares.
 func (sd *side) Buffered() int { return sd.q.len() + sd.h.c.Buffered() }
 
-// PauseRead implements relay.Side.
+// PauseRead implements relay.End.
 func (sd *side) PauseRead() { sd.paused = true }
 
-// ResumeRead implements relay.Side: the credit held back goes out now.
+// ResumeRead implements relay.End: the credit held back goes out now.
 func (sd *side) ResumeRead() {
 	sd.paused = false
 	sd.returnOwed()
@@ -63,7 +66,7 @@ func (sd *side) returnOwed() {
 	}
 }
 
-// WatchDrain implements relay.Side.
+// WatchDrain implements relay.End.
 func (sd *side) WatchDrain(low int) {
 	sd.watchLow = low
 	sd.checkDrained()
@@ -76,7 +79,9 @@ func (sd *side) checkDrained() {
 	if sd.Buffered() <= sd.watchLow {
 		sd.watchLow = -1
 		delete(sd.h.watchers, sd)
-		sd.t.ClientDrained()
+		if !sd.done {
+			sd.ev.Drained()
+		}
 		return
 	}
 	if sd.h.c.Buffered() > 0 {
@@ -84,20 +89,20 @@ func (sd *side) checkDrained() {
 	}
 }
 
-// CloseWrite implements relay.Side: END_STREAM after the queued bytes.
+// CloseWrite implements relay.End: END_STREAM after the queued bytes.
 func (sd *side) CloseWrite() {
 	sd.q.write(sd.st, nil, true)
 	sd.h.flush()
 }
 
-// CloseAfterFlush implements relay.Side: the upstream is done, so is the
+// CloseAfterFlush implements relay.End: the upstream is done, so is the
 // stream once its last bytes and END_STREAM are out.
 func (sd *side) CloseAfterFlush() {
 	sd.CloseWrite()
 	sd.finish(nil)
 }
 
-// Close implements relay.Side: RST_STREAM CONNECT_ERROR (RFC 9113 8.5).
+// Close implements relay.End: RST_STREAM CONNECT_ERROR (RFC 9113 8.5).
 func (sd *side) Close() {
 	if !sd.st.Dead() {
 		sd.st.Reset(ErrCodeConnect)
@@ -114,8 +119,8 @@ func (sd *side) finish(err error) {
 	sd.done = true
 	delete(sd.h.watchers, sd)
 	sd.returnOwed() // the connection window needs it back
-	if sd.t != nil {
-		sd.t.ClientClosed(err)
+	if sd.ev != nil {
+		sd.ev.Closed(err)
 	}
 }
 
@@ -126,16 +131,15 @@ func (sd *side) fromClient(p []byte, end bool) {
 		return
 	}
 	if len(p) > 0 {
-		sd.t.FromClient(p)
+		sd.ev.Data(p)
 		if sd.paused {
 			sd.owed += len(p)
 		} else {
 			sd.st.Consumed(len(p))
 		}
 	}
-	if end {
-		sd.eof = true
-		sd.t.ClientEOF()
+	if end && !sd.done {
+		sd.ev.EOF()
 	}
 	sd.h.flush()
 }
@@ -144,4 +148,34 @@ func (sd *side) flushPending() {
 	sd.q.flush(sd.st)
 	sd.h.flush()
 	sd.checkDrained()
+}
+
+// Reply implements relay.Front: 200 opens the stream's tunnel, any other
+// status ends the stream with it.
+func (sd *side) Reply(status int) {
+	if sd.done {
+		return
+	}
+	if status == http.StatusOK {
+		sd.st.WriteHeaders(status, nil, false)
+		sd.h.flush()
+		return
+	}
+	var fields []hpack.HeaderField
+	if status == http.StatusProxyAuthRequired {
+		fields = []hpack.HeaderField{{Name: "proxy-authenticate", Value: sd.h.s.Policy.Gate.Challenge()}}
+	}
+	sd.st.WriteHeaders(status, fields, true)
+	sd.finish(nil)
+	sd.h.flush()
+}
+
+// Site implements relay.Front: the stream is the site's request now; what
+// the client sent after its CONNECT is dropped, its credit returned.
+func (sd *side) Site(early []byte) {
+	sd.done = true
+	delete(sd.h.watchers, sd)
+	sd.returnOwed()
+	sd.h.serveSite(sd.st, sd.req)
+	sd.h.flush()
 }

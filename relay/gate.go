@@ -22,8 +22,9 @@ type Gate struct {
 // Verdict is the gate's answer for one proxy request.
 type Verdict struct {
 	User   string
-	Status int  // 0: go on; 407, 429 or 503: answer it
-	Hide   bool // probe resistance: answer as the site would, reveal no proxy
+	Status int    // 0: go on; 407, 429 or 503: the answer
+	Reason Reason // why, when Status is set
+	Hide   bool   // probe resistance: answer as the site would, reveal no proxy
 }
 
 // Authorize answers on the event loop when it can: no auth configured,
@@ -42,26 +43,27 @@ func (g *Gate) Authorize(header string, client netip.Addr, host string) (v Verdi
 }
 
 // AuthorizeSlow is Authorize with the password check; it may take tens of
-// milliseconds (bcrypt), so never call it on an event loop.
+// milliseconds (bcrypt) and wait for a hashing slot, so never call it on an
+// event loop.
 func (g *Gate) AuthorizeSlow(header string, client netip.Addr, host string) Verdict {
 	user, err := g.Auth.Check(header, client)
 	return g.verdict(user, err, host)
 }
 
 func (g *Gate) verdict(user string, err error, host string) Verdict {
-	if err == nil {
+	var v Verdict
+	switch {
+	case err == nil:
 		return Verdict{User: user}
+	case errors.Is(err, acl.ErrRateLimited):
+		v = Verdict{Status: 429, Reason: ReasonRateLimited}
+	case errors.Is(err, acl.ErrBusy):
+		v = Verdict{Status: 503, Reason: ReasonAuthBusy}
+	default:
+		v = Verdict{Status: 407, Reason: ReasonAuth}
 	}
-	if g.ProbeResistance && !strings.EqualFold(strings.TrimSuffix(host, "."), g.ProbeSecret) {
-		return Verdict{Hide: true}
-	}
-	if errors.Is(err, acl.ErrRateLimited) {
-		return Verdict{Status: 429}
-	}
-	if errors.Is(err, acl.ErrBusy) {
-		return Verdict{Status: 503}
-	}
-	return Verdict{Status: 407}
+	v.Hide = g.ProbeResistance && !strings.EqualFold(strings.TrimSuffix(host, "."), g.ProbeSecret)
+	return v
 }
 
 // Challenge is the Proxy-Authenticate value that goes with a 407.

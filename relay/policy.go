@@ -15,7 +15,8 @@ import (
 // ConnectTimeout are immutable once serving; the ACL map is swapped
 // atomically on reload.
 type Policy struct {
-	Ports          acl.Ports
+	Ports          acl.Ports // CONNECT targets (--allow-ports)
+	ForwardPorts   acl.Ports // absolute-URI requests (--allow-forward-ports)
 	AllowPrivate   bool
 	ConnectTimeout time.Duration
 	ACL            atomic.Pointer[acl.Map]
@@ -28,6 +29,14 @@ type Policy struct {
 // ErrSelf refuses a target that is the proxy itself.
 var ErrSelf = errors.New("relay: target is this proxy")
 
+// Use is what a target is admitted for; each use has its own port list.
+type Use uint8
+
+const (
+	UseConnect Use = iota // a CONNECT tunnel: --allow-ports
+	UseForward            // an absolute-URI request: --allow-forward-ports
+)
+
 // Admission is the outcome of Admit.
 type Admission struct {
 	Target acl.Target
@@ -36,35 +45,40 @@ type Admission struct {
 	LogACL bool   // the ACL line asked for the decision to be logged (values 2 and 3)
 	Rule   string // the ACL pattern that decided, when LogACL
 	Status int    // 0 when admitted, else the status to answer
+	Reason Reason // why not, when Status is set
 }
 
 // Admit checks a CONNECT authority as the client wrote it: 400 when it is
-// malformed, 403 when the port is not allowed or the ACL denies it.
-// checkPorts is false for plain-HTTP forwarding, which the CONNECT port
-// list does not govern.
-func (p *Policy) Admit(authority string, checkPorts bool) Admission {
-	a := Admission{ACL: -1}
+// malformed, 403 when the port is not in the list for use or the ACL
+// denies it.
+func (p *Policy) Admit(authority string, use Use) Admission {
 	t, err := acl.ParseTarget(authority)
 	if err != nil {
-		a.Status = 400
-		return a
+		return Admission{ACL: -1, Status: 400, Reason: ReasonBadRequest}
 	}
-	return p.admit(t, checkPorts)
+	return p.admit(t, use)
 }
 
 // AdmitHostPort is Admit for a host and port already split.
-func (p *Policy) AdmitHostPort(host string, port uint16, checkPorts bool) Admission {
+func (p *Policy) AdmitHostPort(host string, port uint16, use Use) Admission {
 	t, err := acl.NormalizeTarget(host, port)
 	if err != nil {
-		return Admission{ACL: -1, Status: 400}
+		return Admission{ACL: -1, Status: 400, Reason: ReasonBadRequest}
 	}
-	return p.admit(t, checkPorts)
+	return p.admit(t, use)
 }
 
-func (p *Policy) admit(t acl.Target, checkPorts bool) Admission {
+func (p *Policy) ports(use Use) acl.Ports {
+	if use == UseForward {
+		return p.ForwardPorts
+	}
+	return p.Ports
+}
+
+func (p *Policy) admit(t acl.Target, use Use) Admission {
 	a := Admission{Target: t, ACL: -1}
-	if checkPorts && !p.Ports.Allowed(t.Port) {
-		a.Status = 403
+	if !p.ports(use).Allowed(t.Port) {
+		a.Status, a.Reason = 403, ReasonPort
 		return a
 	}
 	m := p.ACL.Load()
@@ -76,7 +90,7 @@ func (p *Policy) admit(t acl.Target, checkPorts bool) Admission {
 			a.Rule = d.Rule
 		}
 		if !d.Value.Allowed() {
-			a.Status = 403
+			a.Status, a.Reason = 403, ReasonACL
 			return a
 		}
 	}

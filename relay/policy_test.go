@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/acl"
@@ -15,6 +16,9 @@ func testPolicy(t *testing.T, ports, aclText string) *Policy {
 	p := &Policy{}
 	var err error
 	if p.Ports, err = acl.ParsePorts(ports); err != nil {
+		t.Fatal(err)
+	}
+	if p.ForwardPorts, err = acl.ParsePorts("80,8080"); err != nil {
 		t.Fatal(err)
 	}
 	if aclText != "" {
@@ -30,33 +34,35 @@ func testPolicy(t *testing.T, ports, aclText string) *Policy {
 func TestAdmit(t *testing.T) {
 	p := testPolicy(t, "443", "blocked.example 0\nwatched.example 3\nhidden.example 2\ndefault 1\n")
 	for _, tc := range []struct {
-		authority  string
-		checkPorts bool
-		status     int
-		acl        int
-		rule       string
+		authority string
+		use       Use
+		status    int
+		reason    Reason
+		acl       int
+		rule      string
 	}{
-		{"example.com:443", true, 0, 1, ""},
-		{"example.com", true, 400, -1, ""},        // CONNECT needs a port
-		{"exa mple.com:443", true, 400, -1, ""},   // not a host
-		{"example.com:8443", true, 403, -1, ""},   // port not allowed
-		{"example.com:8443", false, 0, 1, ""},     // forwarding: the CONNECT port list does not apply
-		{"blocked.example:443", true, 403, 0, ""}, // denied, not logged
-		{"hidden.example:443", true, 403, 2, "hidden.example"},
-		{"watched.example:443", true, 0, 3, "watched.example"},
-		{"WATCHED.example.:443", true, 0, 3, "watched.example"}, // normalized before the lookup
+		{"example.com:443", UseConnect, 0, "", 1, ""},
+		{"example.com", UseConnect, 400, ReasonBadRequest, -1, ""},      // CONNECT needs a port
+		{"exa mple.com:443", UseConnect, 400, ReasonBadRequest, -1, ""}, // not a host
+		{"example.com:8443", UseConnect, 403, ReasonPort, -1, ""},       // port not allowed
+		{"example.com:8080", UseForward, 0, "", 1, ""},                  // forwarding has its own list
+		{"example.com:443", UseForward, 403, ReasonPort, -1, ""},        // and the CONNECT list does not open it
+		{"blocked.example:443", UseConnect, 403, ReasonACL, 0, ""},      // denied, not logged
+		{"hidden.example:443", UseConnect, 403, ReasonACL, 2, "hidden.example"},
+		{"watched.example:443", UseConnect, 0, "", 3, "watched.example"},
+		{"WATCHED.example.:443", UseConnect, 0, "", 3, "watched.example"}, // normalized before the lookup
 	} {
-		a := p.Admit(tc.authority, tc.checkPorts)
-		if a.Status != tc.status || a.ACL != tc.acl || a.Rule != tc.rule || a.LogACL != (tc.rule != "") {
-			t.Errorf("Admit(%q, ports=%v) = status %d acl %d rule %q log %v; want %d %d %q",
-				tc.authority, tc.checkPorts, a.Status, a.ACL, a.Rule, a.LogACL, tc.status, tc.acl, tc.rule)
+		a := p.Admit(tc.authority, tc.use)
+		if a.Status != tc.status || a.Reason != tc.reason || a.ACL != tc.acl || a.Rule != tc.rule || a.LogACL != (tc.rule != "") {
+			t.Errorf("Admit(%q, use %d) = status %d %q acl %d rule %q log %v; want %d %q %d %q",
+				tc.authority, tc.use, a.Status, a.Reason, a.ACL, a.Rule, a.LogACL, tc.status, tc.reason, tc.acl, tc.rule)
 		}
 		if a.Status == 0 && (a.Dial.Port == 0 || a.Dial.Check == nil) {
 			t.Errorf("Admit(%q): admitted without a dial target: %+v", tc.authority, a.Dial)
 		}
 	}
 	// No ACL at all: everything on an allowed port passes, ACL -1.
-	if a := testPolicy(t, "all", "").Admit("example.com:22", true); a.Status != 0 || a.ACL != -1 {
+	if a := testPolicy(t, "all", "").Admit("example.com:22", UseConnect); a.Status != 0 || a.ACL != -1 {
 		t.Errorf("no ACL: %+v", a)
 	}
 }
@@ -70,7 +76,7 @@ func TestAdmitDialCheck(t *testing.T) {
 		p.AllowPrivate = allowPrivate
 		p.Self = func(a netip.AddrPort) bool { return a == self }
 		check := func(host string, port uint16, ip string) error {
-			a := p.AdmitHostPort(host, port, true)
+			a := p.AdmitHostPort(host, port, UseConnect)
 			if a.Status != 0 {
 				t.Fatalf("%s:%d refused with %d", host, port, a.Status)
 			}
@@ -99,6 +105,7 @@ func TestStatus(t *testing.T) {
 		{&engine.DialError{Stage: engine.StageResolve, Err: errors.New("no such host")}, 502},
 		{&engine.DialError{Stage: engine.StageConnect, Err: errors.New("refused")}, 502},
 		{&engine.DialError{Stage: engine.StageForbidden, Err: errors.New("private")}, 403},
+		{&engine.DialError{Stage: engine.StageConnect, Err: syscall.EMFILE}, 503},
 		{&engine.DialError{Stage: engine.StageTimeout, Err: errors.New("timeout")}, 504},
 		{errors.New("anything else"), 502},
 	} {

@@ -1,8 +1,10 @@
 package relay
 
-// Reason says why a tunnel ended; it goes to the access log.
+// Reason says why a tunnel ended, or why a proxy request got none; it goes
+// to the access log, so an operator can tell which rule or failure it was.
 type Reason string
 
+// How tunnels end.
 const (
 	ReasonDone          Reason = "done"           // both sides finished normally
 	ReasonClientClosed  Reason = "client_closed"  // client closed, upstream flushed
@@ -11,9 +13,25 @@ const (
 	ReasonUpstreamError Reason = "upstream_error" // upstream reset or failed
 	ReasonIdle          Reason = "idle_timeout"
 	ReasonOverflow      Reason = "overflow" // both ends stopped reading while both sent
-	ReasonDialFailed    Reason = "dial_failed"
-	ReasonRefused       Reason = "refused" // policy said no: 400, 403, 429 before any dial
-	ReasonShutdown      Reason = "shutdown"
+	ReasonShutdown      Reason = "shutdown" // the drain timeout cut it
 	ReasonBadBody       Reason = "bad_request_body" // a forwarded request's chunked body did not parse
 	ReasonBadResponse   Reason = "bad_response"     // a forwarded request's origin answered with no HTTP/1.x head
+	ReasonBadStream     Reason = "bad_stream"       // a stage's codec refused the bytes of an end
+)
+
+// Why a proxy request is refused (the status in brackets).
+const (
+	ReasonBadRequest     Reason = "bad_request"     // the target does not parse (400)
+	ReasonPort           Reason = "port"            // the port is not in the list (403); --allow-ports, --allow-forward-ports
+	ReasonACL            Reason = "acl"             // the ACL denies the target (403); --acl
+	ReasonPrivate        Reason = "private_address" // DNS gave only guarded addresses (403); --allow-private
+	ReasonSelf           Reason = "self"            // the target is this proxy (403)
+	ReasonAuth           Reason = "auth"            // no or wrong credentials (407); --auth-file
+	ReasonRateLimited    Reason = "rate_limited"    // too many failed logins (429)
+	ReasonAuthBusy       Reason = "auth_busy"       // too many logins being checked (503)
+	ReasonTunnelLimit    Reason = "tunnel_limit"    // --max-tunnels-per-user or -per-ip (429)
+	ReasonDNS            Reason = "dns"             // the name did not resolve (502)
+	ReasonConnectFailed  Reason = "connect_failed"  // refused, unreachable, reset (502)
+	ReasonConnectTimeout Reason = "connect_timeout" // --connect-timeout passed (504)
+	ReasonNoFDs          Reason = "no_fds"          // out of file descriptors while dialing (503)
 )

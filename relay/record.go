@@ -7,14 +7,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Record is what the access log says about one tunnel (design.md, Logs).
-// The front end fills who and what; the relay fills how it went.
+// Record is what the access log says about one tunnel, or about a proxy
+// request that got none. The front end says who and what; the relay fills
+// in how it went.
 type Record struct {
 	Start     time.Time
 	Client    netip.AddrPort
 	User      string // after authentication only; never a password
-	Proto     string // h1, h2, h3
+	Proto     string // h1, h2, h3, sni
 	Kind      string // tcp, udp
+	Method    string // CONNECT, or a forwarded request's method
 	Target    string // as the client wrote it
 	Resolved  netip.AddrPort
 	ACL       int    // the ACL value that decided, -1 without an ACL
@@ -26,12 +28,7 @@ type Record struct {
 	Up, Down  int64         // bytes client->upstream, upstream->client
 	Reason    Reason
 	Spliced   bool // the tunnel finished on splice(2), off the event loop
-}
-
-// Refuse logs a proxy request answered with status and no tunnel.
-func (r *Record) Refuse(status int, l *zerolog.Logger) {
-	r.Status, r.Reason = status, ReasonRefused
-	r.Write(l)
+	Site      bool // the client was answered by the web site (probe resistance), not with Status
 }
 
 // Write emits the record as one JSON line.
@@ -45,6 +42,7 @@ func (r *Record) Write(l *zerolog.Logger) {
 		Str("user", r.User).
 		Str("proto", r.Proto).
 		Str("kind", r.Kind).
+		Str("method", r.Method).
 		Str("target", r.Target)
 	if r.Resolved.IsValid() {
 		ev = ev.Str("resolved", r.Resolved.String())
@@ -53,6 +51,9 @@ func (r *Record) Write(l *zerolog.Logger) {
 	}
 	if r.Spliced {
 		ev = ev.Bool("spliced", true)
+	}
+	if r.Site {
+		ev = ev.Bool("site", true)
 	}
 	if r.ACLRule != "" {
 		ev = ev.Str("acl_rule", r.ACLRule)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -43,6 +44,11 @@ func (s *Splices) Drain(ctx context.Context) error {
 				cut()
 			}
 			s.mu.Unlock()
+			// The cut tunnels end on their loops, which log them; wait
+			// for that, briefly.
+			for wait := time.Now().Add(time.Second); s.n.Load() > 0 && time.Now().Before(wait); {
+				time.Sleep(5 * time.Millisecond)
+			}
 			return ctx.Err()
 		case <-t.C:
 		}
@@ -100,31 +106,41 @@ func (t *Tunnel) maybeSplice() {
 	if !t.spliceOK || t.Rec.Up+t.Rec.Down < cfg.SpliceAfter {
 		return // the per-read cost: one flag and one compare
 	}
-	if t.splice != nil || t.up == nil || t.clientDone || t.upDone || t.clientEOF || t.ended {
+	c, u := &t.ends[client], &t.ends[upstream]
+	if t.splice != nil || t.state != open || c.done || u.done || c.eof || u.eof {
 		return
 	}
-	if !t.cc.Quiet() || !t.up.Quiet() || !cfg.Splices.acquire() {
+	cc, uc := c.end.(*socketEnd).c, u.end.(*socketEnd).c
+	if !cc.Quiet() || !uc.Quiet() || !cfg.Splices.acquire() {
 		return
 	}
 	s := &splicing{t: t}
 	t.splice = s
 	t.spliceOK = false
+	t.idle.Stop() // the splice watches idleness itself
 	// Until both sockets are off the loop, anything read is kept for the
 	// splice goroutines to send first.
-	t.cc.SetHandler(spliceHold{s})
-	t.up.SetHandler(spliceHold{s})
-	t.cc.Detach(nil, s.arrive(0))
-	t.up.Detach(nil, s.arrive(1))
+	cc.SetHandler(spliceHold{s, 0})
+	uc.SetHandler(spliceHold{s, 1})
+	cc.Detach(nil, s.arrive(0))
+	uc.Detach(nil, s.arrive(1))
 }
 
 // splicing gathers a tunnel's two sockets as they leave the loop.
 type splicing struct {
-	t       *Tunnel
+	// Immutable after maybeSplice.
+	t *Tunnel
+
+	// Guarded by mu: written by the loop (spliceHold) and the detach
+	// callbacks, read by run once both sockets arrived.
 	mu      sync.Mutex
 	conn    [2]*net.TCPConn // 0: client, 1: upstream
 	arrived [2]bool
 	held    [2][]byte // read on the loop after the decision: 0 toward upstream, 1 toward the client
 	bad     error
+
+	// Set by whoever cuts the splice, read by run.
+	idle, cut atomic.Bool
 }
 
 // arrive returns the Detach callback for socket i (nil: it never made it).
@@ -154,10 +170,17 @@ func (s *splicing) arrive(i int) func(net.Conn) {
 
 var errSpliceLost = errors.New("relay: a socket was lost on its way to the splice")
 
-// run copies both ways until both are done, then ends the tunnel.
+// pumped is how one direction of a splice ended.
+type pumped struct {
+	down    bool  // upstream -> client
+	err     error // nil: the source's EOF was passed on
+	atWrite bool  // err came from writing toward the destination
+}
+
+// run copies both ways until both are done, then hands the tunnel's end
+// back to its loop.
 func (s *splicing) run() {
 	t := s.t
-	defer t.cfg.Splices.release()
 	cli, up := s.conn[0], s.conn[1]
 	var upBytes, downBytes, last atomic.Int64
 	last.Store(time.Now().UnixNano())
@@ -169,56 +192,87 @@ func (s *splicing) run() {
 			_ = up.Close()
 		}
 	}
-	type result struct {
-		reason Reason
-		err    error
-	}
-	res := make(chan result, 2)
-	t.cfg.Splices.track(s, closeBoth)
+	res := make(chan pumped, 2)
+	t.cfg.Splices.track(s, func() { s.cut.Store(true); closeBoth() })
 	defer t.cfg.Splices.untrack(s)
 	if s.bad != nil {
 		closeBoth()
-		res <- result{ReasonClientError, s.bad}
-		res <- result{}
+		res <- pumped{err: s.bad}
+		res <- pumped{down: true}
 	} else {
 		stop := make(chan struct{})
 		defer close(stop)
 		if idle := t.cfg.IdleTimeout; idle > 0 {
-			go watchIdle(idle, &last, stop, closeBoth)
+			go s.watchIdle(idle, &last, stop, closeBoth)
 		}
-		go func() { res <- result{ReasonClientError, pump(up, cli, s.held[0], &upBytes, &last)} }()
-		go func() { res <- result{ReasonUpstreamError, pump(cli, up, s.held[1], &downBytes, &last)} }()
+		go func() { res <- pump(up, cli, s.held[0], &upBytes, &last, false) }()
+		go func() { res <- pump(cli, up, s.held[1], &downBytes, &last, true) }()
 	}
-	reason := ReasonDone
+	reason := Reason("")
+	var eofSeen [2]bool // 0: the client's, 1: the upstream's
 	for range 2 {
-		if r := <-res; r.err != nil {
-			if reason == ReasonDone {
-				reason = r.reason
+		r := <-res
+		src := 0
+		if r.down {
+			src = 1
+		}
+		// A direction toward a side that already sent its EOF may fail
+		// once that side has closed: that is the end of the tunnel, not a
+		// failure (a download that completed, then a close_notify that
+		// found the origin gone).
+		if r.err != nil && eofSeen[1-src] {
+			r.err = nil
+		}
+		switch {
+		case r.err == nil:
+			eofSeen[src] = true
+			if r.down && (reason == "" || reason == ReasonClientClosed) {
+				reason = ReasonUpstreamEOF
+			} else if reason == "" {
+				reason = ReasonClientClosed
+			}
+		default:
+			if reason == "" || reason == ReasonClientClosed {
+				reason = reasonOf(r)
 			}
 			closeBoth() // an error either way ends both
 		}
 	}
 	closeBoth()
-	if last.Load() == -1 {
+	switch {
+	case s.cut.Load():
+		reason = ReasonShutdown
+	case s.idle.Load():
 		reason = ReasonIdle
 	}
-	t.Rec.Up += upBytes.Load()
-	t.Rec.Down += downBytes.Load()
-	t.Rec.Spliced = true
-	t.Rec.Reason = reason
-	t.ended = true
-	t.Rec.Write(t.cfg.AccessLog)
-	if t.OnEnd != nil {
-		t.OnEnd(t)
+	end := func() {
+		t.Rec.Up += upBytes.Load()
+		t.Rec.Down += downBytes.Load()
+		t.Rec.Spliced = true
+		t.Rec.Reason = reason
+		t.ends[client].done, t.ends[upstream].done = true, true
+		t.finish()
+		t.cfg.Splices.release() // after the line: Drain waits for it
 	}
+	if !t.loop.Exec(end) {
+		end() // the loops are gone: nothing else touches t
+	}
+}
+
+// reasonOf names a failed direction by the side that failed it.
+func reasonOf(r pumped) Reason {
+	if r.down != r.atWrite { // reading the upstream, or writing toward it
+		return ReasonUpstreamError
+	}
+	return ReasonClientError
 }
 
 // pump copies src to dst in chunks (each one spliced by the kernel),
 // noting progress for the idle watch; at src's EOF it half-closes dst.
-func pump(dst, src *net.TCPConn, held []byte, n, last *atomic.Int64) error {
+func pump(dst, src *net.TCPConn, held []byte, n, last *atomic.Int64, down bool) pumped {
 	if len(held) > 0 {
 		if _, err := dst.Write(held); err != nil {
-			return err
+			return pumped{down: down, err: err, atWrite: true}
 		}
 		n.Add(int64(len(held)))
 	}
@@ -226,21 +280,24 @@ func pump(dst, src *net.TCPConn, held []byte, n, last *atomic.Int64) error {
 		k, err := io.CopyN(dst, src, 1<<20)
 		if k > 0 {
 			n.Add(k)
-			if last.Load() != -1 {
-				last.Store(time.Now().UnixNano())
-			}
+			last.Store(time.Now().UnixNano())
 		}
 		if err == io.EOF {
-			return dst.CloseWrite()
+			if err := dst.CloseWrite(); err != nil {
+				return pumped{down: down, err: err, atWrite: true}
+			}
+			return pumped{down: down}
 		}
 		if err != nil {
-			return err
+			// io.CopyN does not say which side failed; only a write fails
+			// with EPIPE.
+			return pumped{down: down, err: err, atWrite: errors.Is(err, syscall.EPIPE)}
 		}
 	}
 }
 
 // watchIdle closes the tunnel when no byte moved either way for idle.
-func watchIdle(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, closeBoth func()) {
+func (s *splicing) watchIdle(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, closeBoth func()) {
 	tick := time.NewTicker(min(idle/4, time.Second))
 	defer tick.Stop()
 	for {
@@ -249,7 +306,7 @@ func watchIdle(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, clo
 			return
 		case <-tick.C:
 			if time.Since(time.Unix(0, last.Load())) >= idle {
-				last.Store(-1) // tells run why
+				s.idle.Store(true) // tells run why
 				closeBoth()
 				return
 			}
@@ -259,15 +316,14 @@ func watchIdle(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, clo
 
 // spliceHold is both sockets' handler between the decision and their
 // departure: it keeps what they send for the splice goroutines.
-type spliceHold struct{ s *splicing }
+type spliceHold struct {
+	s *splicing
+	i int // 0: the client, 1: the upstream
+}
 
 func (h spliceHold) OnData(c *engine.Conn, b []byte) int {
-	i := 0
-	if c != h.s.t.cc {
-		i = 1
-	}
 	h.s.mu.Lock()
-	h.s.held[i] = append(h.s.held[i], b...)
+	h.s.held[h.i] = append(h.s.held[h.i], b...)
 	h.s.mu.Unlock()
 	return len(b)
 }
@@ -281,10 +337,6 @@ func (h spliceHold) OnClose(c *engine.Conn, _ error) { h.fail(c) }
 // detach then never comes): the rendezvous ends the tunnel instead of
 // splicing it.
 func (h spliceHold) fail(c *engine.Conn) {
-	i := 0
-	if c != h.s.t.cc {
-		i = 1
-	}
 	c.Close()
-	h.s.arrive(i)(nil)
+	h.s.arrive(h.i)(nil)
 }

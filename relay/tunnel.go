@@ -5,251 +5,336 @@ import (
 	"io"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
+	"github.com/valyala/bytebufferpool"
 )
 
-// Config is shared by every tunnel of a server; immutable once in use.
-type Config struct {
-	High        int // per-direction high watermark: stop reading the source above it
-	Low         int // resume below it
-	HardCap     int // a direction buffered past this means both ends stopped reading: end the tunnel
-	IdleTimeout time.Duration
-	AccessLog   *zerolog.Logger // nil: no access log
-	// SpliceAfter moves a plain-TCP HTTP/1.1 tunnel to splice(2) once it
-	// has carried this many bytes (0: never); Splices caps how many at once.
-	SpliceAfter int64
-	Splices     *Splices
-}
-
-// Tunnel relays bytes between a client Side and a TCP upstream. It is an
-// actor owned by one event loop: the client's, on which the upstream is
-// enrolled too, so it needs no lock. Front ends feed client events in with
-// FromClient/ClientEOF/ClientDrained/ClientClosed, or, when the client is a
-// whole socket (HTTP/1.1), make the tunnel that socket's engine.Handler.
+// Tunnel relays between a client End and an upstream End. It is an actor
+// owned by one event loop, which both ends report on, so it needs no lock.
+// It is symmetric: each end is bound to one half, which knows which way
+// its bytes go; only the access log tells client from upstream.
 type Tunnel struct {
 	// Immutable after New.
-	cfg    *Config
-	client Side
-	cc     *engine.Conn // the client when it is a whole socket, else nil
+	cfg   *Config
+	loop  Loop
+	front Front // how the client is answered; nil answers nothing
 
-	// Owned by the loop.
+	// Owned by the loop; while spliced, by the splice goroutines, until
+	// they post the end back through Loop.Exec.
 	Rec        Record
-	up         *engine.Conn
-	early      []byte // client bytes that came before the upstream was connected
+	ends       [2]half // client, upstream
+	state      state
+	head       []byte                     // sent upstream before any client byte (a forwarded request's head)
+	early      *bytebufferpool.ByteBuffer // client bytes read before the upstream was connected
+	paused     bool                       // the client is paused until early bytes drain
+	badEarly   *StageError                // the client's stage refused its bytes before the gate spoke
+	forward    bool                       // the upstream answers the client itself (absolute-URI requests)
 	cancelDial func()
 	connected  time.Time
-	clientDone bool
-	clientEOF  bool // the client half-closed before the upstream was connected
-	upDone     bool
-	ended      bool
+	idle       engine.Idle
 	splice     *splicing // set once the tunnel is leaving the loop
-	spliceOK   bool      // may ever splice: decided once, not on every read
-	// PeakUp and PeakDown are the most bytes seen queued toward the upstream
-	// and toward the client: what the watermarks bound.
+	spliceOK   bool      // may ever splice: decided at connect, not on every read
+	release    func()    // the gate's tunnel slots
+	// PeakUp and PeakDown are the most bytes seen queued toward the
+	// upstream and toward the client: what the watermarks bound.
 	PeakUp, PeakDown int
-	// OnEnd runs once, after the access-log line, when both sides are done.
+	// OnEnd runs once, after the access-log line.
 	OnEnd func(t *Tunnel)
 }
 
-// New returns a tunnel for client. cc is the client's own socket for
-// HTTP/1.1 (the tunnel becomes its handler), nil for streams.
-func New(cfg *Config, client Side, cc *engine.Conn, rec Record) *Tunnel {
-	t := &Tunnel{cfg: cfg, client: client, cc: cc, Rec: rec}
-	t.spliceOK = cfg.SpliceAfter > 0 && cc != nil && !cc.IsTLS()
+type state uint8
+
+const (
+	opening state = iota // the gate and the policy are deciding
+	dialing
+	open
+	ended // the access-log line is written; late events are ignored
+)
+
+const (
+	client   = 0
+	upstream = 1
+)
+
+// half is a tunnel as the Events of one of its ends.
+type half struct {
+	t    *Tunnel
+	end  End
+	i    int  // client or upstream
+	eof  bool // the end sends no more
+	done bool // the end is gone
+}
+
+func (h *half) Data(p []byte)    { h.t.data(h, p) }
+func (h *half) EOF()             { h.t.eof(h) }
+func (h *half) Drained()         { h.t.drained(h) }
+func (h *half) Closed(err error) { h.t.closed(h, err) }
+
+func (h *half) other() *half { return &h.t.ends[1-h.i] }
+
+// New returns a tunnel for c, bound to it, on loop l. Front ends open
+// tunnels with Policy.Open; New and Connect are for callers that decided
+// already.
+func New(cfg *Config, l Loop, c End, rec Record) *Tunnel {
+	t := &Tunnel{cfg: cfg, loop: l, Rec: rec}
 	if t.Rec.Start.IsZero() {
 		t.Rec.Start = time.Now()
 	}
 	if t.Rec.Kind == "" {
 		t.Rec.Kind = "tcp"
 	}
-	if cc != nil {
-		cc.SetHandler(t)
-	}
+	t.ends[client] = half{t: t, end: c, i: client}
+	t.ends[upstream] = half{t: t, i: upstream}
+	c.Bind(&t.ends[client])
 	return t
 }
 
-// Connect dials target from via's loop (the client's), then calls ready on
-// that loop: with 200 when the upstream is connected (the front end writes
-// its success response; early client bytes follow it upstream), or with the
-// status to answer and the error.
-func (t *Tunnel) Connect(via *engine.Conn, target engine.DialTarget, ready func(status int, err error)) {
-	t.cancelDial = via.Dial(target, t, func(up *engine.Conn, info engine.DialInfo, err error) {
-		t.cancelDial = nil
-		t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
-		if err != nil {
-			t.Rec.Status = Status(err)
-			if t.Rec.Reason == "" {
-				t.Rec.Reason = ReasonDialFailed
-			}
-			t.upDone = true
-			t.early = nil
-			ready(t.Rec.Status, err)
-			t.maybeEnd() // the client may have left during the dial
-			return
-		}
-		if t.clientDone { // the client left while we dialed
-			t.up = up
-			up.Close() // its OnClose marks the upstream done and ends the tunnel
-			return
-		}
-		t.up = up
-		t.Rec.Status = 200
-		t.connected = time.Now()
-		up.SetIdleTimeout(t.cfg.IdleTimeout)
-		ready(200, nil)
-		if len(t.early) > 0 {
-			early := t.early
-			t.early = nil
-			t.toUpstream(early)
-			if !t.ended && t.up.Buffered() <= t.cfg.High {
-				t.client.ResumeRead() // paused while the early bytes piled up
-			}
-		}
-		if t.clientEOF && !t.ended {
-			t.up.CloseWrite()
-		}
-	})
-}
-
-// KeepOnLoop rules out splicing: a front end that stands between the
-// client socket and the tunnel (cutting a request body, say) must see
-// every byte.
-func (t *Tunnel) KeepOnLoop() { t.spliceOK = false }
-
-// Upstream is the upstream socket once connected, else nil (for front
-// ends that put a stage in front of the tunnel on that side).
-func (t *Tunnel) Upstream() *engine.Conn { return t.up }
-
-// ToClient relays upstream bytes that a front-end stage passed on; b is
-// borrowed.
-func (t *Tunnel) ToClient(b []byte) { t.toClient(b) }
-
-// FromClient relays client bytes; b is borrowed. It returns len(b): the
-// tunnel takes everything and applies backpressure by pausing the client.
-func (t *Tunnel) FromClient(b []byte) int {
-	if t.up == nil {
-		if !t.upDone {
-			t.early = append(t.early, b...)
-			if len(t.early) > t.cfg.High {
-				t.client.PauseRead()
-			}
-		}
-		return len(b)
+func (t *Tunnel) data(h *half, p []byte) {
+	if t.state == ended {
+		return
 	}
-	t.toUpstream(b)
-	return len(b)
-}
-
-func (t *Tunnel) toUpstream(b []byte) {
-	t.Rec.Up += int64(len(b))
-	t.up.Write(b)
-	t.up.Touch()
-	n := t.up.Buffered()
-	t.PeakUp = max(t.PeakUp, n)
-	t.queued(t.up, t.client, n)
-}
-
-func (t *Tunnel) toClient(b []byte) {
-	if t.Rec.Down == 0 && !t.connected.IsZero() {
+	if h.i == client {
+		if t.state != open {
+			t.hold(p)
+			return
+		}
+		up := t.ends[upstream].end
+		t.Rec.Up += int64(len(p))
+		up.Write(p)
+		t.idle.Touch()
+		n := up.Buffered()
+		t.PeakUp = max(t.PeakUp, n)
+		t.queued(up, t.ends[client].end, n)
+		return
+	}
+	if t.Rec.Down == 0 {
 		t.Rec.FirstByte = time.Since(t.connected)
 	}
-	t.Rec.Down += int64(len(b))
-	t.client.Write(b)
-	n := t.client.Buffered()
+	c := t.ends[client].end
+	t.Rec.Down += int64(len(p))
+	c.Write(p)
+	t.idle.Touch()
+	n := c.Buffered()
 	t.PeakDown = max(t.PeakDown, n)
-	t.queued(t.client, t.up, n)
+	t.queued(c, t.ends[upstream].end, n)
+}
+
+// hold keeps client bytes that come before the upstream is connected; the
+// client is paused once they pass the high watermark.
+func (t *Tunnel) hold(p []byte) {
+	if t.early == nil {
+		t.early = stagePool.Get()
+	}
+	t.early.B = append(t.early.B, p...)
+	if len(t.early.B) > t.cfg.high() && !t.paused {
+		t.paused = true
+		t.ends[client].end.PauseRead()
+	}
+}
+
+func (t *Tunnel) dropEarly() {
+	if t.early != nil {
+		stagePool.Put(t.early)
+		t.early = nil
+	}
 }
 
 // queued applies the watermarks once bytes from src were queued toward dst,
 // which now holds n: above High, src stops until dst drains to Low; above
 // HardCap both ends have stopped reading, and the tunnel ends.
-func (t *Tunnel) queued(dst, src Side, n int) {
-	if n > t.cfg.High {
-		if n > t.cfg.HardCap {
+func (t *Tunnel) queued(dst, src End, n int) {
+	if n > t.cfg.high() {
+		if n > t.cfg.hardCap() {
 			t.abort(ReasonOverflow)
 			return
 		}
 		src.PauseRead()
-		dst.WatchDrain(t.cfg.Low)
+		dst.WatchDrain(t.cfg.low())
 		return
 	}
 	t.maybeSplice()
 }
 
-// ClientDrained: the bytes queued toward the client fell to the low watermark.
-func (t *Tunnel) ClientDrained() {
-	if t.up != nil {
-		t.up.ResumeRead()
+func (t *Tunnel) eof(h *half) {
+	if t.state == ended {
+		return
+	}
+	h.eof = true
+	o := h.other()
+	if o.end == nil || t.state != open {
+		return // the client's: passed on once connected, after its early bytes
+	}
+	if o.eof {
+		// Both have sent all they will: end both once flushed.
+		h.end.CloseAfterFlush()
+		o.end.CloseAfterFlush()
+		return
+	}
+	o.end.CloseWrite()
+}
+
+func (t *Tunnel) drained(h *half) {
+	if o := h.other(); o.end != nil && t.state == open {
+		o.end.ResumeRead()
 	}
 }
 
-// ClientEOF: the client will send no more but still reads (half-close).
-// Before the upstream is connected it is remembered and passed on after
-// the early bytes.
-func (t *Tunnel) ClientEOF() {
-	if t.up != nil {
-		t.up.CloseWrite()
+func (t *Tunnel) closed(h *half, err error) {
+	if h.done {
 		return
 	}
-	t.clientEOF = true
-}
-
-// ClientClosed: the client end is gone. err is nil or io.EOF for an
-// orderly end, after which what the client sent still reaches the upstream.
-func (t *Tunnel) ClientClosed(err error) {
-	if t.clientDone {
+	h.done = true
+	if t.state == ended {
 		return
 	}
-	t.clientDone = true
-	if t.Rec.Reason == "" {
-		if err == nil || errors.Is(err, io.EOF) {
-			t.Rec.Reason = ReasonClientClosed
-		} else {
-			t.Rec.Reason = ReasonClientError
+	var se *StageError
+	if errors.As(err, &se) {
+		t.setReason(se.Reason, true)
+		if h.i == client && t.state == opening {
+			t.badEarly = se // answered once the gate has spoken
+			return
 		}
+		t.stageFailed(h, se)
+		t.maybeEnd()
+		return
 	}
+	orderly := err == nil || errors.Is(err, io.EOF)
 	switch {
-	case t.cancelDial != nil:
-		t.cancelDial()
-	case t.up != nil && !t.upDone:
-		if t.Rec.Reason == ReasonClientClosed {
-			t.up.CloseAfterFlush()
-		} else {
-			t.up.Close()
+	case errors.Is(err, engine.ErrShutdown):
+		t.setReason(ReasonShutdown, true)
+	case h.i == client && orderly:
+		t.setReason(ReasonClientClosed, false)
+	case h.i == client:
+		t.setReason(ReasonClientError, false)
+	case orderly:
+		t.setReason(ReasonUpstreamEOF, false)
+	default:
+		t.setReason(ReasonUpstreamError, false)
+	}
+	o := h.other()
+	switch {
+	case h.i == client && t.state == dialing:
+		if t.cancelDial != nil {
+			t.cancelDial() // its result ends the tunnel
 		}
+	case h.i == client && t.state == opening:
+		// The gate's verdict ends it.
+	case o.end == nil || o.done:
+	case h.i == upstream && orderly && t.forward && t.Rec.Down == 0:
+		t.Rec.Status = 502 // the origin closed without answering
+		t.reply(502)
+	case orderly:
+		o.end.CloseAfterFlush() // every byte already read reaches it first
+	default:
+		o.end.Close()
 	}
 	t.maybeEnd()
 }
 
-// Abort ends both sides now, for reason r.
-func (t *Tunnel) Abort(r Reason) { t.abort(r) }
-
-// abort ends both sides now.
-func (t *Tunnel) abort(r Reason) {
-	if t.Rec.Reason == "" || t.Rec.Reason == ReasonClientClosed || t.Rec.Reason == ReasonUpstreamEOF {
-		t.Rec.Reason = r
+// stageFailed ends a tunnel whose end h sent bytes its stage refused.
+// When nothing went toward the client yet, the client gets the stage's
+// status (400 for a bad request body, 502 for an origin that does not
+// speak HTTP); otherwise both ends are cut.
+func (t *Tunnel) stageFailed(h *half, se *StageError) {
+	o := h.other()
+	answer := se.Status != 0 && t.Rec.Down == 0
+	if answer {
+		t.Rec.Status = se.Status
 	}
-	// The client first: closing the upstream first would look like its EOF
-	// and end the client cleanly (END_STREAM), hiding the abort.
-	if !t.clientDone {
-		t.client.Close()
+	if h.i == upstream {
+		h.end.Close()
+		if answer {
+			t.reply(se.Status)
+		} else if c := &t.ends[client]; !c.done {
+			c.end.Close()
+		}
+		return
 	}
-	if t.up != nil && !t.upDone {
-		t.up.Close()
+	if o.end != nil && !o.done {
+		o.end.Close()
+	}
+	if t.state == dialing && t.cancelDial != nil {
+		t.cancelDial()
+	}
+	if answer {
+		t.reply(se.Status) // the front end ends the client once it is out
+	} else {
+		h.end.Close()
+	}
+	if t.state != open {
+		t.finish()
 	}
 }
 
-func (t *Tunnel) maybeEnd() {
-	if t.ended || !t.clientDone || !t.upDone {
+// setReason records why the tunnel ends: the first reason, unless a hard
+// one (an abort, a shutdown, a stage's error) follows a soft orderly one.
+func (t *Tunnel) setReason(r Reason, hard bool) {
+	if t.Rec.Reason == "" || hard && (t.Rec.Reason == ReasonClientClosed || t.Rec.Reason == ReasonUpstreamEOF) {
+		t.Rec.Reason = r
+	}
+}
+
+// Abort ends both ends now, for reason r.
+func (t *Tunnel) Abort(r Reason) { t.abort(r) }
+
+func (t *Tunnel) abort(r Reason) {
+	if t.state == ended {
 		return
 	}
-	t.ended = true
+	t.setReason(r, true)
+	// The client first: closing the upstream first would look like its EOF
+	// and end the client cleanly (END_STREAM), hiding the abort.
+	if c := &t.ends[client]; !c.done {
+		c.end.Close()
+	}
+	if u := &t.ends[upstream]; u.end != nil && !u.done {
+		u.end.Close()
+	}
+	if t.state == dialing && t.cancelDial != nil {
+		t.cancelDial()
+	}
+}
+
+func (t *Tunnel) onIdle() { t.abort(ReasonIdle) }
+
+// maybeEnd finishes the tunnel once neither end can report any more.
+func (t *Tunnel) maybeEnd() {
+	if t.state == opening || t.state == dialing || t.state == ended || !t.ends[client].done {
+		return
+	}
+	if u := &t.ends[upstream]; u.end != nil && !u.done {
+		return
+	}
+	t.finish()
+}
+
+// finish is the one end of every tunnel, on the loop: the access-log line,
+// the gate's slots, OnEnd.
+func (t *Tunnel) finish() {
+	if t.state == ended {
+		return
+	}
+	t.state = ended
+	t.idle.Stop()
+	t.dropEarly()
+	t.head = nil
 	if t.Rec.Reason == "" {
 		t.Rec.Reason = ReasonDone
 	}
 	t.Rec.Write(t.cfg.AccessLog)
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
 	if t.OnEnd != nil {
 		t.OnEnd(t)
+	}
+}
+
+func (t *Tunnel) reply(status int) {
+	if t.front != nil {
+		t.front.Reply(status)
+	} else if status != 200 {
+		t.ends[client].end.CloseAfterFlush()
 	}
 }

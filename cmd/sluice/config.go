@@ -15,21 +15,24 @@ type config struct {
 	listen, listenTLS string
 	cert, key         string
 	workers           int
-	bufferSize        int
+	bufferSize        size
 	connectTimeout    time.Duration
 	idleTimeout       time.Duration
 	headerTimeout     time.Duration
 	handshakeTimeout  time.Duration
 	drainTimeout      time.Duration
 	allowPorts        string
+	forwardPorts      string
 	allowPrivate      bool
+	takeover          bool
 	aclFile           string
 	authFile          string
 	authRealm         string
 	probeResistance   bool
 	probeSecret       string
 	perUser, perIP    int
-	spliceAfter       int64
+	spliceAfter       size
+	showVersion       bool
 	maxSplices        int
 	bind              string
 	resolver          string
@@ -46,12 +49,24 @@ const usageHead = `sluice: a forward (CONNECT) proxy engine.
 With no flags it serves HTTP/1.1 CONNECT and h2c on 127.0.0.1:8080 and
 HTTP/1.1 CONNECT inside TLS on 127.0.0.1:8443 with a generated self-signed
 certificate. Everything that is not a proxy request sees a web site.
-
-Flags:
+Flags take one or two dashes; sizes take a unit (64KiB, 1MiB), and
+durations one too (10s, 5m).
 `
 
 func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
+	fs := newFlagSet(c, out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.check()
+}
+
+// newFlagSet defines every flag, with its default, on c.
+func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("sluice", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "plain listener: HTTP/1.1 CONNECT, absolute-URI requests, h2c with prior knowledge, the site (\"\" = off)")
@@ -59,13 +74,16 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.cert, "cert", "", "TLS certificate chain (PEM); a self-signed one is generated when empty")
 	fs.StringVar(&c.key, "key", "", "TLS private key (PEM) for --cert")
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes); GOMAXPROCS becomes this plus one unless set")
-	fs.IntVar(&c.bufferSize, "buffer-size", 1<<20, "per-direction high watermark in bytes: above it the source stops being read")
+	c.bufferSize = 1 << 20
+	fs.Var(&c.bufferSize, "buffer-size", "per-direction high watermark, a `size` such as 256KiB or 1MiB: above it the source stops being read")
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "resolve + connect to the target; past it the client gets 504")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "a tunnel with no bytes either way for this long is closed (0 = never)")
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 15*time.Second, "from accept to the end of the request head; slower clients get 408")
 	fs.DurationVar(&c.handshakeTimeout, "handshake-timeout", 10*time.Second, "TLS handshake deadline")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long open tunnels may finish before they are cut")
 	fs.StringVar(&c.allowPorts, "allow-ports", "443,563", "CONNECT target ports: a list of ports and ranges (443,8000-8100) or \"all\"")
+	fs.StringVar(&c.forwardPorts, "allow-forward-ports", "", "ports absolute-URI requests (plain HTTP forwarding) may go to: a list, ranges or \"all\"; default 80, 443 and --allow-ports")
+	fs.BoolVar(&c.takeover, "takeover", false, "bind listen addresses another sluice already listens on, to take its traffic over while it drains (otherwise an address in use is an error)")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "turn off the guard that refuses loopback, private, link-local and other special addresses after DNS")
 	fs.StringVar(&c.aclFile, "acl", "", "ACL map file: lines \"pattern value\" (0 deny, 1 allow, 2 deny+log, 3 allow+log) and \"default value\"; reloaded on SIGHUP")
 	fs.StringVar(&c.authFile, "auth-file", "", "htpasswd file (bcrypt $2y$/$2a$/$2b$, apr1, {SHA}) for proxy authentication; reloaded on SIGHUP")
@@ -82,38 +100,36 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.metrics, "metrics", "", "serve Prometheus-format metrics at /metrics on this address")
 	fs.IntVar(&c.maxConns, "max-conns", 0, "cap on concurrent client connections; more are refused at accept (0 = no cap)")
-	fs.Int64Var(&c.spliceAfter, "splice-after", 8<<20, "move a plain-TCP HTTP/1.1 tunnel to splice(2), off the event loop, once it has carried this many bytes (0 = never): about half the CPU per byte for bulk transfers")
+	c.spliceAfter = 8 << 20
+	fs.Var(&c.spliceAfter, "splice-after", "move a plain-TCP HTTP/1.1 tunnel to splice(2), off the event loop, once it has carried this many bytes, a `size` (0 = never): about half the CPU per byte for bulk transfers")
+	fs.BoolVar(&c.showVersion, "version", false, "print the version, the Go version and the versions of the modules built in, and exit")
 	fs.IntVar(&c.maxSplices, "max-splices", 1024, "tunnels spliced at once; each holds two goroutines and up to two pipes while it lasts")
 	fs.BoolVar(&c.halfClose, "half-close", true, "true half-close for HTTP/1.1 tunnels: a client FIN is passed upstream and the download continues (costs one fd per client)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageHead)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+	fs.Usage = func() { printUsage(fs) }
+	return fs
+}
+
+// check validates the flags against each other.
+func (c *config) check() error {
 	if c.bind != "" {
 		if _, err := netip.ParseAddr(c.bind); err != nil {
-			return nil, fmt.Errorf("--bind %q: not an IP address", c.bind)
+			return fmt.Errorf("--bind %q: not an IP address", c.bind)
 		}
 	}
 	if (c.cert == "") != (c.key == "") {
-		return nil, fmt.Errorf("--cert and --key go together")
+		return fmt.Errorf("--cert and --key go together")
 	}
 	if c.bufferSize < 4096 {
-		return nil, fmt.Errorf("--buffer-size %d: at least 4096", c.bufferSize)
+		return fmt.Errorf("--buffer-size %s: at least 4KiB", &c.bufferSize)
 	}
 	if c.probeResistance && c.authFile == "" {
-		return nil, fmt.Errorf("--probe-resistance needs --auth-file: without credentials there is nothing to hide behind")
+		return fmt.Errorf("--probe-resistance needs --auth-file: without credentials there is nothing to hide behind")
 	}
 	if c.probeSecret != "" && !c.probeResistance {
-		return nil, fmt.Errorf("--probe-secret goes with --probe-resistance")
+		return fmt.Errorf("--probe-secret goes with --probe-resistance")
 	}
 	if c.listen == "" && c.listenTLS == "" {
-		return nil, fmt.Errorf("nothing to listen on: set --listen or --listen-tls")
+		return fmt.Errorf("nothing to listen on: set --listen or --listen-tls")
 	}
-	return c, nil
+	return nil
 }

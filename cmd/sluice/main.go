@@ -27,6 +27,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "sluice:", err)
 		return 2
 	}
+	if cfg.showVersion {
+		printVersion(os.Stdout)
+		return 0
+	}
 	engine.SetProcs(cfg.workers)
 	s, err := newServer(cfg, os.Stderr)
 	if err != nil {

@@ -66,7 +66,15 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--allow-ports: %w", err)
 	}
-	s.policy = &relay.Policy{Ports: ports, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout}
+	fwd := cfg.forwardPorts
+	if fwd == "" {
+		fwd = "80,443," + ports.String()
+	}
+	forwardPorts, err := acl.ParsePorts(fwd)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-forward-ports: %w", err)
+	}
+	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout}
 	if cfg.aclFile != "" {
 		m, err := acl.LoadMap(cfg.aclFile)
 		if err != nil {
@@ -82,12 +90,10 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		return nil, err
 	}
 	rcfg := &relay.Config{
-		High:        cfg.bufferSize,
-		Low:         cfg.bufferSize / 4,
-		HardCap:     8 * cfg.bufferSize,
+		High:        int(cfg.bufferSize),
 		IdleTimeout: cfg.idleTimeout,
 		AccessLog:   accessLog,
-		SpliceAfter: cfg.spliceAfter,
+		SpliceAfter: int64(cfg.spliceAfter),
 		Splices:     &relay.Splices{Max: cfg.maxSplices},
 	}
 	s.splices = rcfg.Splices
@@ -111,6 +117,7 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		MaxConns:         cfg.maxConns,
 		HalfClose:        cfg.halfClose,
 		HandshakeTimeout: cfg.handshakeTimeout,
+		Takeover:         cfg.takeover,
 		Log:              s.log,
 	}
 	if cfg.bind != "" {
@@ -140,7 +147,23 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		s.addrs["listen-tls"] = a
 	}
 	s.policy.Self = selfAddrs(s.addrs)
+	s.logPolicy()
 	return s, nil
+}
+
+// logPolicy says at start what the policy refuses and which flag opens it:
+// a new user's first local test meets the defaults.
+func (s *server) logPolicy() {
+	ev := s.log.Info().
+		Str("connect_ports", s.policy.Ports.String()).
+		Str("forward_ports", s.policy.ForwardPorts.String())
+	if !s.policy.AllowPrivate {
+		ev = ev.Str("private_targets", "refused after DNS: loopback, private, link-local and other special addresses (--allow-private opens them)")
+	}
+	if s.policy.Gate.Auth == nil {
+		ev = ev.Str("auth", "none: anyone who reaches a listener may use the proxy (--auth-file)")
+	}
+	ev.Msg("policy: CONNECT only to --allow-ports, plain HTTP forwarding only to --allow-forward-ports")
 }
 
 // selfAddrs returns a test for the proxy's own listening addresses; a
@@ -232,12 +255,17 @@ func (s *server) serveAux(name, addr string, h http.Handler) error {
 	return nil
 }
 
-// shutdown drains: no new conns, open tunnels get until ctx is done.
+// shutdown drains: no new conns, open tunnels (spliced ones too) get
+// until ctx is done; then what is left is cut and logged as such, while
+// the loops still run to log it.
 func (s *server) shutdown(ctx context.Context) error {
-	err := s.eng.Shutdown(ctx)
-	if serr := s.splices.Drain(ctx); err == nil {
-		err = serr
+	serr := make(chan error, 1)
+	go func() { serr <- s.splices.Drain(ctx) }()
+	err := s.eng.Drain(ctx)
+	if e := <-serr; err == nil {
+		err = e
 	}
+	s.eng.Stop()
 	s.h1.Close()
 	for _, a := range s.aux {
 		_ = a.Close()

@@ -1,6 +1,7 @@
-package engine_test
+package relay_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -15,7 +16,7 @@ import (
 	"github.com/sluice-proxy/sluice/relay"
 )
 
-// proxy is a bare tunnel server for engine tests: every accepted conn is
+// proxy is a bare tunnel server over real sockets: every accepted conn is
 // relayed to one fixed origin, with no HTTP in the way.
 type proxy struct {
 	eng   *engine.Engine
@@ -37,15 +38,10 @@ func startProxyWith(t testing.TB, ecfg engine.Config, rcfg *relay.Config, origin
 	ecfg.Log = zerolog.Nop()
 	p := &proxy{eng: engine.New(ecfg), ended: make(chan *relay.Tunnel, 1024)}
 	a, err := p.eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", TLS: tc, Open: func(c *engine.Conn) engine.Handler {
-		tun := relay.New(rcfg, c, c, relay.Record{})
+		tun := relay.New(rcfg, relay.OnLoop(c.Loop(), rcfg), relay.Socket(c), relay.Record{})
 		tun.OnEnd = func(tun *relay.Tunnel) { p.ended <- tun }
-		tun.Connect(c, engine.DialTarget{Host: ap.Addr().String(), Port: ap.Port(), Timeout: 5 * time.Second},
-			func(status int, err error) {
-				if status != 200 {
-					c.Close()
-				}
-			})
-		return tun
+		tun.Connect(engine.DialTarget{Host: ap.Addr().String(), Port: ap.Port(), Timeout: 5 * time.Second}, nil)
+		return c.Handler()
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,4 +132,17 @@ func dial(t testing.TB, addr string) *net.TCPConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*net.TCPConn)
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+func testCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	cert, err := engine.SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }

@@ -1,4 +1,4 @@
-package engine_test
+package relay_test
 
 import (
 	"bufio"
@@ -41,13 +41,9 @@ func emfileChild(org string) int {
 	rcfg := testRelay()
 	host, port := splitOrigin(org)
 	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *engine.Conn) engine.Handler {
-		tun := relay.New(rcfg, c, c, relay.Record{})
-		tun.Connect(c, engine.DialTarget{Host: host, Port: port, Timeout: 5 * time.Second}, func(status int, err error) {
-			if status != 200 {
-				c.Close()
-			}
-		})
-		return tun
+		tun := relay.New(rcfg, relay.OnLoop(c.Loop(), rcfg), relay.Socket(c), relay.Record{})
+		tun.Connect(engine.DialTarget{Host: host, Port: port, Timeout: 5 * time.Second}, nil)
+		return c.Handler()
 	}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listen:", err)

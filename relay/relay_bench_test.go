@@ -1,4 +1,4 @@
-package engine_test
+package relay_test
 
 import (
 	"bytes"

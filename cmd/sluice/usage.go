@@ -1,0 +1,55 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// flagGroups orders -h as the README's flag tables: every flag belongs to
+// exactly one group (a test checks it).
+var flagGroups = []struct {
+	title string
+	names []string
+}{
+	{"Listeners", []string{"listen", "listen-tls", "cert", "key", "workers", "max-conns", "takeover"}},
+	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
+		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver"}},
+	{"Policy", []string{"allow-ports", "allow-forward-ports", "allow-private", "acl"}},
+	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
+		"max-tunnels-per-user", "max-tunnels-per-ip"}},
+	{"The site", []string{"site"}},
+	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "version"}},
+}
+
+// printUsage writes the usage head and the flags by group.
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, usageHead)
+	for _, g := range flagGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.names {
+			if f := fs.Lookup(name); f != nil {
+				printFlag(w, f)
+			}
+		}
+	}
+}
+
+// printFlag writes one flag as flag.PrintDefaults does, with two dashes.
+func printFlag(w io.Writer, f *flag.Flag) {
+	typ, usage := flag.UnquoteUsage(f)
+	line := "  --" + f.Name
+	if typ != "" {
+		line += " " + typ
+	}
+	fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	if d := f.DefValue; d != "" && d != "false" && d != "0" {
+		if _, isString := f.Value.(interface{ IsBoolFlag() bool }); !isString && typ == "string" {
+			d = fmt.Sprintf("%q", d)
+		}
+		fmt.Fprintf(w, " (default %s)", d)
+	}
+	fmt.Fprintln(w)
+}

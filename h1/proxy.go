@@ -1,0 +1,71 @@
+package h1
+
+import (
+	"net/http"
+
+	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/relay"
+)
+
+var connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
+
+// proxy opens a tunnel for a CONNECT or an absolute-form request; b is
+// everything read so far, the head is b[:n].
+func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
+	s := h.s
+	r := &relay.Request{
+		Proto: "h1", Kind: "tcp", Client: c.RemoteAddr(), Method: req.Method, Target: req.Target,
+		Authorization: req.ProxyAuthorization, Rest: b[n:],
+	}
+	f := &front{s: s, c: c}
+	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
+		f.head = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
+	}
+	end := relay.Socket(c)
+	if req.Method == http.MethodConnect {
+		r.Use = relay.UseConnect
+		s.Policy.Open(relay.OnLoop(c.Loop(), s.Relay), s.Relay, end, f, r)
+		return
+	}
+	head, host, port, err := AppendForwardRequest(nil, req)
+	if err != nil {
+		relay.Refuse(s.Relay, r, 400, relay.ReasonBadRequest)
+		s.fail(c, 400)
+		return
+	}
+	r.Use, r.Host, r.Port, r.Head = relay.UseForward, host, port, head
+	f.forward = true
+	var t *relay.Tunnel
+	r.Upstream = func(up relay.End) relay.End {
+		return relay.Stage(up, &responseHeads{status: func(code int) {
+			if t != nil {
+				t.Rec.Status = code
+			}
+		}})
+	}
+	t = s.Policy.Open(relay.OnLoop(c.Loop(), s.Relay), s.Relay, relay.Stage(end, &bodyStage{b: newBodyCutter(req)}), f, r)
+}
+
+// front answers a proxy request on its socket.
+type front struct {
+	s       *Server
+	c       *engine.Conn
+	head    []byte // the request head, kept only with probe resistance
+	forward bool   // the origin's response is the answer
+}
+
+// Reply implements relay.Front.
+func (f *front) Reply(status int) {
+	if status != 200 {
+		f.s.fail(f.c, status)
+		return
+	}
+	if !f.forward {
+		f.c.Write(connectDone)
+	}
+}
+
+// Site implements relay.Front.
+func (f *front) Site(early []byte) {
+	f.s.toSite(f.c, append(f.head, early...))
+}
