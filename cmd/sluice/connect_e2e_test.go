@@ -1,5 +1,9 @@
 package main
 
+// End-to-end tests of CONNECT tunnels over HTTP/1.1, on the plain listener
+// and inside TLS to the proxy: bytes through the tunnel, backpressure,
+// pipelined early bytes, half-close and the upstream's end.
+
 import (
 	"bytes"
 	"crypto/rand"
@@ -14,13 +18,6 @@ import (
 	"testing"
 	"time"
 )
-
-func listenerName(useTLS bool) string {
-	if useTLS {
-		return "tls"
-	}
-	return "plain"
-}
 
 // TestE2EConnectHTTPS: a Go client writes CONNECT, reads exactly the 200,
 // then speaks TLS to an HTTPS origin through the tunnel; over the plain
@@ -57,9 +54,9 @@ func TestE2EConnectHTTPS(t *testing.T) {
 	}
 }
 
-// TestE2EGoTransportThroughProxy: net/http's own CONNECT (http:// and
-// https:// proxy URLs) reaches an HTTPS origin.
-func TestE2EGoTransportThroughProxy(t *testing.T) {
+// TestE2EConnectGoTransport: net/http's own CONNECT, with an http:// and
+// with an https:// proxy URL, reaches an HTTPS origin.
+func TestE2EConnectGoTransport(t *testing.T) {
 	t.Parallel()
 	origin := httpsOrigin(t)
 	p := startOpenProxy(t)
@@ -85,29 +82,6 @@ func TestE2EGoTransportThroughProxy(t *testing.T) {
 				t.Fatalf("got %d %q", resp.StatusCode, body)
 			}
 		})
-	}
-}
-
-// echoRoundTrip sends n random bytes through c (a tunnel to an echo
-// origin) while reading them back, and compares digests.
-func echoRoundTrip(t *testing.T, c net.Conn, n int) {
-	t.Helper()
-	data := make([]byte, n)
-	_, _ = rand.Read(data)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(data)
-		werr <- err
-	}()
-	got := make([]byte, n)
-	if k, err := io.ReadFull(c, got); err != nil {
-		t.Fatalf("reading the echo back: %v after %d of %d bytes (write: %v)", err, k, n, <-werr)
-	}
-	if err := <-werr; err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if sha256.Sum256(got) != sha256.Sum256(data) {
-		t.Fatalf("echoed %d bytes differ from those sent", n)
 	}
 }
 
@@ -157,22 +131,11 @@ func TestE2EConnectEchoBackpressure(t *testing.T) {
 	t.Logf("engine stats: %+v", p.s.eng.Stats())
 }
 
-// waitParked polls until the proxy has paused reading some socket.
-func waitParked(t *testing.T, p *proxy) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for p.s.eng.Stats().Parks == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the proxy never paused reading while its peer did not read (%+v): memory per tunnel is unbounded", p.s.eng.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// TestE2EBackpressureBounded: when one side stops reading, the proxy stops
-// reading the other (design.md: memory per tunnel is bounded) instead of
-// buffering; once the reader resumes, every byte arrives intact.
-func TestE2EBackpressureBounded(t *testing.T) {
+// TestE2EConnectBackpressureBoundsMemory: when one side stops reading, the
+// proxy stops reading the other instead of buffering (README, How it works:
+// memory per tunnel direction stays near --buffer-size); once the reader
+// resumes, every byte arrives intact. Both directions.
+func TestE2EConnectBackpressureBoundsMemory(t *testing.T) {
 	t.Parallel()
 	const n = 16 << 20
 	data := make([]byte, n)
@@ -234,9 +197,9 @@ func TestE2EBackpressureBounded(t *testing.T) {
 	})
 }
 
-// TestE2EConnectPipelined: the CONNECT head and the first tunnel bytes in
-// one write; the origin must get those bytes, and the client nothing but
-// the 200 before the origin speaks.
+// TestE2EConnectPipelined: with the CONNECT head and the first tunnel bytes
+// in one write, the origin gets those bytes, and the client gets nothing but
+// the 200 before the origin speaks; on both listeners.
 func TestE2EConnectPipelined(t *testing.T) {
 	t.Parallel()
 	const early = "hello\r\n"
@@ -277,10 +240,11 @@ func TestE2EConnectPipelined(t *testing.T) {
 	}
 }
 
-// TestE2EHalfClose: the client sends, then shuts its write side; the
+// TestE2EConnectHalfClose: the client sends, then shuts its write side; the
 // origin sees EOF after every byte, and its answer (sent after that EOF)
-// still reaches the client (design.md: true half-close, the default).
-func TestE2EHalfClose(t *testing.T) {
+// still reaches the client (README: true half-close with --half-close, the
+// default).
+func TestE2EConnectHalfClose(t *testing.T) {
 	t.Parallel()
 	origin := funcOrigin(t, func(c net.Conn) {
 		b, err := io.ReadAll(c) // to EOF: needs the client's FIN passed on
@@ -306,9 +270,9 @@ func TestE2EHalfClose(t *testing.T) {
 	}
 }
 
-// TestE2EUpstreamEOFFlushes: an origin that writes 4 MiB and closes at once;
-// the client gets every byte, then EOF.
-func TestE2EUpstreamEOFFlushes(t *testing.T) {
+// TestE2EConnectUpstreamEOFFlushes: when an origin writes 4 MiB and closes
+// at once, the client gets every byte, then EOF.
+func TestE2EConnectUpstreamEOFFlushes(t *testing.T) {
 	t.Parallel()
 	data := make([]byte, 4<<20)
 	_, _ = rand.Read(data)
@@ -330,8 +294,8 @@ func TestE2EUpstreamEOFFlushes(t *testing.T) {
 	}
 }
 
-// TestE2EConnectTLSProxyALPN: the TLS listener's handshake offers
-// http/1.1 (an HTTP/1.1-only client must get a usable conn).
+// TestE2EConnectTLSProxyALPN: the TLS listener's handshake accepts http/1.1
+// by ALPN, so an HTTP/1.1-only client gets a usable conn.
 func TestE2EConnectTLSProxyALPN(t *testing.T) {
 	t.Parallel()
 	p := startOpenProxy(t)

@@ -40,10 +40,11 @@ func runCurl(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// TestE2ECurl: Debian's curl through the proxy as an HTTP proxy and as an
-// HTTPS proxy (CONNECT inside TLS), to an HTTPS origin, and with -p to a
-// plain-HTTP origin; each tunnel is logged as h1 with status 200.
-func TestE2ECurl(t *testing.T) {
+// TestE2ECurlThroughProxy: Debian's curl through the proxy as an HTTP proxy
+// and as an HTTPS proxy (CONNECT inside TLS), to an HTTPS origin, and with
+// -p to a plain-HTTP origin, each tunnel logged as h1 with status 200 and
+// bytes both ways; and plain-HTTP forwarding without -p.
+func TestE2ECurlThroughProxy(t *testing.T) {
 	t.Parallel()
 	tlsOrigin := httpsOrigin(t)
 	plainOrigin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,17 +1,24 @@
 package main
 
+// End-to-end tests of flags without a feature file of their own: --bind,
+// --handshake-timeout, --pprof and --metrics.
+
 import (
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// --bind sets the source address of upstream connections.
-func TestBindSourceAddress(t *testing.T) {
+// TestE2EFlagsBindSetsSourceAddress: --bind sets the source address of
+// upstream connections: the origin sees the proxy come from 127.0.0.2.
+func TestE2EFlagsBindSetsSourceAddress(t *testing.T) {
 	t.Parallel()
 	seen := make(chan string, 1)
 	ln := funcOrigin(t, func(c net.Conn) {
@@ -33,9 +40,10 @@ func TestBindSourceAddress(t *testing.T) {
 	}
 }
 
-// A client that opens the TLS port and never finishes the handshake is cut
-// off at --handshake-timeout.
-func TestTLSHandshakeTimeout(t *testing.T) {
+// TestE2EFlagsHandshakeTimeoutCutsSilentTLS: a client that opens the TLS
+// port and never sends a handshake is closed by the proxy at
+// --handshake-timeout.
+func TestE2EFlagsHandshakeTimeoutCutsSilentTLS(t *testing.T) {
 	t.Parallel()
 	p := startProxy(t, "--handshake-timeout", "300ms")
 	c, err := net.DialTimeout("tcp", p.tls, 5*time.Second)
@@ -49,8 +57,10 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	}
 }
 
-// --pprof and --metrics serve on their own listeners.
-func TestPprofAndMetricsListeners(t *testing.T) {
+// TestE2EFlagsPprofAndMetricsListeners: --pprof and --metrics serve on their
+// own listeners: the pprof cmdline and /metrics (with
+// sluice_connections_active) answer 200.
+func TestE2EFlagsPprofAndMetricsListeners(t *testing.T) {
 	t.Parallel()
 	p := startProxy(t, "--pprof", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
 	for name, path := range map[string]string{"pprof": "/debug/pprof/cmdline", "metrics": "/metrics"} {
@@ -63,5 +73,99 @@ func TestPprofAndMetricsListeners(t *testing.T) {
 		if resp.StatusCode != 200 || (name == "metrics" && !strings.Contains(string(body), "sluice_connections_active")) {
 			t.Fatalf("%s: %d %q", name, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestE2EFlagsStartupLogSaysPolicy: at start the log says what the default
+// policy refuses and which flag opens it, since a new user's first local
+// test meets it.
+func TestE2EFlagsStartupLogSaysPolicy(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t)
+	log := p.errLog.String()
+	for _, want := range []string{`"connect_ports":"443,563"`, `"forward_ports":"80,443,563"`, "--allow-private", "--allow-ports", "--allow-forward-ports"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestE2EFlagsAddressInUse: a second sluice on an address the first one
+// listens on fails to start, as nginx, Squid and Caddy do, instead of
+// silently sharing the traffic; --takeover binds it deliberately.
+func TestE2EFlagsAddressInUse(t *testing.T) {
+	t.Parallel()
+	p := startProxy(t)
+	cfg, err := parseFlags([]string{"--listen", p.plain, "--listen-tls", "", "--access-log", "off"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := newServer(cfg, io.Discard); err == nil {
+		_ = s.shutdown(t.Context())
+		t.Fatalf("a second server started on %s, which the first listens on", p.plain)
+	} else if !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("second server on %s: %v; want address already in use", p.plain, err)
+	}
+	cfg.takeover = true
+	s, err := newServer(cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("--takeover on %s: %v", p.plain, err)
+	}
+	_ = s.shutdown(t.Context())
+}
+
+// TestE2EFlagsSizesAndVersion: sizes take units; --version names the Go
+// version and the modules built in; -h lists every flag, under the
+// README's groups.
+func TestE2EFlagsSizesAndVersion(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"1MiB": 1 << 20, "8MiB": 8 << 20, "256KiB": 256 << 10, "65536": 65536, "2m": 2 << 20, "1 GiB": 1 << 30} {
+		cfg, err := parseFlags([]string{"--buffer-size", in}, io.Discard)
+		if err != nil || int64(cfg.bufferSize) != want {
+			t.Errorf("--buffer-size %q: %v, %v; want %d", in, cfg, err, want)
+		}
+	}
+	for _, bad := range []string{"1MB2", "-1", "lots", "1TiB"} {
+		if _, err := parseFlags([]string{"--buffer-size", bad}, io.Discard); err == nil {
+			t.Errorf("--buffer-size %q accepted", bad)
+		}
+	}
+	var b strings.Builder
+	printVersion(&b)
+	for _, want := range []string{"sluice ", runtime.Version(), "github.com/panjf2000/gnet/v2 v2.10.0"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("--version output lacks %q:\n%s", want, b.String())
+		}
+	}
+	var h strings.Builder
+	if _, err := parseFlags([]string{"-h"}, &h); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	grouped := map[string]bool{}
+	for _, g := range flagGroups {
+		if !strings.Contains(h.String(), "\n"+g.title+":\n") {
+			t.Errorf("-h lacks the group %q", g.title)
+		}
+		for _, n := range g.names {
+			if grouped[n] {
+				t.Errorf("flag --%s is in two groups", n)
+			}
+			grouped[n] = true
+		}
+	}
+	// Every flag defined is in a group, so -h shows it, and every name in
+	// a group is a flag.
+	fs := newFlagSet(&config{}, io.Discard)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !grouped[f.Name] {
+			t.Errorf("flag --%s is in no group: -h does not show it", f.Name)
+		}
+		if !strings.Contains(h.String(), "  --"+f.Name+" ") && !strings.Contains(h.String(), "  --"+f.Name+"\n") {
+			t.Errorf("-h does not show --%s", f.Name)
+		}
+		delete(grouped, f.Name)
+	})
+	for n := range grouped {
+		t.Errorf("group entry %q is not a flag", n)
 	}
 }

@@ -1,14 +1,20 @@
 package main
 
-// Review tests: HTTP/2 connection-window credit that the CONNECT adapter
-// (h2/protocol.go, h2/side.go) never gives back. The client here speaks raw
-// frames so it can count the connection window exactly.
+// HTTP/2 clients for the end-to-end tests: x/net/http2 client conns to
+// the proxy (TLS with ALPN h2, or h2c with prior knowledge) and CONNECT
+// streams over them; bounded reads of stream bodies; and rawH2, a client
+// that writes frames itself, for what an x/net client will not send and
+// for counting the connection window exactly.
 
 import (
 	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
 	"net"
-	"path/filepath"
-	"strings"
+	"net/http"
+	"net/url"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +23,189 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// rawH2 is an h2c client (prior knowledge) that tracks its connection send
-// window from the server's WINDOW_UPDATEs.
+// h2Over starts an HTTP/2 client conn over c.
+func h2Over(t *testing.T, c net.Conn) *http2.ClientConn {
+	t.Helper()
+	cc, err := (&http2.Transport{}).NewClientConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
+// h2ClientConn opens an HTTP/2 conn to the proxy: TLS with ALPN h2, or h2c
+// with prior knowledge on the plain listener. The socket is closed at
+// cleanup.
+func h2ClientConn(t *testing.T, p *proxy, useTLS bool) *http2.ClientConn {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", p.addr(useTLS), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = raw.Close() })
+	var c net.Conn = raw
+	if useTLS {
+		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		if got := tc.ConnectionState().NegotiatedProtocol; got != "h2" {
+			t.Fatalf("ALPN = %q; want h2", got)
+		}
+		c = tc
+	}
+	return h2Over(t, c)
+}
+
+// h2From opens an HTTP/2 conn over TLS (ALPN h2) to the proxy from the
+// loopback address src, with dialFrom's deadline.
+func h2From(t *testing.T, p *proxy, src string) *http2.ClientConn {
+	t.Helper()
+	c := dialFrom(t, p.tls, true, src, "h2")
+	if got := c.(*tls.Conn).ConnectionState().NegotiatedProtocol; got != "h2" {
+		t.Fatalf("ALPN = %q; want h2", got)
+	}
+	return h2Over(t, c)
+}
+
+// h2Connect opens a CONNECT stream to target with the header fields hdr
+// (nil for none); the returned writer feeds the stream and the response
+// body reads it.
+func h2Connect(cc *http2.ClientConn, target string, hdr http.Header) (*http.Response, *io.PipeWriter, error) {
+	pr, pw := io.Pipe()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Host: target}, Host: target, Header: hdr, Body: pr}
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		pw.Close()
+		return nil, nil, err
+	}
+	return resp, pw, nil
+}
+
+// h2Status sends a CONNECT for target over cc, reads the response head,
+// closes the stream and returns the response (its body already drained).
+func h2Status(t *testing.T, cc *http2.ClientConn, target string, hdr http.Header) *http.Response {
+	t.Helper()
+	resp, pw, err := h2Connect(cc, target, hdr)
+	if err != nil {
+		t.Fatalf("h2 CONNECT %s: %v", target, err)
+	}
+	pw.Close()
+	if resp.StatusCode != 200 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// h2Echo opens a CONNECT stream to an echo origin and checks one round trip.
+func h2Echo(t *testing.T, cc *http2.ClientConn, target string, hdr http.Header) {
+	t.Helper()
+	resp, pw, err := h2Connect(cc, target, hdr)
+	if err != nil {
+		t.Fatalf("h2 CONNECT %s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	defer pw.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("h2 CONNECT %s: status %d; want 200", target, resp.StatusCode)
+	}
+	msg := []byte("h2 ping " + target)
+	go func() { _, _ = pw.Write(msg) }()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != string(msg) {
+		t.Fatalf("h2 echo through %s: got %q (%v); want %q", target, got, err, msg)
+	}
+}
+
+// h2Answer is a CONNECT's response over HTTP/2 with the body read whole.
+type h2Answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// h2Ask sends a CONNECT for target over cc and returns the answer, its
+// date field removed, with the body read to its end (bounded).
+func h2Ask(t *testing.T, cc *http2.ClientConn, target string, hdr http.Header) h2Answer {
+	t.Helper()
+	resp, pw, err := h2Connect(cc, target, hdr)
+	if err != nil {
+		t.Fatalf("h2 CONNECT %s: %v", target, err)
+	}
+	defer pw.Close()
+	body := make([]byte, 1<<16)
+	n, err := readAllTimeout(resp.Body, body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("h2 CONNECT %s: body: %v", target, err)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	return h2Answer{resp.StatusCode, h, string(body[:n])}
+}
+
+// readWithin runs read on another goroutine and gives up after waitLimit,
+// for bodies without a deadline of their own (h2 streams).
+func readWithin(read func() (int, error)) (int, error) {
+	type res struct {
+		n   int
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		n, err := read()
+		ch <- res{n, err}
+	}()
+	select {
+	case x := <-ch:
+		return x.n, x.err
+	case <-time.After(waitLimit):
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+// readFullTimeout is io.ReadFull bounded by waitLimit, for bodies without
+// a deadline of their own (h2 streams).
+func readFullTimeout(r interface{ Read([]byte) (int, error) }, buf []byte) (int, error) {
+	return readWithin(func() (int, error) {
+		n := 0
+		var err error
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
+		}
+		if n == len(buf) {
+			err = nil
+		}
+		return n, err
+	})
+}
+
+// readAllTimeout reads r to EOF into buf, bounded by waitLimit.
+func readAllTimeout(r io.Reader, buf []byte) (int, error) {
+	return readWithin(func() (int, error) {
+		n := 0
+		for {
+			k, err := r.Read(buf[n:])
+			n += k
+			if err != nil || n == len(buf) {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				return n, err
+			}
+		}
+	})
+}
+
+// rawH2 is an h2c client (prior knowledge) that writes its own frames and
+// tracks its connection send window from the server's WINDOW_UPDATEs, the
+// response status and any RST_STREAM of each stream, and PING ACKs.
 type rawH2 struct {
 	t   *testing.T
 	nc  net.Conn
@@ -35,6 +222,10 @@ type rawH2 struct {
 	gotInit bool // the server's SETTINGS came
 }
 
+// dialRawH2 connects to addr (a plain listener), sends the preface and
+// SETTINGS, and returns once the server's SETTINGS and first connection
+// WINDOW_UPDATE came. The conn has a 30 s deadline and is closed at
+// cleanup.
 func dialRawH2(t *testing.T, addr string) *rawH2 {
 	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -97,6 +288,7 @@ func (c *rawH2) read() {
 	}
 }
 
+// waitFor waits (bounded) until ok, which runs with c.mu held.
 func (c *rawH2) waitFor(what string, ok func() bool) {
 	c.t.Helper()
 	stop := time.AfterFunc(waitLimit, func() { c.mu.Lock(); c.cond.Broadcast(); c.mu.Unlock() })
@@ -161,134 +353,4 @@ func (c *rawH2) window() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connWin
-}
-
-const (
-	h2ConnWindow = 1 << 20 // h2.Config default ConnWindowSize
-	// After every stream has ended and been answered, at most half the
-	// connection window may still be waiting to be announced (the
-	// WINDOW_UPDATE batching threshold); anything below means credit lost.
-	h2MinSettledWindow = h2ConnWindow / 2
-)
-
-// A CONNECT whose password is checked off the loop (bcrypt) keeps the DATA
-// that arrives meanwhile in an authWait. When the verdict is a refusal
-// (407 here; also 429, 403 after a good password, and the probe-resistance
-// hand-off to the site), h2/protocol.go admitted() returns without
-// st.Consumed for aw.buf, and the stream keeps the *authWait as its user
-// data, so DATA arriving after the answer is appended and never consumed
-// either. When the client ends the stream normally the stream closes as
-// "ended" and ServerConn does not refund: the connection window shrinks for
-// good, and a few such streams stall every tunnel of the connection.
-func TestReviewH2RefusedSlowAuthReturnsConnCredit(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	authPath := filepath.Join(dir, "users.htpasswd")
-	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "right-pass", "$2y$")+"\n")
-	p := startOpenProxy(t, "--auth-file", authPath)
-	c := dialRawH2(t, p.plain)
-
-	const perStream = 200_000
-	ids := []uint32{1, 3, 5}
-	for _, id := range ids {
-		c.connect(id, "127.0.0.1:9", hpack.HeaderField{Name: "proxy-authorization", Value: basic("bob", "wrong-pass")})
-		c.send(id, perStream, true)
-	}
-	for _, id := range ids {
-		c.waitFor("response on stream", func() bool { return c.headers[id] != "" })
-		if got := c.headers[id]; got != "407" {
-			t.Fatalf("stream %d: status %s, want 407", id, got)
-		}
-	}
-	c.sync()
-	if w := c.window(); w < h2MinSettledWindow {
-		t.Fatalf("connection send window %d after %d bytes on refused streams, all answered: want >= %d; %d bytes of credit were never returned",
-			w, len(ids)*perStream, h2MinSettledWindow, h2ConnWindow-w)
-	}
-}
-
-// heldDNS is a UDP DNS server that keeps every query unanswered until
-// release, then answers NXDOMAIN (to those and to later ones).
-func heldDNS(t *testing.T) (addr string, release func()) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	type query struct {
-		b    []byte
-		from net.Addr
-	}
-	var mu sync.Mutex
-	var held []query
-	released := false
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			k, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			q := query{append([]byte(nil), buf[:k]...), from}
-			mu.Lock()
-			if !released {
-				held = append(held, q)
-				mu.Unlock()
-				continue
-			}
-			mu.Unlock()
-			if r := nxdomainFor(q.b); r != nil {
-				_, _ = pc.WriteTo(r, q.from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String(), func() {
-		mu.Lock()
-		released = true
-		qs := held
-		held = nil
-		mu.Unlock()
-		for _, q := range qs {
-			if r := nxdomainFor(q.b); r != nil {
-				_, _ = pc.WriteTo(r, q.from)
-			}
-		}
-	}
-}
-
-// A CONNECT stream whose early bytes pass the high watermark while the
-// upstream is still being dialed is paused (h2/side.go PauseRead): its
-// credit is owed (sd.owed) until ResumeRead. When the dial then fails (502
-// here; the same holds when the upstream ends the tunnel while the client
-// is paused: Tunnel.OnClose -> side.CloseAfterFlush), side.finish never
-// returns sd.owed. The client had ended its stream normally, so ServerConn
-// does not refund it either: the connection window shrinks for good.
-func TestReviewH2PausedStreamEndReturnsOwedCredit(t *testing.T) {
-	t.Parallel()
-	dns, release := heldDNS(t)
-	p := startOpenProxy(t, "--resolver", dns, "--buffer-size", "4096")
-	c := dialRawH2(t, p.plain)
-
-	const perStream = 200_000
-	ids := []uint32{1, 3, 5}
-	for _, id := range ids {
-		c.connect(id, "held.invalid:80")
-		c.send(id, perStream, true)
-	}
-	c.sync() // every DATA frame reached its stream while the dials wait
-	release()
-	for _, id := range ids {
-		c.waitFor("response on stream", func() bool { return c.headers[id] != "" })
-		if got := c.headers[id]; !strings.HasPrefix(got, "5") {
-			t.Fatalf("stream %d: status %s, want a 5xx dial failure", id, got)
-		}
-	}
-	c.sync()
-	if w := c.window(); w < h2MinSettledWindow {
-		t.Fatalf("connection send window %d after %d bytes on streams that all ended: want >= %d; %d bytes of credit were never returned",
-			w, len(ids)*perStream, h2MinSettledWindow, h2ConnWindow-w)
-	}
 }

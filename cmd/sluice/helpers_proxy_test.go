@@ -1,27 +1,22 @@
 package main
 
 // Helpers for the end-to-end tests: an in-process sluice on loopback
-// listeners, local origins (echo, recording, HTTPS), a fake DNS server, raw
-// CONNECT clients and access-log polling. Every wait is bounded.
+// listeners, its access and error logs, and files it reads. Every wait is
+// bounded by waitLimit. The other helpers_*_test.go files hold origins
+// (helpers_origin), the DNS server (helpers_dns), raw HTTP/1.1 clients
+// (helpers_raw), HTTP/2 clients (helpers_h2) and credentials
+// (helpers_auth).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -126,6 +121,26 @@ func (p *proxy) addr(useTLS bool) string {
 	return p.plain
 }
 
+// listenerName names the listener for subtests and messages.
+func listenerName(useTLS bool) string {
+	if useTLS {
+		return "tls"
+	}
+	return "plain"
+}
+
+// waitParked polls until the proxy has paused reading some socket.
+func waitParked(t *testing.T, p *proxy) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for p.s.eng.Stats().Parks == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy never paused reading while its peer did not read (%+v): memory per tunnel is unbounded", p.s.eng.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // logLine is one access-log record.
 type logLine map[string]any
 
@@ -178,330 +193,72 @@ func (p *proxy) waitLog(target string) logLine {
 	}
 }
 
+// anyLine keeps every access-log line, for waitLines.
+func anyLine(logLine) bool { return true }
+
+// waitLines polls the access log until at least n lines satisfy keep and
+// returns them.
+func (p *proxy) waitLines(what string, n int, keep func(logLine) bool) []logLine {
+	p.t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		var out []logLine
+		for _, l := range p.readLog() {
+			if keep(l) {
+				out = append(out, l)
+			}
+		}
+		if len(out) >= n {
+			return out
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%d access-log lines for %s within %v; want %d; log: %v", len(out), what, waitLimit, n, p.readLog())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // checkLogFields asserts that every field of the documented access-log
 // schema is present.
 func checkLogFields(t *testing.T, l logLine) {
 	t.Helper()
 	for _, k := range []string{"time", "client", "user", "proto", "kind", "target", "resolved", "acl", "status",
-		"resolve_ms", "connect_ms", "first_byte_ms", "bytes_up", "bytes_down", "duration_ms", "reason"} {
+		"resolve_ms", "connect_ms", "first_byte_ms", "bytes_up", "bytes_down", "duration_ms", "reason", "method"} {
 		if _, ok := l[k]; !ok {
 			t.Errorf("access-log line lacks %q: %v", k, l)
 		}
 	}
 }
 
-// dialProxy opens a client conn to the proxy (TLS with InsecureSkipVerify
-// for the TLS listener). The conn has an overall deadline so no read can
-// hang the test; it is closed at cleanup.
-func dialProxy(t *testing.T, addr string, useTLS bool) net.Conn {
-	t.Helper()
-	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial proxy %s: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = raw.Close() })
-	_ = raw.SetDeadline(time.Now().Add(30 * time.Second))
-	if !useTLS {
-		return raw
-	}
-	tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
-	if err := tc.Handshake(); err != nil {
-		t.Fatalf("TLS handshake with the proxy: %v", err)
-	}
-	return tc
-}
-
-// connectReq is a CONNECT request head for target.
-func connectReq(target string) string {
-	return "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
-}
-
-// readEstablished reads exactly the 200 response and nothing more.
-func readEstablished(t *testing.T, c net.Conn) {
-	t.Helper()
-	got := make([]byte, len(established))
-	n, err := io.ReadFull(c, got)
-	if err != nil || string(got) != established {
-		t.Fatalf("CONNECT response: got %q (err %v), want exactly %q", got[:n], err, established)
-	}
-}
-
-// openTunnel dials the proxy and opens a CONNECT tunnel to target.
-func openTunnel(t *testing.T, p *proxy, useTLS bool, target string) net.Conn {
-	t.Helper()
-	c := dialProxy(t, p.addr(useTLS), useTLS)
-	if _, err := io.WriteString(c, connectReq(target)); err != nil {
-		t.Fatalf("write CONNECT: %v", err)
-	}
-	readEstablished(t, c)
-	return c
-}
-
-// echoOrigin is a TCP origin that echoes until the client's FIN, then
-// closes. It counts accepted conns.
-type echoOrigin struct {
-	ln       net.Listener
-	mu       sync.Mutex
-	accepted int
-}
-
-func startEcho(t *testing.T) *echoOrigin {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoOrigin{ln: ln}
-	var wg sync.WaitGroup
-	conns := map[net.Conn]struct{}{}
-	t.Cleanup(func() {
-		_ = ln.Close()
-		e.mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		e.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.mu.Lock()
-			e.accepted++
-			conns[c] = struct{}{}
-			e.mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, _ = io.Copy(c, c)
-				_ = c.Close()
-			}()
-		}
-	}()
-	return e
-}
-
-func (e *echoOrigin) addr() string { return e.ln.Addr().String() }
-
-func (e *echoOrigin) port() int { return e.ln.Addr().(*net.TCPAddr).Port }
-
-func (e *echoOrigin) count() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.accepted
-}
-
-// funcOrigin is a TCP origin that runs fn for each conn, then closes it.
-func funcOrigin(t *testing.T, fn func(c net.Conn)) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				fn(c)
-			}()
-		}
-	}()
-	return ln
-}
-
-// httpsOrigin is a local HTTPS origin that answers "origin says <path>".
-func httpsOrigin(t *testing.T) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "origin says %s", r.URL.Path)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func hostOf(srv *httptest.Server) string {
-	return strings.TrimPrefix(strings.TrimPrefix(srv.URL, "https://"), "http://")
-}
-
-// getOverTLS runs TLS to origin inside c (a tunnel), sends GET path and
-// returns the status and body.
-func getOverTLS(t *testing.T, c net.Conn, origin *httptest.Server, path string) (int, string) {
-	t.Helper()
-	pool := x509.NewCertPool()
-	pool.AddCert(origin.Certificate())
-	tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
-	if err := tc.Handshake(); err != nil {
-		t.Fatalf("TLS to the origin through the tunnel: %v", err)
-	}
-	host := hostOf(origin)
-	fmt.Fprintf(tc, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host)
-	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
-	if err != nil {
-		t.Fatalf("origin response through the tunnel: %v", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		t.Fatalf("origin body through the tunnel: %v", err)
-	}
-	return resp.StatusCode, string(body)
-}
-
-// closedPort returns a loopback port that was bound and closed: nothing
-// listens there, so connects are refused.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	return port
-}
-
-// fakeDNS is a UDP DNS server on loopback. With nxdomain it answers every
-// query with NXDOMAIN; otherwise it reads queries and never answers.
-func fakeDNS(t *testing.T, nxdomain bool) (addr string, queries func() int) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	n := 0
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			k, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			n++
-			mu.Unlock()
-			if !nxdomain {
-				continue
-			}
-			if resp := nxdomainFor(buf[:k]); resp != nil {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
-}
-
-// nxdomainFor builds an NXDOMAIN answer to query q: same ID and question,
-// QR RD RA set, RCODE 3, no records.
-func nxdomainFor(q []byte) []byte {
-	if len(q) < 12 {
-		return nil
-	}
-	i := 12
-	for i < len(q) && q[i] != 0 {
-		i += int(q[i]) + 1
-	}
-	end := i + 1 + 4 // the root label, QTYPE, QCLASS
-	if end > len(q) {
-		return nil
-	}
-	r := append([]byte(nil), q[:end]...)
-	r[2] = 0x81                         // QR, opcode 0, RD
-	r[3] = 0x83                         // RA, RCODE NXDOMAIN
-	r[4], r[5] = 0, 1                   // QDCOUNT
-	r[6], r[7], r[8], r[9] = 0, 0, 0, 0 // ANCOUNT, NSCOUNT
-	r[10], r[11] = 0, 0                 // ARCOUNT
-	return r
-}
-
-// rawResult is what came back for a raw request.
-type rawResult struct {
-	resp   *http.Response
-	body   string
-	after  []byte // bytes after the response
-	endErr error  // how the stream ended: io.EOF or a reset when closed
-}
-
-// closedAfter reports whether the proxy closed the conn after its answer
-// (FIN or RST) rather than leaving it open until our deadline.
-func (r *rawResult) closedAfter() bool {
-	var ne net.Error
-	if errors.As(r.endErr, &ne) && ne.Timeout() {
-		return false
-	}
-	return errors.Is(r.endErr, io.EOF) || errors.Is(r.endErr, syscall.ECONNRESET) ||
-		errors.Is(r.endErr, syscall.EPIPE)
-}
-
-// rawExchange writes req to c and reads one response, its body and
-// everything after it until the stream ends or readFor passes.
-func rawExchange(t *testing.T, c net.Conn, req []byte, readFor time.Duration) *rawResult {
-	t.Helper()
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(req)
-		werr <- err
-	}()
-	_ = c.SetReadDeadline(time.Now().Add(readFor))
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("reading the response to %.80q: %v (write: %v)", req, err, <-werr)
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		t.Fatalf("reading the body: %v", err)
-	}
-	r := &rawResult{resp: resp, body: string(body)}
-	buf := make([]byte, 4096)
+// waitErrLog polls the error log until it contains every one of subs.
+func (p *proxy) waitErrLog(subs ...string) string {
+	p.t.Helper()
+	deadline := time.Now().Add(waitLimit)
 	for {
-		n, err := br.Read(buf)
-		r.after = append(r.after, buf[:n]...)
-		if err != nil {
-			r.endErr = err
-			break
+		s := p.errLog.String()
+		ok := true
+		for _, sub := range subs {
+			ok = ok && strings.Contains(s, sub)
 		}
+		if ok {
+			return s
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("error log lacks %q within %v:\n%s", subs, waitLimit, s)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	<-werr // a write may fail once the proxy closes; that is fine
-	return r
 }
 
-// readWithin runs read on another goroutine and gives up after waitLimit,
-// for bodies without a deadline of their own (h2 streams).
-func readWithin(read func() (int, error)) (int, error) {
-	type res struct {
-		n   int
-		err error
+// writeFileAtomic replaces path with data the way an operator's tooling
+// should (write elsewhere, rename), so a reload never reads half a file.
+func writeFileAtomic(t *testing.T, path, data string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	ch := make(chan res, 1)
-	go func() {
-		n, err := read()
-		ch <- res{n, err}
-	}()
-	select {
-	case x := <-ch:
-		return x.n, x.err
-	case <-time.After(waitLimit):
-		return 0, os.ErrDeadlineExceeded
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,16 +1,17 @@
 package main
 
-// End-to-end tests of probe resistance (--probe-resistance,
-// --probe-secret): a proxy request without valid credentials gets, byte
-// for byte apart from the Date value, what a plain net/http server serving
-// the same site handler answers to the same request bytes, over HTTP/1.1
-// (plain and TLS) and HTTP/2; only the secret host gets the 407 challenge.
+// End-to-end tests of probe resistance (--probe-resistance, --probe-secret):
+// a proxy request without valid credentials gets, byte for byte apart from
+// the Date value, what a plain net/http server serving the same site handler
+// answers to the same request bytes, over HTTP/1.1 (plain and TLS) and
+// HTTP/2; only the secret host gets the 407 challenge.
 
 import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -148,12 +149,13 @@ func siteDir(t *testing.T) string {
 	return dir
 }
 
-// TestProbeE2EH1SameAsSite: with --probe-resistance, proxy requests
-// without valid credentials over HTTP/1.1 (plain and TLS) get exactly the
-// bytes a plain net/http server with the same site handler sends for the
-// same request bytes (Date masked), for a --site directory and for the
-// built-in page; never a 407, nothing that names a proxy, and no dial.
-func TestProbeE2EH1SameAsSite(t *testing.T) {
+// TestE2EProbeH1SameAsSite: with --probe-resistance, proxy requests without
+// valid credentials over HTTP/1.1 (plain and TLS) get exactly the bytes a
+// plain net/http server with the same site handler sends for the same
+// request bytes (Date masked), for a --site directory and for the built-in
+// page; never a 407, nothing that names a proxy, and no dial. With valid
+// credentials the same proxy tunnels as usual.
+func TestE2EProbeH1SameAsSite(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
@@ -214,10 +216,10 @@ func TestProbeE2EH1SameAsSite(t *testing.T) {
 	}
 }
 
-// TestProbeE2ERateLimitedStillSite: with probe resistance, a client whose
-// failure budget is spent still gets the site's answer, not a 429 that
-// would reveal the proxy.
-func TestProbeE2ERateLimitedStillSite(t *testing.T) {
+// TestE2EProbeRateLimitedStillSite: with probe resistance, a client whose
+// failure budget is spent still gets the site's answer, even with the right
+// password, not a 429 that would reveal the proxy.
+func TestE2EProbeRateLimitedStillSite(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
@@ -244,7 +246,8 @@ func TestProbeE2ERateLimitedStillSite(t *testing.T) {
 	}
 }
 
-// h2Reference is the site handler on a net/http HTTP/2 server over TLS.
+// h2Reference is the site handler on a net/http HTTP/2 server over TLS,
+// and a client conn to it.
 func h2Reference(t *testing.T, h http.Handler) *http2.ClientConn {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
@@ -256,60 +259,15 @@ func h2Reference(t *testing.T, h http.Handler) *http2.ClientConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	cc, err := (&http2.Transport{}).NewClientConn(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cc
+	return h2Over(t, c)
 }
 
-// h2Answer is a CONNECT's response over HTTP/2 with the body read whole.
-type h2Answer struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func h2Ask(t *testing.T, cc *http2.ClientConn, target string, hdr http.Header) h2Answer {
-	t.Helper()
-	resp, pw, err := h2ConnectWith(cc, target, hdr)
-	if err != nil {
-		t.Fatalf("h2 CONNECT %s: %v", target, err)
-	}
-	defer pw.Close()
-	body := make([]byte, 1<<16)
-	n, err := readAllTimeout(resp.Body, body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("h2 CONNECT %s: body: %v", target, err)
-	}
-	h := resp.Header.Clone()
-	h.Del("Date")
-	return h2Answer{resp.StatusCode, h, string(body[:n])}
-}
-
-// readAllTimeout reads r to EOF into buf, bounded by waitLimit.
-func readAllTimeout(r io.Reader, buf []byte) (int, error) {
-	return readWithin(func() (int, error) {
-		n := 0
-		for {
-			k, err := r.Read(buf[n:])
-			n += k
-			if err != nil || n == len(buf) {
-				if errors.Is(err, io.EOF) {
-					err = nil
-				}
-				return n, err
-			}
-		}
-	})
-}
-
-// TestProbeE2EH2SameAsSite: over HTTP/2, a CONNECT without valid
-// credentials gets the status, header fields (but date) and body that a
-// net/http HTTP/2 server with the same site handler gives the same
-// CONNECT: 405 for the built-in page; never 407 or a proxy-authenticate.
-func TestProbeE2EH2SameAsSite(t *testing.T) {
+// TestE2EProbeH2SameAsSite: over HTTP/2 (TLS and h2c), a CONNECT without
+// valid credentials gets the status, header fields (but date) and body that
+// a net/http HTTP/2 server with the same site handler gives the same
+// CONNECT: 405 for the built-in page; never 407 or a proxy-authenticate, and
+// no dial.
+func TestE2EProbeH2SameAsSite(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
@@ -360,11 +318,11 @@ func TestProbeE2EH2SameAsSite(t *testing.T) {
 	}
 }
 
-// TestProbeE2ESecret: with --probe-secret secret.example, a request for
-// that host (in any spelling) without valid credentials gets the 407
-// challenge over h1 and h2, and no other host does; with credentials
-// everything tunnels, the secret host included.
-func TestProbeE2ESecret(t *testing.T) {
+// TestE2EProbeSecret: with --probe-secret secret.example, a request for that
+// host (in any spelling) without valid credentials gets the 407 challenge
+// over h1 and h2, and no other host does; with credentials everything
+// tunnels, the secret host included.
+func TestE2EProbeSecret(t *testing.T) {
 	t.Parallel()
 	echo := startEcho(t)
 	P := strconv.Itoa(echo.port())
@@ -420,14 +378,14 @@ func TestProbeE2ESecret(t *testing.T) {
 	h2Echo(t, h2From(t, p, src), echo.addr(), authH2("bob", "bcrypt-Secret-5"))
 }
 
-// TestProbeE2EMalformedConnect: a CONNECT that the proxy would refuse as
+// TestE2EProbeMalformedConnect: a CONNECT that the proxy would refuse as
 // malformed (no port, a port out of range, userinfo, a body) is still a
-// request without credentials, so with --probe-resistance it must get the
-// site's answer: net/http's file server and the built-in page answer 405
-// to all of these. A 400 in the proxy's own format (no Date, its own
-// body) tells a prober that something other than the site is listening.
-// (This failed at 4111b5f; c6e9c1b hands such requests to the site.)
-func TestProbeE2EMalformedConnect(t *testing.T) {
+// request without credentials, so with --probe-resistance it gets the site's
+// answer: net/http's file server and the built-in page answer 405 to all of
+// these. A 400 in the proxy's own format (no Date, its own body) would tell
+// a prober that something other than the site is listening.
+// Regression: c6e9c1b
+func TestE2EProbeMalformedConnect(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, shaLine+"\n")
@@ -459,11 +417,12 @@ func TestProbeE2EMalformedConnect(t *testing.T) {
 	}
 }
 
-// TestProbeE2EHeaderTimeoutLikeSite: with probe resistance, a client that
-// never finishes its request head gets, once --header-timeout passes,
-// what a net/http site gives at its own header timeout (a silent close,
-// or 400 for half a request line), not the 408 an open proxy sends.
-func TestProbeE2EHeaderTimeoutLikeSite(t *testing.T) {
+// TestE2EProbeHeaderTimeoutLikeSite: with probe resistance, a client that
+// never finishes its request head gets, once --header-timeout passes, what a
+// net/http site gives at its own header timeout (a silent close, or 400 for
+// half a request line), not the 408 an open proxy sends.
+// Regression: 84ac68a
+func TestE2EProbeHeaderTimeoutLikeSite(t *testing.T) {
 	t.Parallel()
 	answer := func(t *testing.T, c net.Conn, sent string) string {
 		t.Helper()
@@ -516,4 +475,11 @@ func TestProbeE2EHeaderTimeoutLikeSite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fmtHeader renders a header for error messages.
+func fmtHeader(h http.Header) string {
+	var b strings.Builder
+	_ = h.Write(&b)
+	return fmt.Sprintf("%q", b.String())
 }
