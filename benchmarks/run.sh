@@ -2,6 +2,7 @@
 # run.sh: compare sluice with its peers in one command.
 #
 #   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle"]
+#   BENCH_BASE=<rev> benchmarks/run.sh -peers "sluice sluice-base"   # a change, before and after
 #
 # Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
 # runs pinned to CPU 1 with its own origin on 127.0.0.1:21000. For each test
@@ -64,8 +65,9 @@ else
 fi
 
 # Peers: listen port (TLS on port+1) and the protocols each one speaks.
-declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120)
-declare -A PROTOS=([sluice]="h1 h1tls h2" [goproxy]="h1 h1tls h2" [caddy]="h1 h1tls h2" [squid]=h1 [nginx-stream]=raw [none]=raw)
+declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120 [sluice-base]=21130)
+declare -A PROTOS=([sluice]="h1 h1tls h2" [goproxy]="h1 h1tls h2" [caddy]="h1 h1tls h2" [squid]=h1 [nginx-stream]=raw [none]=raw
+	[sluice-base]="h1 h1tls h2")
 declare -A PID=()
 
 # The Go peers and the tool hold thousands of sockets in the idle test.
@@ -187,6 +189,7 @@ versions() {
 	[ -x "$BIN/caddy" ] && echo "- caddy $("$BIN/caddy" version 2>/dev/null | cut -d' ' -f1) + forwardproxy v0.0.0-20240314124830-ec0619230bc0"
 	command -v squid >/dev/null && echo "- $(squid -v 2>/dev/null | head -1)"
 	command -v nginx >/dev/null && echo "- $(nginx -v 2>&1)"
+	[ -f "$BIN/sluice-base.rev" ] && echo "- sluice-base: the tree at $(cat "$BIN/sluice-base.rev") (BENCH_BASE)"
 	return 0
 }
 

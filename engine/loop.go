@@ -26,7 +26,7 @@ type Loop struct {
 	// Owned by the loop.
 	conns      map[*Conn]struct{}
 	waiters    map[*Conn]struct{}
-	idles      map[*Idle]struct{}
+	idles      []*Idle // armed idle timers; each knows its index
 	batch      []*Conn
 	now        time.Time
 	lastSweep  time.Time
@@ -49,7 +49,6 @@ func newLoop(e *Engine, el gnet.EventLoop) *Loop {
 		el:       el,
 		conns:    make(map[*Conn]struct{}),
 		waiters:  make(map[*Conn]struct{}),
-		idles:    make(map[*Idle]struct{}),
 		now:      time.Now(),
 		interval: minWaitTick,
 		scratch:  make([]byte, 64<<10),
@@ -193,14 +192,19 @@ func (l *Loop) cut() {
 
 // sweep fires idle timeouts, deadlines and linger expiries.
 func (l *Loop) sweep() {
-	for it := range l.idles {
+	now := l.now.UnixNano()
+	for i := 0; i < len(l.idles); i++ {
+		it := l.idles[i]
 		switch {
 		case it.touched:
 			it.touched = false
-			it.active = l.now
-		case l.now.Sub(it.active) >= it.d:
-			it.active = l.now
-			it.fire()
+			it.active = now
+		case time.Duration(now-it.active) >= it.d:
+			it.active = now
+			it.h.OnIdle() // may Stop it, or another: re-check index i
+			if i < len(l.idles) && l.idles[i] != it {
+				i--
+			}
 		}
 	}
 	for c := range l.conns {
@@ -275,26 +279,32 @@ func (c *Conn) service() (progress bool, eta time.Duration) {
 	return progress, eta
 }
 
-// Idle calls a function on its loop once it has not been touched for a
+// IdleHandler is told that its Idle went untouched for its duration.
+type IdleHandler interface{ OnIdle() }
+
+// Idle tells a handler on its loop once it has not been touched for a
 // while: the idle timeout of something that is not one Conn (a tunnel).
 // Like a Conn's idle timeout it is checked by the loop's sweep, to that
-// precision, and costs no timer. Its methods are loop-only.
+// precision, and costs no timer: an entry in the loop's list. Its methods
+// are loop-only.
 type Idle struct {
 	l       *Loop
+	h       IdleHandler
 	d       time.Duration
-	fire    func()
-	active  time.Time // when the sweep last saw activity
-	touched bool      // activity since the last sweep: a flag, so the data path reads no clock
+	active  int64 // UnixNano when the sweep last saw activity
+	i       int32 // index in l.idles
+	touched bool  // activity since the last sweep: a flag, so the data path reads no clock
 }
 
-// StartIdle arms it on l: fire runs on the loop each time d passes without
-// Touch, until Stop. d <= 0 does nothing. Loop-only.
-func (it *Idle) StartIdle(l *Loop, d time.Duration, fire func()) {
-	if d <= 0 {
+// StartIdle arms it on l: h.OnIdle runs on the loop each time d passes
+// without Touch, until Stop. d <= 0 does nothing.
+func (it *Idle) StartIdle(l *Loop, d time.Duration, h IdleHandler) {
+	if d <= 0 || it.l != nil {
 		return
 	}
-	it.l, it.d, it.fire, it.active = l, d, fire, l.now
-	l.idles[it] = struct{}{}
+	it.l, it.h, it.d, it.active = l, h, d, l.now.UnixNano()
+	it.i = int32(len(l.idles))
+	l.idles = append(l.idles, it)
 }
 
 // Touch counts as activity.
@@ -302,8 +312,15 @@ func (it *Idle) Touch() { it.touched = true }
 
 // Stop disarms it.
 func (it *Idle) Stop() {
-	if it.l != nil {
-		delete(it.l.idles, it)
-		it.l = nil
+	l := it.l
+	if l == nil {
+		return
 	}
+	last := len(l.idles) - 1
+	moved := l.idles[last]
+	l.idles[it.i] = moved
+	moved.i = it.i
+	l.idles[last] = nil
+	l.idles = l.idles[:last]
+	it.l, it.h = nil, nil
 }

@@ -14,17 +14,17 @@ var connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
 func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 	s := h.s
 	r := &relay.Request{
-		Proto: "h1", Kind: "tcp", Client: c.RemoteAddr(), Method: req.Method, Target: req.Target,
+		Proto: relay.ProtoH1, Kind: relay.KindTCP, Client: c.RemoteAddr(), Method: req.Method, Target: req.Target,
 		Authorization: req.ProxyAuthorization, Rest: b[n:],
 	}
-	f := &front{s: s, c: c}
+	f := &front{s: s}
 	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
 		f.head = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
 	}
-	end := relay.Socket(c)
+	f.Attach(c)
 	if req.Method == http.MethodConnect {
 		r.Use = relay.UseConnect
-		s.Policy.Open(relay.OnLoop(c.Loop(), s.Relay), s.Relay, end, f, r)
+		s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, f, f, r)
 		return
 	}
 	head, host, port, err := AppendForwardRequest(nil, req)
@@ -43,13 +43,14 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 			}
 		}})
 	}
-	t = s.Policy.Open(relay.OnLoop(c.Loop(), s.Relay), s.Relay, relay.Stage(end, &bodyStage{b: newBodyCutter(req)}), f, r)
+	t = s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, relay.Stage(f, &bodyStage{b: newBodyCutter(req)}), f, r)
 }
 
-// front answers a proxy request on its socket.
+// front is a proxy request's socket: the tunnel's client End (through the
+// embedded SocketEnd) and the Front that answers the request on it.
 type front struct {
+	relay.SocketEnd
 	s       *Server
-	c       *engine.Conn
 	head    []byte // the request head, kept only with probe resistance
 	forward bool   // the origin's response is the answer
 }
@@ -57,15 +58,15 @@ type front struct {
 // Reply implements relay.Front.
 func (f *front) Reply(status int) {
 	if status != 200 {
-		f.s.fail(f.c, status)
+		f.s.fail(f.Conn(), status)
 		return
 	}
 	if !f.forward {
-		f.c.Write(connectDone)
+		f.Conn().Write(connectDone)
 	}
 }
 
 // Site implements relay.Front.
 func (f *front) Site(early []byte) {
-	f.s.toSite(f.c, append(f.head, early...))
+	f.s.toSite(f.Conn(), append(f.head, early...))
 }

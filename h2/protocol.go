@@ -196,14 +196,17 @@ func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 
 // connect opens the tunnel of a CONNECT stream.
 func (h *conn) connect(st *Stream, req *Request) {
-	sd := &side{h: h, st: st, req: req, watchLow: -1}
+	sd := &side{h: h, st: st, watchLow: -1}
+	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
+		sd.req = req // for the site, should the gate hide the proxy
+	}
 	st.SetUserData(sd)
 	r := &relay.Request{
-		Proto: "h2", Kind: "tcp", Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
+		Proto: relay.ProtoH2, Kind: relay.KindTCP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
 		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
 	}
 	if h.loop == nil {
-		h.loop = relay.OnLoop(h.c.Loop(), h.s.Relay)
+		h.loop = relay.OnLoop(h.c.Loop())
 	}
 	h.s.Policy.Open(h.loop, h.s.Relay, sd, sd, r)
 	if req.EndStream {

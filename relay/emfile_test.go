@@ -41,7 +41,7 @@ func emfileChild(org string) int {
 	rcfg := testRelay()
 	host, port := splitOrigin(org)
 	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *engine.Conn) engine.Handler {
-		tun := relay.New(rcfg, relay.OnLoop(c.Loop(), rcfg), relay.Socket(c), relay.Record{})
+		tun := relay.New(rcfg, relay.OnLoop(c.Loop()), relay.Socket(c), relay.Record{})
 		tun.Connect(engine.DialTarget{Host: host, Port: port, Timeout: 5 * time.Second}, nil)
 		return c.Handler()
 	}})

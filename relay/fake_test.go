@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"time"
+
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -66,7 +68,7 @@ func (l *fakeLoop) Dial(t engine.DialTarget, done func(End, engine.DialInfo, err
 	return func() { l.finishDial(i, nil, errCanceled) }
 }
 
-func (l *fakeLoop) Idle(it *engine.Idle, fire func()) { l.idle = fire }
+func (l *fakeLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) { l.idle = h.OnIdle }
 
 // finishDial ends dial i with up or err, once.
 func (l *fakeLoop) finishDial(i int, up End, err error) {

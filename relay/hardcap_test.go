@@ -40,7 +40,7 @@ func TestHardCapEndsTunnelWhenNeitherEndReads(t *testing.T) {
 		t.Fatalf("tunnel ended with %q; want %q", tun.Rec.Reason, relay.ReasonOverflow)
 	}
 	// One read past the cap at most (gnet's read buffer is 256 KiB).
-	if limit := hardCap + 256<<10; tun.PeakUp > limit || tun.PeakDown > limit {
+	if limit := int32(hardCap + 256<<10); tun.PeakUp > limit || tun.PeakDown > limit {
 		t.Errorf("peak buffered up %d, down %d; want <= hard cap + one read = %d", tun.PeakUp, tun.PeakDown, limit)
 	}
 }

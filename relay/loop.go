@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"time"
+
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -14,20 +16,15 @@ type Loop interface {
 	// with the upstream end (unbound) or the error. cancel abandons the
 	// dial; done still runs, with an error.
 	Dial(t engine.DialTarget, done func(up End, info engine.DialInfo, err error)) (cancel func())
-	// Idle arms it to call fire on the loop whenever it goes untouched for
-	// the tunnel's idle timeout.
-	Idle(it *engine.Idle, fire func())
+	// Idle arms it to tell h on the loop whenever it goes untouched for d.
+	Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler)
 }
 
-// Config.IdleTimeout reaches Loop.Idle through the tunnel; the engine loop
-// needs it at arming time.
-type engineLoop struct {
-	l    *engine.Loop
-	idle *Config
-}
+// engineLoop is pointer-shaped, so a Loop made of it costs no allocation.
+type engineLoop struct{ l *engine.Loop }
 
-// OnLoop is l as a tunnel's Loop, with cfg's idle timeout.
-func OnLoop(l *engine.Loop, cfg *Config) Loop { return engineLoop{l, cfg} }
+// OnLoop is l as a tunnel's Loop.
+func OnLoop(l *engine.Loop) Loop { return engineLoop{l} }
 
 func (e engineLoop) Exec(fn func()) bool { return e.l.Exec(fn) }
 
@@ -43,6 +40,6 @@ func (e engineLoop) Dial(t engine.DialTarget, done func(End, engine.DialInfo, er
 	})
 }
 
-func (e engineLoop) Idle(it *engine.Idle, fire func()) {
-	it.StartIdle(e.l, e.idle.IdleTimeout, fire)
+func (e engineLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {
+	it.StartIdle(e.l, d, h)
 }

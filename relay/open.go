@@ -11,8 +11,8 @@ import (
 // Request is a proxy request as a front end parsed it: what Policy.Open
 // needs to decide on it and to log it.
 type Request struct {
-	Proto  string // h1, h2, h3, sni
-	Kind   string // tcp, udp
+	Proto  Proto
+	Kind   Kind
 	Use    Use    // which port list governs the target
 	Client netip.AddrPort
 	Method string // as the client sent it, for the log
@@ -61,7 +61,7 @@ func (p *Policy) Open(l Loop, cfg *Config, client End, f Front, r *Request) *Tun
 	})
 	t.front = f
 	t.forward = r.Use == UseForward
-	t.head = r.Head
+	t.pend.head = r.Head
 	if len(r.Rest) > 0 {
 		if in, ok := client.(injector); ok {
 			in.inject(r.Rest)
@@ -101,7 +101,7 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		return
 	}
 	t.Rec.User = v.User
-	if t.ends[client].done && t.badEarly == nil { // the client left while its password was checked
+	if t.ends[client].done && t.pend.badEarly == nil { // the client left while its password was checked
 		t.Rec.Status = StatusClientGone
 		t.finish()
 		return
@@ -110,7 +110,7 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		t.refuse(v.Status, v.Reason, v.Hide)
 		return
 	}
-	if se := t.badEarly; se != nil { // bad framing is known already: no dial
+	if se := t.pend.badEarly; se != nil { // bad framing is known already: no dial
 		t.refuse(se.Status, se.Reason, false)
 		return
 	}
@@ -140,8 +140,8 @@ func (t *Tunnel) refuse(status int, r Reason, site bool) {
 	switch {
 	case site && t.front != nil:
 		var early []byte
-		if t.early != nil {
-			early = t.early.B
+		if t.pend.early != nil {
+			early = t.pend.early.B
 		}
 		t.front.Site(early)
 	case status != 0:
@@ -158,8 +158,10 @@ func (t *Tunnel) refuse(status int, r Reason, site bool) {
 // wrap, if set, puts stages over the upstream end.
 func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) {
 	t.state = dialing
-	t.cancelDial = t.loop.Dial(target, func(up End, info engine.DialInfo, err error) {
-		t.cancelDial = nil
+	cancel := t.loop.Dial(target, func(up End, info engine.DialInfo, err error) {
+		if t.pend != nil {
+			t.pend.cancelDial = nil
+		}
 		if t.state == ended {
 			if up != nil {
 				up.Close()
@@ -191,6 +193,9 @@ func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) {
 		}
 		t.opened()
 	})
+	if t.state == dialing { // the fake loop of the tests may have answered already
+		t.pend.cancelDial = cancel
+	}
 }
 
 // opened starts relaying: the answer, then what waited for the upstream.
@@ -198,36 +203,34 @@ func (t *Tunnel) opened() {
 	if !t.forward {
 		t.Rec.Status = 200
 	}
-	t.connected = time.Now()
-	t.loop.Idle(&t.idle, t.onIdle)
+	t.connected = time.Since(t.Rec.Start)
+	t.loop.Idle(&t.idle, t.cfg.IdleTimeout, t)
 	c, up := t.ends[client].end, t.ends[upstream].end
-	cs, ok1 := c.(*socketEnd)
-	us, ok2 := up.(*socketEnd)
-	t.spliceOK = t.cfg.SpliceAfter > 0 && ok1 && ok2 && cs.bare() && us.bare()
+	cs, us := socketOf(c), socketOf(up)
+	t.spliceOK = t.cfg.SpliceAfter > 0 && cs != nil && us != nil && cs.bare() && us.bare()
 	t.reply(200)
 	if t.state != open {
 		return
 	}
-	if len(t.head) > 0 {
-		t.Rec.Up += int64(len(t.head))
-		up.Write(t.head)
-		t.head = nil
+	pd := t.pend
+	if len(pd.head) > 0 {
+		t.Rec.Up += int64(len(pd.head))
+		up.Write(pd.head)
 	}
-	if t.early != nil {
-		t.Rec.Up += int64(len(t.early.B))
-		up.Write(t.early.B)
-		t.dropEarly()
+	if pd.early != nil {
+		t.Rec.Up += int64(len(pd.early.B))
+		up.Write(pd.early.B)
 	}
+	paused := pd.paused
+	t.dropPending()
 	if t.state != open {
 		return
 	}
 	n := up.Buffered()
-	t.PeakUp = max(t.PeakUp, n)
-	if t.paused && n <= t.cfg.high() {
-		t.paused = false
+	t.PeakUp = max(t.PeakUp, int32(n))
+	if paused && n <= t.cfg.high() {
 		c.ResumeRead()
-	} else if t.paused {
-		t.paused = false
+	} else if paused {
 		up.WatchDrain(t.cfg.low()) // its Drained resumes the client
 	}
 	if t.ends[client].eof {

@@ -14,8 +14,6 @@ type Record struct {
 	Start     time.Time
 	Client    netip.AddrPort
 	User      string // after authentication only; never a password
-	Proto     string // h1, h2, h3, sni
-	Kind      string // tcp, udp
 	Method    string // CONNECT, or a forwarded request's method
 	Target    string // as the client wrote it
 	Resolved  netip.AddrPort
@@ -27,8 +25,44 @@ type Record struct {
 	FirstByte time.Duration // from the 200 to the first upstream byte
 	Up, Down  int64         // bytes client->upstream, upstream->client
 	Reason    Reason
+	Proto     Proto
+	Kind      Kind
 	Spliced   bool // the tunnel finished on splice(2), off the event loop
 	Site      bool // the client was answered by the web site (probe resistance), not with Status
+}
+
+// Proto is the protocol a client spoke to the proxy.
+type Proto uint8
+
+const (
+	ProtoH1 Proto = iota + 1
+	ProtoH2
+	ProtoH3
+	ProtoSNI
+)
+
+var protoNames = [...]string{"", "h1", "h2", "h3", "sni"}
+
+func (p Proto) String() string {
+	if int(p) < len(protoNames) {
+		return protoNames[p]
+	}
+	return "unknown"
+}
+
+// Kind is what a tunnel carries: a byte stream (TCP) or datagrams (UDP).
+type Kind uint8
+
+const (
+	KindTCP Kind = iota
+	KindUDP
+)
+
+func (k Kind) String() string {
+	if k == KindUDP {
+		return "udp"
+	}
+	return "tcp"
 }
 
 // Write emits the record as one JSON line.
@@ -40,8 +74,8 @@ func (r *Record) Write(l *zerolog.Logger) {
 		Time("time", r.Start).
 		Str("client", r.Client.String()).
 		Str("user", r.User).
-		Str("proto", r.Proto).
-		Str("kind", r.Kind).
+		Str("proto", r.Proto.String()).
+		Str("kind", r.Kind.String()).
 		Str("method", r.Method).
 		Str("target", r.Target)
 	if r.Resolved.IsValid() {

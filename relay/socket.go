@@ -5,18 +5,41 @@ import "github.com/sluice-proxy/sluice/engine"
 // Socket is c as a tunnel End; the end becomes c's engine handler. Use it
 // for a client socket once its request has been read (HTTP/1.1 CONNECT,
 // SNI); upstream sockets come from Loop.Dial already as Ends.
-func Socket(c *engine.Conn) End {
-	s := &socketEnd{c: c, ev: nowhere{}}
-	c.SetHandler(s)
+func Socket(c *engine.Conn) *SocketEnd {
+	s := &SocketEnd{}
+	s.Attach(c)
 	return s
 }
 
-// socketEnd adapts an engine.Conn, whose methods already are an End's, and
+// SocketEnd adapts an engine.Conn, whose methods already are an End's, and
 // turns its handler events into Events. Until it is bound (an upstream
-// whose tunnel ended during the dial) its events go nowhere.
-type socketEnd struct {
+// whose tunnel ended during the dial) its events go nowhere. A front end
+// may embed it in its per-request state (which is then the End) rather
+// than allocate it apart.
+type SocketEnd struct {
 	c  *engine.Conn
 	ev Events
+}
+
+// Attach makes s the End of c, and c's engine handler.
+func (s *SocketEnd) Attach(c *engine.Conn) {
+	s.c, s.ev = c, nowhere{}
+	c.SetHandler(s)
+}
+
+// socketEnd is the unexported name relay's code uses.
+type socketEnd = SocketEnd
+
+// sock is how the tunnel finds the socket of an End that is one, also
+// when a front end embeds it.
+func (s *SocketEnd) sock() *SocketEnd { return s }
+
+// socketOf returns the socket behind e, if e is a socket.
+func socketOf(e End) *SocketEnd {
+	if s, ok := e.(interface{ sock() *SocketEnd }); ok {
+		return s.sock()
+	}
+	return nil
 }
 
 // nowhere takes the events of an unbound end.
@@ -27,36 +50,39 @@ func (nowhere) EOF()         {}
 func (nowhere) Drained()     {}
 func (nowhere) Closed(error) {}
 
-func (s *socketEnd) Bind(ev Events)     { s.ev = ev }
-func (s *socketEnd) Write(p []byte)     { s.c.Write(p) }
-func (s *socketEnd) Buffered() int      { return s.c.Buffered() }
-func (s *socketEnd) PauseRead()         { s.c.PauseRead() }
-func (s *socketEnd) ResumeRead()        { s.c.ResumeRead() }
-func (s *socketEnd) WatchDrain(low int) { s.c.WatchDrain(low) }
-func (s *socketEnd) CloseWrite()        { s.c.CloseWrite() }
-func (s *socketEnd) CloseAfterFlush()   { s.c.CloseAfterFlush() }
-func (s *socketEnd) Close()             { s.c.Close() }
-func (s *socketEnd) inject(p []byte)    { s.ev.Data(p) }
+func (s *SocketEnd) Bind(ev Events)     { s.ev = ev }
+func (s *SocketEnd) Write(p []byte)     { s.c.Write(p) }
+func (s *SocketEnd) Buffered() int      { return s.c.Buffered() }
+func (s *SocketEnd) PauseRead()         { s.c.PauseRead() }
+func (s *SocketEnd) ResumeRead()        { s.c.ResumeRead() }
+func (s *SocketEnd) WatchDrain(low int) { s.c.WatchDrain(low) }
+func (s *SocketEnd) CloseWrite()        { s.c.CloseWrite() }
+func (s *SocketEnd) CloseAfterFlush()   { s.c.CloseAfterFlush() }
+func (s *SocketEnd) Close()             { s.c.Close() }
+func (s *SocketEnd) inject(p []byte)    { s.ev.Data(p) }
 
 // bare reports whether the end is a plain TCP socket, which splice(2)
 // can move without user space seeing the bytes.
-func (s *socketEnd) bare() bool { return !s.c.IsTLS() }
+func (s *SocketEnd) bare() bool { return !s.c.IsTLS() }
 
 // OnData implements engine.Handler.
-func (s *socketEnd) OnData(_ *engine.Conn, b []byte) int {
+func (s *SocketEnd) OnData(_ *engine.Conn, b []byte) int {
 	s.ev.Data(b)
 	return len(b)
 }
 
 // OnReadEOF implements engine.Handler.
-func (s *socketEnd) OnReadEOF(*engine.Conn) { s.ev.EOF() }
+func (s *SocketEnd) OnReadEOF(*engine.Conn) { s.ev.EOF() }
 
 // OnDrained implements engine.Handler.
-func (s *socketEnd) OnDrained(*engine.Conn) { s.ev.Drained() }
+func (s *SocketEnd) OnDrained(*engine.Conn) { s.ev.Drained() }
 
 // OnTimeout implements engine.Handler: a tunnel keeps its own idle timer,
 // so its sockets carry none.
-func (s *socketEnd) OnTimeout(*engine.Conn) {}
+func (s *SocketEnd) OnTimeout(*engine.Conn) {}
 
 // OnClose implements engine.Handler.
-func (s *socketEnd) OnClose(_ *engine.Conn, err error) { s.ev.Closed(err) }
+func (s *SocketEnd) OnClose(_ *engine.Conn, err error) { s.ev.Closed(err) }
+
+// Conn is the socket.
+func (s *SocketEnd) Conn() *engine.Conn { return s.c }

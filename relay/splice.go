@@ -110,7 +110,7 @@ func (t *Tunnel) maybeSplice() {
 	if t.splice != nil || t.state != open || c.done || u.done || c.eof || u.eof {
 		return
 	}
-	cc, uc := c.end.(*socketEnd).c, u.end.(*socketEnd).c
+	cc, uc := socketOf(c.end).c, socketOf(u.end).c
 	if !cc.Quiet() || !uc.Quiet() || !cfg.Splices.acquire() {
 		return
 	}

@@ -85,7 +85,7 @@ func TestStageTransparent(t *testing.T) {
 // cut, and the access log says why.
 func TestStageErrorAnswersTheClient(t *testing.T) {
 	inner := newFakeEnd()
-	h := newHarness(t, &Request{Proto: "h1", Kind: "tcp", Method: "POST", Target: "example.com:443"}, withClient(Stage(inner, &lenCodec{})))
+	h := newHarness(t, &Request{Proto: ProtoH1, Kind: KindTCP, Method: "POST", Target: "example.com:443"}, withClient(Stage(inner, &lenCodec{})))
 	h.connect()
 	inner.ev.Data([]byte("\x02ok\x00"))
 	if string(h.up.got) != "ok" || !h.up.reset {

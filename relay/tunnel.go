@@ -21,25 +21,31 @@ type Tunnel struct {
 
 	// Owned by the loop; while spliced, by the splice goroutines, until
 	// they post the end back through Loop.Exec.
-	Rec        Record
-	ends       [2]half // client, upstream
-	state      state
-	head       []byte                     // sent upstream before any client byte (a forwarded request's head)
-	early      *bytebufferpool.ByteBuffer // client bytes read before the upstream was connected
-	paused     bool                       // the client is paused until early bytes drain
-	badEarly   *StageError                // the client's stage refused its bytes before the gate spoke
-	forward    bool                       // the upstream answers the client itself (absolute-URI requests)
-	cancelDial func()
-	connected  time.Time
-	idle       engine.Idle
-	splice     *splicing // set once the tunnel is leaving the loop
-	spliceOK   bool      // may ever splice: decided at connect, not on every read
-	release    func()    // the gate's tunnel slots
+	Rec       Record
+	ends      [2]half   // client, upstream
+	pend      *pending  // what the tunnel needs until it is open; nil after
+	splice    *splicing // set once the tunnel is leaving the loop
+	release   func()    // the gate's tunnel slots
+	connected time.Duration // since Rec.Start, when the upstream was connected
+	idle      engine.Idle
+	state     state
+	forward   bool // the upstream answers the client itself (absolute-URI requests)
+	spliceOK  bool // may ever splice: decided at connect, not on every read
 	// PeakUp and PeakDown are the most bytes seen queued toward the
 	// upstream and toward the client: what the watermarks bound.
-	PeakUp, PeakDown int
+	PeakUp, PeakDown int32
 	// OnEnd runs once, after the access-log line.
 	OnEnd func(t *Tunnel)
+}
+
+// pending is the part of a tunnel that only lives until it is open: an
+// idle tunnel does not carry it.
+type pending struct {
+	head       []byte                     // sent upstream before any client byte (a forwarded request's head)
+	early      *bytebufferpool.ByteBuffer // client bytes read before the upstream was connected
+	badEarly   *StageError                // the client's stage refused its bytes before the gate spoke
+	cancelDial func()
+	paused     bool // the client is paused until early bytes drain
 }
 
 type state uint8
@@ -60,9 +66,9 @@ const (
 type half struct {
 	t    *Tunnel
 	end  End
-	i    int  // client or upstream
-	eof  bool // the end sends no more
-	done bool // the end is gone
+	i    uint8 // client or upstream
+	eof  bool  // the end sends no more
+	done bool  // the end is gone
 }
 
 func (h *half) Data(p []byte)    { h.t.data(h, p) }
@@ -76,12 +82,9 @@ func (h *half) other() *half { return &h.t.ends[1-h.i] }
 // tunnels with Policy.Open; New and Connect are for callers that decided
 // already.
 func New(cfg *Config, l Loop, c End, rec Record) *Tunnel {
-	t := &Tunnel{cfg: cfg, loop: l, Rec: rec}
+	t := &Tunnel{cfg: cfg, loop: l, Rec: rec, pend: &pending{}}
 	if t.Rec.Start.IsZero() {
 		t.Rec.Start = time.Now()
-	}
-	if t.Rec.Kind == "" {
-		t.Rec.Kind = "tcp"
 	}
 	t.ends[client] = half{t: t, end: c, i: client}
 	t.ends[upstream] = half{t: t, i: upstream}
@@ -103,39 +106,50 @@ func (t *Tunnel) data(h *half, p []byte) {
 		up.Write(p)
 		t.idle.Touch()
 		n := up.Buffered()
-		t.PeakUp = max(t.PeakUp, n)
+		t.PeakUp = max(t.PeakUp, int32(n))
 		t.queued(up, t.ends[client].end, n)
 		return
 	}
 	if t.Rec.Down == 0 {
-		t.Rec.FirstByte = time.Since(t.connected)
+		t.Rec.FirstByte = time.Since(t.Rec.Start) - t.connected
 	}
 	c := t.ends[client].end
 	t.Rec.Down += int64(len(p))
 	c.Write(p)
 	t.idle.Touch()
 	n := c.Buffered()
-	t.PeakDown = max(t.PeakDown, n)
+	t.PeakDown = max(t.PeakDown, int32(n))
 	t.queued(c, t.ends[upstream].end, n)
 }
 
 // hold keeps client bytes that come before the upstream is connected; the
 // client is paused once they pass the high watermark.
 func (t *Tunnel) hold(p []byte) {
-	if t.early == nil {
-		t.early = stagePool.Get()
+	pd := t.pend
+	if pd.early == nil {
+		pd.early = stagePool.Get()
 	}
-	t.early.B = append(t.early.B, p...)
-	if len(t.early.B) > t.cfg.high() && !t.paused {
-		t.paused = true
+	pd.early.B = append(pd.early.B, p...)
+	if len(pd.early.B) > t.cfg.high() && !pd.paused {
+		pd.paused = true
 		t.ends[client].end.PauseRead()
 	}
 }
 
-func (t *Tunnel) dropEarly() {
-	if t.early != nil {
-		stagePool.Put(t.early)
-		t.early = nil
+// opened drops what only an opening tunnel needs.
+func (t *Tunnel) dropPending() {
+	if pd := t.pend; pd != nil {
+		if pd.early != nil {
+			stagePool.Put(pd.early)
+		}
+		t.pend = nil
+	}
+}
+
+// cancel abandons the dial under way, if any.
+func (t *Tunnel) cancel() {
+	if t.state == dialing && t.pend != nil && t.pend.cancelDial != nil {
+		t.pend.cancelDial()
 	}
 }
 
@@ -191,7 +205,7 @@ func (t *Tunnel) closed(h *half, err error) {
 	if errors.As(err, &se) {
 		t.setReason(se.Reason, true)
 		if h.i == client && t.state == opening {
-			t.badEarly = se // answered once the gate has spoken
+			t.pend.badEarly = se // answered once the gate has spoken
 			return
 		}
 		t.stageFailed(h, se)
@@ -214,9 +228,7 @@ func (t *Tunnel) closed(h *half, err error) {
 	o := h.other()
 	switch {
 	case h.i == client && t.state == dialing:
-		if t.cancelDial != nil {
-			t.cancelDial() // its result ends the tunnel
-		}
+		t.cancel() // its result ends the tunnel
 	case h.i == client && t.state == opening:
 		// The gate's verdict ends it.
 	case o.end == nil || o.done:
@@ -253,9 +265,7 @@ func (t *Tunnel) stageFailed(h *half, se *StageError) {
 	if o.end != nil && !o.done {
 		o.end.Close()
 	}
-	if t.state == dialing && t.cancelDial != nil {
-		t.cancelDial()
-	}
+	t.cancel()
 	if answer {
 		t.reply(se.Status) // the front end ends the client once it is out
 	} else {
@@ -290,12 +300,11 @@ func (t *Tunnel) abort(r Reason) {
 	if u := &t.ends[upstream]; u.end != nil && !u.done {
 		u.end.Close()
 	}
-	if t.state == dialing && t.cancelDial != nil {
-		t.cancelDial()
-	}
+	t.cancel()
 }
 
-func (t *Tunnel) onIdle() { t.abort(ReasonIdle) }
+// OnIdle implements engine.IdleHandler: the idle timeout.
+func (t *Tunnel) OnIdle() { t.abort(ReasonIdle) }
 
 // maybeEnd finishes the tunnel once neither end can report any more.
 func (t *Tunnel) maybeEnd() {
@@ -316,8 +325,7 @@ func (t *Tunnel) finish() {
 	}
 	t.state = ended
 	t.idle.Stop()
-	t.dropEarly()
-	t.head = nil
+	t.dropPending()
 	if t.Rec.Reason == "" {
 		t.Rec.Reason = ReasonDone
 	}

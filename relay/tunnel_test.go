@@ -42,7 +42,7 @@ func newHarness(t *testing.T, r *Request, client ...func(*harness) End) *harness
 	h.cfg = &Config{High: testHigh, Low: testHigh / 4, HardCap: 4 * testHigh, AccessLog: &l}
 	p := testPolicy(t, "all", "")
 	if r == nil {
-		r = &Request{Proto: "h1", Kind: "tcp", Method: "CONNECT", Target: "example.com:443"}
+		r = &Request{Proto: ProtoH1, Kind: KindTCP, Method: "CONNECT", Target: "example.com:443"}
 	}
 	h.tun = p.Open(h.loop, h.cfg, c, h.front, r)
 	return h
@@ -85,7 +85,7 @@ func (h *harness) wantEnd(reason Reason, status int) {
 // Bytes the client sends before the upstream is connected (with the
 // request, and after it) follow it upstream in order, after the 200.
 func TestTunnelEarlyBytesFollowTheAnswer(t *testing.T) {
-	h := newHarness(t, &Request{Proto: "h1", Kind: "tcp", Method: "CONNECT", Target: "example.com:443", Rest: []byte("abc")})
+	h := newHarness(t, &Request{Proto: ProtoH1, Kind: KindTCP, Method: "CONNECT", Target: "example.com:443", Rest: []byte("abc")})
 	h.client.ev.Data([]byte("def"))
 	if len(h.up.got) != 0 || len(h.front.replies) != 0 {
 		t.Fatal("something moved before the upstream was connected")
@@ -320,7 +320,7 @@ func TestOpenRefusals(t *testing.T) {
 		l := zerolog.New(&log)
 		cfg := &Config{AccessLog: &l}
 		p := testPolicy(t, tc.ports, tc.aclText)
-		tun := p.Open(loop, cfg, client, front, &Request{Proto: "h2", Kind: "tcp", Method: "CONNECT", Target: tc.target})
+		tun := p.Open(loop, cfg, client, front, &Request{Proto: ProtoH2, Kind: KindTCP, Method: "CONNECT", Target: tc.target})
 		if len(loop.dials) != 0 || len(front.replies) != 1 || front.replies[0] != tc.status || tun.state != ended {
 			t.Errorf("%s: dials %d replies %v state %d; want no dial and [%d]", tc.target, len(loop.dials), front.replies, tun.state, tc.status)
 		}
