@@ -57,6 +57,10 @@ type prefixConn struct {
 	pre []byte
 }
 
+// NetConn is the conn under the replay (a *tls.Conn for a TLS conn), as
+// tls.Conn.NetConn names its own: a server can still tell it is TLS.
+func (p *prefixConn) NetConn() net.Conn { return p.Conn }
+
 func (p *prefixConn) Read(b []byte) (int, error) {
 	if len(p.pre) > 0 {
 		n := copy(b, p.pre)

@@ -60,12 +60,20 @@ type DialError struct {
 func (e *DialError) Error() string { return "dial " + e.Stage.String() + ": " + e.Err.Error() }
 func (e *DialError) Unwrap() error { return e.Err }
 
+// DialHandler is the handler of a socket being dialed, told once, on the
+// loop, how the dial went.
+type DialHandler interface {
+	Handler
+	// Dialed reports the upstream Conn (its handler is the DialHandler)
+	// or the error.
+	Dialed(up *Conn, info DialInfo, err error)
+}
+
 // Dial connects to t (TCP) off the loop and enrolls the upstream socket on
-// l, so a tunnel's two halves share one goroutine. done runs on l exactly
-// once, with the upstream Conn (handler h) or the error. The returned cancel
-// abandons the dial (done still runs, with an error). Safe from any
-// goroutine.
-func (l *Loop) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, err error)) (cancel func()) {
+// l, so a tunnel's two halves share one goroutine. h.Dialed runs on l
+// exactly once. The returned cancel abandons the dial (Dialed still runs,
+// with an error). Safe from any goroutine.
+func (l *Loop) Dial(t DialTarget, h DialHandler) (cancel func()) {
 	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
 	e := l.eng
 	e.jobs.run(func() {
@@ -76,16 +84,16 @@ func (l *Loop) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, 
 			nc, err = e.connect(ctx, "tcp", addrs, t.Port, &info)
 		}
 		if err != nil {
-			l.exec(func() { done(nil, info, err) })
+			l.exec(func() { h.Dialed(nil, info, err) })
 			return
 		}
 		up := newConn(e, nil, true)
 		up.h, up.loop, up.remote = h, l, info.Addr
-		up.onOpen = func() { done(up, info, nil) }
+		up.onOpen = func() { h.Dialed(up, info, nil) }
 		ch, err := l.el.Enroll(gnet.NewContext(context.Background(), up), nc)
 		if err != nil {
 			_ = nc.Close()
-			l.exec(func() { done(nil, info, &DialError{StageConnect, err}) })
+			l.exec(func() { h.Dialed(nil, info, &DialError{StageConnect, err}) })
 			return
 		}
 		if r, ok := <-ch; !ok || r.Err != nil || r.Conn == nil {
@@ -93,13 +101,14 @@ func (l *Loop) Dial(t DialTarget, h Handler, done func(up *Conn, info DialInfo, 
 			if ok && r.Err != nil {
 				err = r.Err
 			}
-			l.exec(func() { done(nil, info, &DialError{StageConnect, err}) })
+			l.exec(func() { h.Dialed(nil, info, &DialError{StageConnect, err}) })
 		}
 	})
 	return cancelCtx
 }
 
-// opened runs in OnOpen of an enrolled upstream.
+// opened runs in OnOpen of an enrolled upstream: the dial is done, and
+// the handler hears of it before any byte the upstream sends.
 func (c *Conn) opened() {
 	if c.onOpen != nil {
 		f := c.onOpen

@@ -13,7 +13,7 @@ var connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
 // everything read so far, the head is b[:n].
 func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 	s := h.s
-	r := &relay.Request{
+	r := relay.Request{
 		Proto: relay.ProtoH1, Kind: relay.KindTCP, Client: c.RemoteAddr(), Method: req.Method, Target: req.Target,
 		Authorization: req.ProxyAuthorization, Rest: b[n:],
 	}

@@ -1,6 +1,8 @@
 package h1
 
 import (
+	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -20,10 +22,11 @@ func (s *siteServer) serve(h http.Handler, nc net.Conn) {
 	s.once.Do(func() {
 		s.ln = &handoffListener{ch: make(chan net.Conn), done: make(chan struct{})}
 		s.srv = &http.Server{
-			Handler:           h,
+			Handler:           withTLS(h),
 			ReadHeaderTimeout: 15 * time.Second,
 			IdleTimeout:       75 * time.Second,
 			MaxHeaderBytes:    64 << 10,
+			ConnContext:       tlsContext,
 		}
 		go func() { _ = s.srv.Serve(s.ln) }()
 	})
@@ -62,3 +65,32 @@ func (l *handoffListener) Close() error {
 }
 
 func (l *handoffListener) Addr() net.Addr { return &net.TCPAddr{} }
+
+type tlsKey struct{}
+
+// tlsContext finds the TLS under a conn handed over with replayed bytes,
+// which net/http does not see (it only knows a *tls.Conn itself).
+func tlsContext(ctx context.Context, c net.Conn) context.Context {
+	for {
+		if tc, ok := c.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			return context.WithValue(ctx, tlsKey{}, &st)
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return ctx
+		}
+		c = u.NetConn()
+	}
+}
+
+// withTLS gives the site's requests their r.TLS, as if net/http had
+// accepted the TLS conn itself.
+func withTLS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st, ok := r.Context().Value(tlsKey{}).(*tls.ConnectionState); ok && r.TLS == nil {
+			r.TLS = st
+		}
+		h.ServeHTTP(w, r)
+	})
+}

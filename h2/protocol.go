@@ -201,7 +201,7 @@ func (h *conn) connect(st *Stream, req *Request) {
 		sd.req = req // for the site, should the gate hide the proxy
 	}
 	st.SetUserData(sd)
-	r := &relay.Request{
+	r := relay.Request{
 		Proto: relay.ProtoH2, Kind: relay.KindTCP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
 		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
 	}

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -80,6 +81,9 @@ func (sr *siteReq) request() *http.Request {
 	}
 	for _, f := range q.Header {
 		r.Header.Add(f.Name, f.Value)
+	}
+	if sr.h.c.IsTLS() {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, NegotiatedProtocol: "h2"}
 	}
 	return r
 }

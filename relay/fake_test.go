@@ -54,14 +54,14 @@ func (e *fakeEnd) checkDrain() {
 
 // fakeLoop runs everything inline; a dial waits until the test ends it.
 type fakeLoop struct {
-	dials  []func(End, engine.DialInfo, error)
+	dials  []Dialed
 	target []engine.DialTarget
 	idle   func()
 }
 
 func (l *fakeLoop) Exec(fn func()) bool { fn(); return true }
 
-func (l *fakeLoop) Dial(t engine.DialTarget, done func(End, engine.DialInfo, error)) func() {
+func (l *fakeLoop) Dial(t engine.DialTarget, done Dialed) func() {
 	l.dials = append(l.dials, done)
 	l.target = append(l.target, t)
 	i := len(l.dials) - 1
@@ -77,7 +77,7 @@ func (l *fakeLoop) finishDial(i int, up End, err error) {
 		return
 	}
 	l.dials[i] = nil
-	done(up, engine.DialInfo{}, err)
+	done.Dialed(up, engine.DialInfo{}, err)
 }
 
 var errCanceled = &engine.DialError{Stage: engine.StageTimeout, Err: engineCanceled{}}

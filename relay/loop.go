@@ -12,12 +12,19 @@ type Loop interface {
 	// Exec runs fn on the loop and reports false if it never will (the
 	// engine stopped). Safe from any goroutine.
 	Exec(fn func()) bool
-	// Dial connects to t off the loop and calls done on the loop, once,
-	// with the upstream end (unbound) or the error. cancel abandons the
-	// dial; done still runs, with an error.
-	Dial(t engine.DialTarget, done func(up End, info engine.DialInfo, err error)) (cancel func())
+	// Dial connects to t off the loop and tells d on the loop, once, the
+	// upstream end (unbound) or the error. cancel abandons the dial; d
+	// still hears, with an error.
+	Dial(t engine.DialTarget, d Dialed) (cancel func())
 	// Idle arms it to tell h on the loop whenever it goes untouched for d.
 	Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler)
+}
+
+// Dialed is told how a Loop.Dial went: a tunnel's upstream half, which is
+// also the Events the upstream end will report to.
+type Dialed interface {
+	Events
+	Dialed(up End, info engine.DialInfo, err error)
 }
 
 // engineLoop is pointer-shaped, so a Loop made of it costs no allocation.
@@ -28,16 +35,9 @@ func OnLoop(l *engine.Loop) Loop { return engineLoop{l} }
 
 func (e engineLoop) Exec(fn func()) bool { return e.l.Exec(fn) }
 
-func (e engineLoop) Dial(t engine.DialTarget, done func(End, engine.DialInfo, error)) func() {
-	s := &socketEnd{ev: nowhere{}}
-	return e.l.Dial(t, s, func(c *engine.Conn, info engine.DialInfo, err error) {
-		if err != nil {
-			done(nil, info, err)
-			return
-		}
-		s.c = c
-		done(s, info, nil)
-	})
+func (e engineLoop) Dial(t engine.DialTarget, d Dialed) func() {
+	// The socket reports to d from the start; d hears of the dial first.
+	return e.l.Dial(t, &SocketEnd{ev: d})
 }
 
 func (e engineLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {

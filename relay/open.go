@@ -13,7 +13,7 @@ import (
 type Request struct {
 	Proto  Proto
 	Kind   Kind
-	Use    Use    // which port list governs the target
+	Use    Use // which port list governs the target
 	Client netip.AddrPort
 	Method string // as the client sent it, for the log
 	Target string // as the client wrote it: logged, and admitted unless Host is set
@@ -55,13 +55,15 @@ type Front interface {
 // whether it got a tunnel or a refusal with its reason. The tunnel is bound
 // to client at once, so client bytes that come meanwhile wait in it,
 // bounded by the high watermark.
-func (p *Policy) Open(l Loop, cfg *Config, client End, f Front, r *Request) *Tunnel {
+func (p *Policy) Open(l Loop, cfg *Config, client End, f Front, r Request) *Tunnel {
 	t := New(cfg, l, client, Record{
 		Client: r.Client, Proto: r.Proto, Kind: r.Kind, Method: r.Method, Target: r.Target, ACL: -1,
 	})
 	t.front = f
 	t.forward = r.Use == UseForward
-	t.pend.head = r.Head
+	if len(r.Head) > 0 {
+		t.pending().head = r.Head
+	}
 	if len(r.Rest) > 0 {
 		if in, ok := client.(injector); ok {
 			in.inject(r.Rest)
@@ -76,12 +78,13 @@ func (p *Policy) Open(l Loop, cfg *Config, client End, f Front, r *Request) *Tun
 	g := p.Gate
 	v, done := g.Authorize(r.Authorization, r.Client.Addr(), host)
 	if done {
-		t.admit(p, r, v)
+		t.admit(p, &r, v)
 		return t
 	}
+	slow := r // only a request whose password is checked off the loop goes to the heap
 	go func() {
-		v := g.AuthorizeSlow(r.Authorization, r.Client.Addr(), host)
-		l.Exec(func() { t.admit(p, r, v) })
+		v := g.AuthorizeSlow(slow.Authorization, slow.Client.Addr(), host)
+		l.Exec(func() { t.admit(p, &slow, v) })
 	}()
 	return t
 }
@@ -101,7 +104,8 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		return
 	}
 	t.Rec.User = v.User
-	if t.ends[client].done && t.pend.badEarly == nil { // the client left while its password was checked
+	bad := t.pend != nil && t.pend.badEarly != nil
+	if t.ends[client].done && !bad { // the client left while its password was checked
 		t.Rec.Status = StatusClientGone
 		t.finish()
 		return
@@ -110,7 +114,8 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		t.refuse(v.Status, v.Reason, v.Hide)
 		return
 	}
-	if se := t.pend.badEarly; se != nil { // bad framing is known already: no dial
+	if bad { // bad framing is known already: no dial
+		se := t.pend.badEarly
 		t.refuse(se.Status, se.Reason, false)
 		return
 	}
@@ -140,7 +145,7 @@ func (t *Tunnel) refuse(status int, r Reason, site bool) {
 	switch {
 	case site && t.front != nil:
 		var early []byte
-		if t.pend.early != nil {
+		if t.pend != nil && t.pend.early != nil {
 			early = t.pend.early.B
 		}
 		t.front.Site(early)
@@ -158,44 +163,54 @@ func (t *Tunnel) refuse(status int, r Reason, site bool) {
 // wrap, if set, puts stages over the upstream end.
 func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) {
 	t.state = dialing
-	cancel := t.loop.Dial(target, func(up End, info engine.DialInfo, err error) {
-		if t.pend != nil {
-			t.pend.cancelDial = nil
-		}
-		if t.state == ended {
-			if up != nil {
-				up.Close()
-			}
-			return
-		}
-		t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
-		if err != nil {
-			t.Rec.Status = Status(err)
-			t.setReason(DialReason(err), false)
-			if t.ends[client].done {
-				t.Rec.Status = StatusClientGone
-			} else {
-				t.reply(t.Rec.Status)
-			}
-			t.finish()
-			return
-		}
-		if wrap != nil {
-			up = wrap(up)
-		}
-		u := &t.ends[upstream]
-		u.end = up
-		up.Bind(u)
-		t.state = open
-		if t.ends[client].done { // the client left while we dialed
-			up.Close() // its Closed ends the tunnel
-			return
-		}
-		t.opened()
-	})
-	if t.state == dialing { // the fake loop of the tests may have answered already
-		t.pend.cancelDial = cancel
+	if wrap != nil {
+		t.pending().wrap = wrap
 	}
+	cancel := t.loop.Dial(target, &t.ends[upstream])
+	if t.state == dialing { // the fake loop of the tests may have answered already
+		t.cancelDial = cancel
+	}
+}
+
+// Dialed implements Dialed: the upstream is connected, or will not be.
+func (h *half) Dialed(up End, info engine.DialInfo, err error) { h.t.dialed(up, info, err) }
+
+func (t *Tunnel) dialed(up End, info engine.DialInfo, err error) {
+	if t.state == ended {
+		if up != nil {
+			up.Close()
+		}
+		return
+	}
+	t.cancelDial = nil
+	var wrap func(End) End
+	if t.pend != nil {
+		wrap, t.pend.wrap = t.pend.wrap, nil
+	}
+	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
+	if err != nil {
+		t.Rec.Status = Status(err)
+		t.setReason(DialReason(err), false)
+		if t.ends[client].done {
+			t.Rec.Status = StatusClientGone
+		} else {
+			t.reply(t.Rec.Status)
+		}
+		t.finish()
+		return
+	}
+	if wrap != nil {
+		up = wrap(up)
+	}
+	u := &t.ends[upstream]
+	u.end = up
+	up.Bind(u)
+	t.state = open
+	if t.ends[client].done { // the client left while we dialed
+		up.Close() // its Closed ends the tunnel
+		return
+	}
+	t.opened()
 }
 
 // opened starts relaying: the answer, then what waited for the upstream.
@@ -212,17 +227,19 @@ func (t *Tunnel) opened() {
 	if t.state != open {
 		return
 	}
-	pd := t.pend
-	if len(pd.head) > 0 {
-		t.Rec.Up += int64(len(pd.head))
-		up.Write(pd.head)
+	paused := false
+	if pd := t.pend; pd != nil {
+		if len(pd.head) > 0 {
+			t.Rec.Up += int64(len(pd.head))
+			up.Write(pd.head)
+		}
+		if pd.early != nil {
+			t.Rec.Up += int64(len(pd.early.B))
+			up.Write(pd.early.B)
+		}
+		paused = pd.paused
+		t.dropPending()
 	}
-	if pd.early != nil {
-		t.Rec.Up += int64(len(pd.early.B))
-		up.Write(pd.early.B)
-	}
-	paused := pd.paused
-	t.dropPending()
 	if t.state != open {
 		return
 	}
@@ -244,7 +261,7 @@ const StatusClientGone = 499
 
 // Refuse logs a proxy request that a front end refused before Open could
 // see it (a request it cannot even rewrite), with the status it answered.
-func Refuse(cfg *Config, r *Request, status int, reason Reason) {
+func Refuse(cfg *Config, r Request, status int, reason Reason) {
 	rec := Record{Start: time.Now(), Client: r.Client, Proto: r.Proto, Kind: r.Kind, Method: r.Method,
 		Target: r.Target, ACL: -1, Status: status, Reason: reason}
 	rec.Write(cfg.AccessLog)

@@ -12,8 +12,8 @@ const (
 	ReasonClientError   Reason = "client_error"   // client reset or failed
 	ReasonUpstreamError Reason = "upstream_error" // upstream reset or failed
 	ReasonIdle          Reason = "idle_timeout"
-	ReasonOverflow      Reason = "overflow" // both ends stopped reading while both sent
-	ReasonShutdown      Reason = "shutdown" // the drain timeout cut it
+	ReasonOverflow      Reason = "overflow"         // both ends stopped reading while both sent
+	ReasonShutdown      Reason = "shutdown"         // the drain timeout cut it
 	ReasonBadBody       Reason = "bad_request_body" // a forwarded request's chunked body did not parse
 	ReasonBadResponse   Reason = "bad_response"     // a forwarded request's origin answered with no HTTP/1.x head
 	ReasonBadStream     Reason = "bad_stream"       // a stage's codec refused the bytes of an end

@@ -18,7 +18,21 @@ func Socket(c *engine.Conn) *SocketEnd {
 // than allocate it apart.
 type SocketEnd struct {
 	c  *engine.Conn
-	ev Events
+	ev Events // a socket being dialed: the Dialed that hears how it went
+}
+
+// Dialed implements engine.DialHandler for an upstream being dialed.
+func (s *SocketEnd) Dialed(c *engine.Conn, info engine.DialInfo, err error) {
+	d, _ := s.ev.(Dialed)
+	if d == nil {
+		return
+	}
+	if err != nil {
+		d.Dialed(nil, info, err)
+		return
+	}
+	s.c = c
+	d.Dialed(s, info, nil)
 }
 
 // Attach makes s the End of c, and c's engine handler.

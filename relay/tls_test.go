@@ -43,4 +43,3 @@ func startTLSProxy(t *testing.T, org string) *proxy {
 	t.Helper()
 	return startProxyWith(t, engine.Config{}, testRelay(), org, &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
 }
-

@@ -21,16 +21,17 @@ type Tunnel struct {
 
 	// Owned by the loop; while spliced, by the splice goroutines, until
 	// they post the end back through Loop.Exec.
-	Rec       Record
-	ends      [2]half   // client, upstream
-	pend      *pending  // what the tunnel needs until it is open; nil after
-	splice    *splicing // set once the tunnel is leaving the loop
-	release   func()    // the gate's tunnel slots
-	connected time.Duration // since Rec.Start, when the upstream was connected
-	idle      engine.Idle
-	state     state
-	forward   bool // the upstream answers the client itself (absolute-URI requests)
-	spliceOK  bool // may ever splice: decided at connect, not on every read
+	Rec        Record
+	ends       [2]half       // client, upstream
+	pend       *pending      // what some tunnels need until they are open; made on demand
+	cancelDial func()        // while dialing
+	splice     *splicing     // set once the tunnel is leaving the loop
+	release    func()        // the gate's tunnel slots
+	connected  time.Duration // since Rec.Start, when the upstream was connected
+	idle       engine.Idle
+	state      state
+	forward    bool // the upstream answers the client itself (absolute-URI requests)
+	spliceOK   bool // may ever splice: decided at connect, not on every read
 	// PeakUp and PeakDown are the most bytes seen queued toward the
 	// upstream and toward the client: what the watermarks bound.
 	PeakUp, PeakDown int32
@@ -38,14 +39,23 @@ type Tunnel struct {
 	OnEnd func(t *Tunnel)
 }
 
-// pending is the part of a tunnel that only lives until it is open: an
-// idle tunnel does not carry it.
+// pending is the part of a tunnel that only lives until it is open, and
+// only when the tunnel needs it: most CONNECTs have no early bytes. An idle
+// tunnel does not carry it.
 type pending struct {
-	head       []byte                     // sent upstream before any client byte (a forwarded request's head)
-	early      *bytebufferpool.ByteBuffer // client bytes read before the upstream was connected
-	badEarly   *StageError                // the client's stage refused its bytes before the gate spoke
-	cancelDial func()
-	paused     bool // the client is paused until early bytes drain
+	head     []byte                     // sent upstream before any client byte (a forwarded request's head)
+	early    *bytebufferpool.ByteBuffer // client bytes read before the upstream was connected
+	badEarly *StageError                // the client's stage refused its bytes before the gate spoke
+	wrap     func(End) End              // stages over the upstream end, once connected
+	paused   bool                       // the client is paused until early bytes drain
+}
+
+// pending returns the tunnel's pending part, made on first use.
+func (t *Tunnel) pending() *pending {
+	if t.pend == nil {
+		t.pend = &pending{}
+	}
+	return t.pend
 }
 
 type state uint8
@@ -82,7 +92,7 @@ func (h *half) other() *half { return &h.t.ends[1-h.i] }
 // tunnels with Policy.Open; New and Connect are for callers that decided
 // already.
 func New(cfg *Config, l Loop, c End, rec Record) *Tunnel {
-	t := &Tunnel{cfg: cfg, loop: l, Rec: rec, pend: &pending{}}
+	t := &Tunnel{cfg: cfg, loop: l, Rec: rec}
 	if t.Rec.Start.IsZero() {
 		t.Rec.Start = time.Now()
 	}
@@ -125,7 +135,7 @@ func (t *Tunnel) data(h *half, p []byte) {
 // hold keeps client bytes that come before the upstream is connected; the
 // client is paused once they pass the high watermark.
 func (t *Tunnel) hold(p []byte) {
-	pd := t.pend
+	pd := t.pending()
 	if pd.early == nil {
 		pd.early = stagePool.Get()
 	}
@@ -148,8 +158,8 @@ func (t *Tunnel) dropPending() {
 
 // cancel abandons the dial under way, if any.
 func (t *Tunnel) cancel() {
-	if t.state == dialing && t.pend != nil && t.pend.cancelDial != nil {
-		t.pend.cancelDial()
+	if t.state == dialing && t.cancelDial != nil {
+		t.cancelDial()
 	}
 }
 
@@ -205,7 +215,7 @@ func (t *Tunnel) closed(h *half, err error) {
 	if errors.As(err, &se) {
 		t.setReason(se.Reason, true)
 		if h.i == client && t.state == opening {
-			t.pend.badEarly = se // answered once the gate has spoken
+			t.pending().badEarly = se // answered once the gate has spoken
 			return
 		}
 		t.stageFailed(h, se)

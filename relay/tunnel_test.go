@@ -44,7 +44,7 @@ func newHarness(t *testing.T, r *Request, client ...func(*harness) End) *harness
 	if r == nil {
 		r = &Request{Proto: ProtoH1, Kind: KindTCP, Method: "CONNECT", Target: "example.com:443"}
 	}
-	h.tun = p.Open(h.loop, h.cfg, c, h.front, r)
+	h.tun = p.Open(h.loop, h.cfg, c, h.front, *r)
 	return h
 }
 
@@ -320,7 +320,7 @@ func TestOpenRefusals(t *testing.T) {
 		l := zerolog.New(&log)
 		cfg := &Config{AccessLog: &l}
 		p := testPolicy(t, tc.ports, tc.aclText)
-		tun := p.Open(loop, cfg, client, front, &Request{Proto: ProtoH2, Kind: KindTCP, Method: "CONNECT", Target: tc.target})
+		tun := p.Open(loop, cfg, client, front, Request{Proto: ProtoH2, Kind: KindTCP, Method: "CONNECT", Target: tc.target})
 		if len(loop.dials) != 0 || len(front.replies) != 1 || front.replies[0] != tc.status || tun.state != ended {
 			t.Errorf("%s: dials %d replies %v state %d; want no dial and [%d]", tc.target, len(loop.dials), front.replies, tun.state, tc.status)
 		}

@@ -13,6 +13,13 @@ import (
 // config is everything the flags set.
 type config struct {
 	listen, listenTLS string
+	listenQUIC        quicAddr
+	quic0RTT          bool
+	quicMaxStreams    int64
+	quicStreamWindow  size
+	quicConnWindow    size
+	quicIdleTimeout   time.Duration
+	quicKeepAlive     time.Duration
 	cert, key         string
 	workers           int
 	bufferSize        size
@@ -71,6 +78,14 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "plain listener: HTTP/1.1 CONNECT, absolute-URI requests, h2c with prior knowledge, the site (\"\" = off)")
 	fs.StringVar(&c.listenTLS, "listen-tls", "127.0.0.1:8443", "TLS listener (an \"HTTPS proxy\"); \"\" = off")
+	fs.Var(&c.listenQUIC, "listen-quic", "UDP `address` for HTTP/3 (nginx: listen ... quic), ALPN h3, the TLS listener's certificate; \"\" = off")
+	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
+	fs.Int64Var(&c.quicMaxStreams, "quic-max-streams", 128, "concurrent request streams per QUIC connection (http3_max_concurrent_streams)")
+	c.quicStreamWindow, c.quicConnWindow = 1<<20, 16<<20
+	fs.Var(&c.quicStreamWindow, "quic-stream-window", "most a QUIC stream may have sent that the proxy has not read, a `size` (http3_stream_buffer_size)")
+	fs.Var(&c.quicConnWindow, "quic-conn-window", "the same for a whole QUIC connection, a `size`")
+	fs.DurationVar(&c.quicIdleTimeout, "quic-idle-timeout", 30*time.Second, "a QUIC connection with no packets for this long is closed (quic_timeout)")
+	fs.DurationVar(&c.quicKeepAlive, "quic-keepalive", 0, "send QUIC PINGs this often to keep NAT mappings (0 = never)")
 	fs.StringVar(&c.cert, "cert", "", "TLS certificate chain (PEM); a self-signed one is generated when empty")
 	fs.StringVar(&c.key, "key", "", "TLS private key (PEM) for --cert")
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes); GOMAXPROCS becomes this plus one unless set")
@@ -128,8 +143,34 @@ func (c *config) check() error {
 	if c.probeSecret != "" && !c.probeResistance {
 		return fmt.Errorf("--probe-secret goes with --probe-resistance")
 	}
-	if c.listen == "" && c.listenTLS == "" {
-		return fmt.Errorf("nothing to listen on: set --listen or --listen-tls")
+	if c.listen == "" && c.listenTLS == "" && c.listenQUIC.addr(c.listenTLS) == "" {
+		return fmt.Errorf("nothing to listen on: set --listen, --listen-tls or --listen-quic")
+	}
+	if c.quicMaxStreams < 1 {
+		return fmt.Errorf("--quic-max-streams %d: at least 1", c.quicMaxStreams)
 	}
 	return nil
+}
+
+// quicAddr is --listen-quic: by default the --listen-tls address.
+type quicAddr struct {
+	v   string
+	set bool
+}
+
+func (q *quicAddr) Set(v string) error { q.v, q.set = v, true; return nil }
+
+func (q *quicAddr) String() string {
+	if q == nil || !q.set {
+		return "the --listen-tls address"
+	}
+	return q.v
+}
+
+// addr is the UDP address to serve HTTP/3 on, or "".
+func (q *quicAddr) addr(tls string) string {
+	if q.set {
+		return q.v
+	}
+	return tls
 }

@@ -51,6 +51,7 @@ type proxy struct {
 	s       *server
 	plain   string // --listen address
 	tls     string // --listen-tls address
+	quic    string // --listen-quic address, "" when off
 	logPath string
 	errLog  *lockedBuffer
 	stopped bool
@@ -84,6 +85,9 @@ func startProxy(t *testing.T, args ...string) *proxy {
 	p.s = s
 	p.plain = s.addrs["listen"].String()
 	p.tls = s.addrs["listen-tls"].String()
+	if a, ok := s.addrs["listen-quic"]; ok {
+		p.quic = a.String()
+	}
 	t.Cleanup(func() {
 		if !p.stopped {
 			before := s.eng.ActiveConns()

@@ -4,7 +4,10 @@ package main
 // a proxy request without valid credentials gets, byte for byte apart from
 // the Date value, what a plain net/http server serving the same site handler
 // answers to the same request bytes, over HTTP/1.1 (plain and TLS) and
-// HTTP/2; only the secret host gets the 407 challenge.
+// HTTP/2; only the secret host gets the 407 challenge. These proxies serve
+// no HTTP/3 (--listen-quic ""), so that their TLS answers carry no Alt-Svc
+// that the reference, which has no HTTP/3 either, would not send; HTTP/3's
+// own probe test compares against quic-go's server.
 
 import (
 	"bufio"
@@ -164,7 +167,7 @@ func TestE2EProbeH1SameAsSite(t *testing.T) {
 		t.Run(site.name, func(t *testing.T) {
 			t.Parallel()
 			echo := startEcho(t)
-			args := []string{"--auth-file", authPath, "--probe-resistance", "--allow-ports", "all", "--allow-private"}
+			args := []string{"--auth-file", authPath, "--probe-resistance", "--allow-ports", "all", "--allow-private", "--listen-quic", ""} // no Alt-Svc: the reference site has no HTTP/3
 			if site.spec != "" {
 				args = append(args, "--site", site.spec)
 			}
@@ -223,7 +226,7 @@ func TestE2EProbeRateLimitedStillSite(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
-	p := startProxy(t, "--auth-file", authPath, "--probe-resistance")
+	p := startProxy(t, "--auth-file", authPath, "--probe-resistance", "--listen-quic", "")
 	h, _ := siteHandler("")
 	ref := referenceSite(t, h)
 	req := "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nProxy-Authorization: " + basic("bob", "guess") + "\r\n\r\n"
@@ -276,7 +279,7 @@ func TestE2EProbeH2SameAsSite(t *testing.T) {
 		t.Run(site.name, func(t *testing.T) {
 			t.Parallel()
 			echo := startEcho(t)
-			args := []string{"--auth-file", authPath, "--probe-resistance", "--allow-ports", "all", "--allow-private"}
+			args := []string{"--auth-file", authPath, "--probe-resistance", "--allow-ports", "all", "--allow-private", "--listen-quic", ""} // no Alt-Svc: the reference site has no HTTP/3
 			if site.spec != "" {
 				args = append(args, "--site", site.spec)
 			}
@@ -329,7 +332,7 @@ func TestE2EProbeSecret(t *testing.T) {
 	dns, _ := loopbackDNS(t)
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
-	p := startProxy(t, "--auth-file", authPath, "--auth-realm", authRealm, "--probe-resistance",
+	p := startProxy(t, "--listen-quic", "", "--auth-file", authPath, "--auth-realm", authRealm, "--probe-resistance",
 		"--probe-secret", "secret.example", "--allow-ports", "all", "--allow-private", "--resolver", dns)
 	h, _ := siteHandler("")
 	ref := referenceSite(t, h)
@@ -389,7 +392,7 @@ func TestE2EProbeMalformedConnect(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, shaLine+"\n")
-	p := startProxy(t, "--auth-file", authPath, "--probe-resistance")
+	p := startProxy(t, "--auth-file", authPath, "--probe-resistance", "--listen-quic", "")
 	h, _ := siteHandler("")
 	ref := referenceSite(t, h)
 	for _, tc := range []struct{ name, req string }{
@@ -452,7 +455,7 @@ func TestE2EProbeHeaderTimeoutLikeSite(t *testing.T) {
 
 	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
 	writeFileAtomic(t, authPath, shaLine+"\n")
-	p := startProxy(t, "--probe-resistance", "--auth-file", authPath, "--header-timeout", "500ms")
+	p := startProxy(t, "--listen-quic", "", "--probe-resistance", "--auth-file", authPath, "--header-timeout", "500ms")
 
 	for _, sent := range []string{
 		"",                   // net/http: silence

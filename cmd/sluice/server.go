@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,21 +19,29 @@ import (
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/h1"
 	"github.com/sluice-proxy/sluice/h2"
+	"github.com/sluice-proxy/sluice/h3"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
 // server wires the engine, the front ends and the policy together.
 type server struct {
+	// Static after newServer.
 	cfg       *config
 	log       zerolog.Logger
+	accessLog *zerolog.Logger
 	accessOut io.WriteCloser
 	eng       *engine.Engine
 	policy    *relay.Policy
+	rcfg      *relay.Config
+	site      http.Handler
 	h1        *h1.Server
 	h2        *h2.Server
+	h3        *h3.Server
+	quic      *net.UDPConn // the HTTP/3 socket, served by start
+	cert      atomic.Pointer[tls.Certificate]
 	splices   *relay.Splices
 	aux       []*http.Server      // pprof, metrics
-	addrs     map[string]net.Addr // "listen", "listen-tls"
+	addrs     map[string]net.Addr // "listen", "listen-tls", "listen-quic", "pprof", "metrics"
 }
 
 func newServer(cfg *config, errOut io.Writer) (*server, error) {
@@ -42,29 +51,52 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 	}
 	s := &server{cfg: cfg, addrs: map[string]net.Addr{}}
 	s.log = zerolog.New(errOut).Level(lvl).With().Timestamp().Logger()
+	if err := s.openAccessLog(); err != nil {
+		return nil, err
+	}
+	if err := s.newPolicy(); err != nil {
+		return nil, err
+	}
+	if s.site, err = siteHandler(cfg.site); err != nil {
+		return nil, err
+	}
+	s.newFrontEnds()
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	s.policy.Self = selfAddrs(s.addrs)
+	s.logPolicy()
+	return s, nil
+}
 
-	var accessLog *zerolog.Logger
-	switch cfg.accessLog {
+// openAccessLog opens --access-log.
+func (s *server) openAccessLog() error {
+	switch s.cfg.accessLog {
 	case "off", "":
 	case "stdout":
 		l := zerolog.New(os.Stdout)
-		accessLog = &l
+		s.accessLog = &l
 	case "stderr":
 		l := zerolog.New(os.Stderr)
-		accessLog = &l
+		s.accessLog = &l
 	default:
-		f, err := os.OpenFile(cfg.accessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(s.cfg.accessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("--access-log: %w", err)
+			return fmt.Errorf("--access-log: %w", err)
 		}
 		s.accessOut = f
 		l := zerolog.New(f)
-		accessLog = &l
+		s.accessLog = &l
 	}
+	return nil
+}
 
+// newPolicy builds the ports, the ACL and the gate.
+func (s *server) newPolicy() error {
+	cfg := s.cfg
 	ports, err := acl.ParsePorts(cfg.allowPorts)
 	if err != nil {
-		return nil, fmt.Errorf("--allow-ports: %w", err)
+		return fmt.Errorf("--allow-ports: %w", err)
 	}
 	fwd := cfg.forwardPorts
 	if fwd == "" {
@@ -72,46 +104,35 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 	}
 	forwardPorts, err := acl.ParsePorts(fwd)
 	if err != nil {
-		return nil, fmt.Errorf("--allow-forward-ports: %w", err)
+		return fmt.Errorf("--allow-forward-ports: %w", err)
 	}
 	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout}
 	if cfg.aclFile != "" {
 		m, err := acl.LoadMap(cfg.aclFile)
 		if err != nil {
-			return nil, fmt.Errorf("--acl: %w", err)
+			return fmt.Errorf("--acl: %w", err)
 		}
 		s.policy.ACL.Store(m)
 	}
-	if err := s.setupGate(); err != nil {
-		return nil, err
-	}
-	site, err := siteHandler(cfg.site)
-	if err != nil {
-		return nil, err
-	}
-	rcfg := &relay.Config{
+	return s.setupGate()
+}
+
+// h2IdleTimeout is how long an HTTP/2 conn with no stream stays open: the
+// keep-alive of nginx (keepalive_timeout) and of Go's net/http.
+const h2IdleTimeout = 75 * time.Second
+
+// newFrontEnds builds the engine and the HTTP/1.1, HTTP/2 and HTTP/3 front
+// ends over one relay configuration.
+func (s *server) newFrontEnds() {
+	cfg := s.cfg
+	s.rcfg = &relay.Config{
 		High:        int(cfg.bufferSize),
 		IdleTimeout: cfg.idleTimeout,
-		AccessLog:   accessLog,
+		AccessLog:   s.accessLog,
 		SpliceAfter: int64(cfg.spliceAfter),
 		Splices:     &relay.Splices{Max: cfg.maxSplices},
 	}
-	s.splices = rcfg.Splices
-	s.h2 = &h2.Server{
-		Policy:      s.policy,
-		Relay:       rcfg,
-		Site:        site,
-		IdleTimeout: 75 * time.Second,
-	}
-	s.h1 = &h1.Server{
-		H2:            s.h2.Open,
-		Limits:        h1.DefaultLimits(),
-		Policy:        s.policy,
-		Relay:         rcfg,
-		HeaderTimeout: cfg.headerTimeout,
-		Site:          site,
-	}
-
+	s.splices = s.rcfg.Splices
 	ecfg := engine.Config{
 		Workers:          cfg.workers,
 		MaxConns:         cfg.maxConns,
@@ -127,28 +148,74 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 		ecfg.Resolver = resolverFor(cfg.resolver)
 	}
 	s.eng = engine.New(ecfg)
+	s.h2 = &h2.Server{Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout}
+	s.h1 = &h1.Server{
+		H2:            s.h2.Open,
+		Limits:        h1.DefaultLimits(),
+		Policy:        s.policy,
+		Relay:         s.rcfg,
+		HeaderTimeout: cfg.headerTimeout,
+		Site:          s.site,
+	}
+}
 
+// listen opens every listener now, so that a taken address fails the start
+// and ":0" ports are known before start.
+func (s *server) listen() error {
+	cfg := s.cfg
 	if cfg.listen != "" {
 		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listen, Open: s.h1.Open})
 		if err != nil {
-			return nil, fmt.Errorf("--listen: %w", err)
+			return fmt.Errorf("--listen: %w", err)
 		}
 		s.addrs["listen"] = a
 	}
+	quicAddr := cfg.listenQUIC.addr(cfg.listenTLS)
+	if cfg.listenTLS == "" && quicAddr == "" {
+		return nil
+	}
+	tc, err := s.tlsConfig()
+	if err != nil {
+		return err
+	}
 	if cfg.listenTLS != "" {
-		tc, err := s.tlsConfig()
-		if err != nil {
-			return nil, err
-		}
 		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS})
 		if err != nil {
-			return nil, fmt.Errorf("--listen-tls: %w", err)
+			return fmt.Errorf("--listen-tls: %w", err)
 		}
 		s.addrs["listen-tls"] = a
 	}
-	s.policy.Self = selfAddrs(s.addrs)
-	s.logPolicy()
-	return s, nil
+	if quicAddr == "" {
+		return nil
+	}
+	if a, ok := s.addrs["listen-tls"].(*net.TCPAddr); ok && !cfg.listenQUIC.set {
+		quicAddr = a.String() // the TLS port, also when it was ":0"
+	}
+	if s.quic, err = engine.ListenUDP(quicAddr, cfg.takeover); err != nil {
+		return fmt.Errorf("--listen-quic: %w", err)
+	}
+	s.addrs["listen-quic"] = s.quic.LocalAddr()
+	s.site = altSvc(s.site, h3.AltSvc(s.quic.LocalAddr().(*net.UDPAddr).Port))
+	s.h1.Site, s.h2.Site = s.site, s.site
+	s.h3 = &h3.Server{
+		Engine: s.eng, Policy: s.policy, Relay: s.rcfg, Site: s.site, TLS: tc, Log: s.log,
+		Config: h3.Config{
+			MaxStreams: cfg.quicMaxStreams, StreamWindow: uint64(cfg.quicStreamWindow), ConnWindow: uint64(cfg.quicConnWindow),
+			IdleTimeout: cfg.quicIdleTimeout, KeepAlive: cfg.quicKeepAlive, Allow0RTT: cfg.quic0RTT,
+		},
+	}
+	return nil
+}
+
+// altSvc announces HTTP/3 on the responses of the TLS listener (and of
+// HTTP/3 itself), so browsers find it.
+func altSvc(site http.Handler, value string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Alt-Svc", value)
+		}
+		site.ServeHTTP(w, r)
+	})
 }
 
 // logPolicy says at start what the policy refuses and which flag opens it:
@@ -203,27 +270,39 @@ func (s *server) openTLS(c *engine.Conn) engine.Handler {
 }
 
 func (s *server) tlsConfig() (*tls.Config, error) {
-	var cert tls.Certificate
-	var err error
-	if s.cfg.cert != "" {
-		cert, err = tls.LoadX509KeyPair(s.cfg.cert, s.cfg.key)
-	} else {
-		cert, err = engine.SelfSignedCert()
+	if s.cfg.cert == "" {
 		s.log.Info().Msg("no --cert given: using a generated self-signed certificate")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("certificate: %w", err)
+		cert, err := engine.SelfSignedCert()
+		if err != nil {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
+		s.cert.Store(&cert)
+	} else if err := s.loadCert(); err != nil {
+		return nil, err
 	}
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"h2", "http/1.1"},
-		MinVersion:   tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
+		NextProtos:     []string{"h2", "http/1.1"},
+		MinVersion:     tls.VersionTLS12,
 	}, nil
+}
+
+// loadCert reads --cert and --key; on SIGHUP too, for TLS and QUIC alike.
+func (s *server) loadCert() error {
+	cert, err := tls.LoadX509KeyPair(s.cfg.cert, s.cfg.key)
+	if err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	s.cert.Store(&cert)
+	return nil
 }
 
 func (s *server) start() error {
 	if err := s.eng.Start(); err != nil {
 		return err
+	}
+	if s.h3 != nil {
+		s.h3.Start(s.quic, func(err error) { s.log.Error().Err(err).Msg("HTTP/3 server stopped") })
 	}
 	if s.cfg.pprof != "" {
 		// net/http/pprof registers on DefaultServeMux, which serves only this listener.
@@ -259,13 +338,25 @@ func (s *server) serveAux(name, addr string, h http.Handler) error {
 // until ctx is done; then what is left is cut and logged as such, while
 // the loops still run to log it.
 func (s *server) shutdown(ctx context.Context) error {
-	serr := make(chan error, 1)
+	serr := make(chan error, 2)
 	go func() { serr <- s.splices.Drain(ctx) }()
+	go func() {
+		if s.h3 == nil {
+			serr <- nil
+			return
+		}
+		serr <- s.h3.Shutdown(ctx)
+	}()
 	err := s.eng.Drain(ctx)
-	if e := <-serr; err == nil {
-		err = e
+	for range 2 {
+		if e := <-serr; err == nil {
+			err = e
+		}
 	}
 	s.eng.Stop()
+	if s.quic != nil {
+		_ = s.quic.Close()
+	}
 	s.h1.Close()
 	for _, a := range s.aux {
 		_ = a.Close()
@@ -279,6 +370,13 @@ func (s *server) shutdown(ctx context.Context) error {
 // reload re-reads the files that SIGHUP covers; a broken file keeps the old
 // one in force. Open tunnels are not touched.
 func (s *server) reload() {
+	if s.cfg.cert != "" {
+		if err := s.loadCert(); err != nil {
+			s.log.Error().Err(err).Str("file", s.cfg.cert).Msg("certificate reload failed; keeping the old one")
+		} else {
+			s.log.Info().Str("file", s.cfg.cert).Msg("certificate reloaded")
+		}
+	}
 	if s.cfg.authFile != "" {
 		u, err := acl.LoadHtpasswd(s.cfg.authFile)
 		if err != nil {

@@ -13,7 +13,8 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
-	{"Listeners", []string{"listen", "listen-tls", "cert", "key", "workers", "max-conns", "takeover"}},
+	{"Listeners", []string{"listen", "listen-tls", "listen-quic", "cert", "key", "workers", "max-conns", "takeover"}},
+	{"HTTP/3", []string{"quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
 	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
 		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver"}},
 	{"Policy", []string{"allow-ports", "allow-forward-ports", "allow-private", "acl"}},

@@ -1,0 +1,485 @@
+package h3
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/relay"
+	"github.com/valyala/bytebufferpool"
+)
+
+// streamEnd is an HTTP/3 CONNECT stream as the client End of its tunnel,
+// and the Front that answers its request. quic-go's streams block, the
+// tunnel's loop must not; so the stream is driven by two goroutines of its
+// own, and everything they learn reaches the tunnel through Loop.Exec:
+//
+//   - the request's handler goroutine answers the request once the loop
+//     has decided (it alone touches the ResponseWriter), then reads the
+//     stream, one read at a time: after handing a read to the loop it waits
+//     for the gate, which the loop opens only while the tunnel wants bytes.
+//     While the tunnel has the client paused nothing reads the stream, so
+//     quic-go returns no flow-control credit and QUIC throttles the client.
+//   - a writer goroutine exists only while writes toward the client are
+//     queued: the loop first tries a write that cannot block
+//     (TryWriteAll), and queues what the stream's window does not take.
+//
+// An idle tunnel holds no buffer: its reader blocks on a one-byte read into
+// the struct, and takes a pooled buffer only once bytes are there.
+type streamEnd struct {
+	// Static after newStreamEnd.
+	s    *Server
+	w    http.ResponseWriter
+	r    *http.Request
+	loop *engine.Loop
+
+	decide chan decision // 1-buffered: the loop's answer to the request, for the handler goroutine
+	gate   chan struct{} // 1-buffered, never closed: one more read is wanted
+	quit   chan struct{} // closed when the end is done: nothing is read any more
+	one    [1]byte       // the reader's wait for the next bytes
+
+	// Owned by the loop.
+	ev       relay.Events
+	paused   bool
+	readWait bool // the reader waits for the gate
+	eof      bool // the client's FIN was delivered
+	done     bool // Closed was reported, or the request was answered without a tunnel
+	finAsked bool
+	closeAt  bool // CloseAfterFlush: the end is done once the FIN is out
+	watchLow int  // Drained once Buffered() <= watchLow; -1: none
+
+	// Guarded by mu, between the loop and the writer goroutine.
+	mu      sync.Mutex
+	str     *http3.Stream // once the 200 is out
+	out     *bytebufferpool.ByteBuffer
+	fin     bool // FIN after out
+	writing bool // a writer goroutine runs
+	watched bool // the loop waits for the queue to drain
+}
+
+// decision is how the loop wants the request answered.
+type decision struct {
+	status int  // 200: the tunnel is open
+	site   bool // probe resistance: the site answers
+	abort  bool // reset the stream
+}
+
+var (
+	readPool  bytebufferpool.Pool
+	writePool bytebufferpool.Pool
+)
+
+// readSize is what one read after the first byte takes at most: a good
+// share of a stream window, and below the pool's largest size class.
+const readSize = 32 << 10
+
+// tryWriteMax is the largest write the loop hands to quic-go directly
+// (TryWriteAll, which cannot block): one packet's worth. quic-go keeps a
+// larger one as a single frame and copies what is left of it into a new
+// buffer for every packet it cuts from it, quadratic in the write's size
+// (measured here: 9 GB allocated for 64 MiB of 256 KiB writes). Larger
+// writes go to the writer goroutine, whose blocking Write quic-go cuts
+// into packets in one pass.
+const tryWriteMax = 1200
+
+var (
+	errLocalReset = errors.New("h3: stream reset by the proxy")
+	errGone       = errors.New("h3: the client went away before its answer")
+)
+
+// newStreamEnd makes the end of a CONNECT stream; the server waits for it
+// at shutdown until it is done.
+func newStreamEnd(s *Server, w http.ResponseWriter, r *http.Request, l *engine.Loop) *streamEnd {
+	e := &streamEnd{
+		s: s, w: w, r: r, loop: l,
+		decide:   make(chan decision, 1),
+		gate:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		watchLow: -1,
+	}
+	s.track(e)
+	return e
+}
+
+// serve runs on the request's handler goroutine: it waits for the loop's
+// decision, answers, and for a tunnel goes on as the reader.
+func (e *streamEnd) serve() {
+	var d decision
+	select {
+	case d = <-e.decide:
+	case <-e.r.Context().Done():
+		e.loop.Exec(func() { e.finish(errGone) })
+		return
+	}
+	switch {
+	case d.abort:
+		panic(http.ErrAbortHandler) // quic-go resets the stream
+	case d.site:
+		e.s.Site.ServeHTTP(e.w, e.r)
+		return
+	case d.status != http.StatusOK:
+		if d.status == http.StatusProxyAuthRequired {
+			e.w.Header().Set("Proxy-Authenticate", e.s.Policy.Gate.Challenge())
+		}
+		e.w.WriteHeader(d.status)
+		return
+	}
+	e.w.WriteHeader(http.StatusOK)
+	str := e.w.(http3.HTTPStreamer).HTTPStream() // writes the HEADERS frame
+	e.mu.Lock()
+	e.str = str
+	select {
+	case <-e.quit:
+		// The tunnel reset the end before the 200 was out: reset now.
+		e.mu.Unlock()
+		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeConnectError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeConnectError))
+		return
+	default:
+	}
+	if e.out != nil || e.fin {
+		e.startWriter()
+	}
+	e.mu.Unlock()
+	e.read(str)
+}
+
+// read is the reader loop: one read in flight, handed to the loop, then
+// the wait for the gate.
+func (e *streamEnd) read(str *http3.Stream) {
+	for {
+		select {
+		case <-e.gate:
+		case <-e.quit:
+			return
+		}
+		n, err := str.Read(e.one[:])
+		var buf *bytebufferpool.ByteBuffer
+		if n > 0 {
+			buf = readPool.Get()
+			if cap(buf.B) < readSize {
+				buf.B = make([]byte, readSize)
+			}
+			buf.B = buf.B[:readSize]
+			buf.B[0] = e.one[0]
+			if err == nil {
+				// Usually returns at once: the rest of what arrived.
+				var k int
+				k, err = str.Read(buf.B[1:])
+				n += k
+			}
+			buf.B = buf.B[:n]
+		}
+		if !e.loop.Exec(func() { e.deliver(buf, err) }) {
+			if buf != nil {
+				readPool.Put(buf)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// deliver hands a read to the tunnel, on the loop.
+func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, err error) {
+	if buf != nil {
+		if !e.done {
+			e.ev.Data(buf.B)
+		}
+		readPool.Put(buf)
+	}
+	if e.done {
+		return
+	}
+	switch {
+	case err == nil:
+		if e.paused {
+			e.readWait = true
+		} else {
+			e.gate <- struct{}{}
+		}
+	case errors.Is(err, io.EOF):
+		e.eof = true
+		e.ev.EOF()
+	default:
+		e.finish(e.why(err)) // a client reset, or its connection went
+	}
+}
+
+// why is the close reason for err: a shutdown's cut, or err.
+func (e *streamEnd) why(err error) error {
+	if e.s.cutting.Load() {
+		return engine.ErrShutdown
+	}
+	return err
+}
+
+// Bind implements relay.End.
+func (e *streamEnd) Bind(ev relay.Events) { e.ev = ev }
+
+// Write implements relay.End.
+func (e *streamEnd) Write(p []byte) {
+	if e.done || e.finAsked || len(p) == 0 {
+		return
+	}
+	e.mu.Lock()
+	if str := e.str; str != nil && !e.writing && e.out == nil && len(p) <= tryWriteMax {
+		e.mu.Unlock()
+		// Never blocks: all of p into the stream's send buffer, or none.
+		err := str.TryWriteAll(p)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, quic.ErrWouldBlock) {
+			e.finish(e.why(err))
+			return
+		}
+		e.mu.Lock()
+	}
+	if e.out == nil {
+		e.out = writePool.Get()
+	}
+	e.out.B = append(e.out.B, p...)
+	if e.str != nil {
+		e.startWriter()
+	}
+	e.mu.Unlock()
+}
+
+// startWriter starts the writer goroutine unless it runs. Called with mu.
+func (e *streamEnd) startWriter() {
+	if !e.writing {
+		e.writing = true
+		go e.writeLoop(e.str)
+	}
+}
+
+// writeLoop writes what is queued, then the FIN if asked, and leaves when
+// nothing is left.
+func (e *streamEnd) writeLoop(str *http3.Stream) {
+	for {
+		e.mu.Lock()
+		buf, fin := e.out, e.fin && e.out == nil
+		e.out = nil
+		if fin {
+			e.fin = false
+		}
+		if buf == nil && !fin {
+			e.writing = false
+			watched := e.watched
+			e.mu.Unlock()
+			if watched {
+				e.loop.Exec(e.checkDrained)
+			}
+			return
+		}
+		e.mu.Unlock()
+		var err error
+		if buf != nil {
+			_, err = str.Write(buf.B)
+			writePool.Put(buf)
+		} else {
+			err = str.Close()
+			e.loop.Exec(e.finWritten)
+		}
+		if err != nil {
+			e.mu.Lock()
+			e.writing = false
+			if e.out != nil {
+				writePool.Put(e.out)
+				e.out = nil
+			}
+			e.mu.Unlock()
+			e.loop.Exec(func() { e.finish(e.why(err)) })
+			return
+		}
+		e.mu.Lock()
+		watched := e.watched
+		e.mu.Unlock()
+		if watched {
+			e.loop.Exec(e.checkDrained)
+		}
+	}
+}
+
+// Buffered implements relay.End: bytes queued for the writer.
+func (e *streamEnd) Buffered() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.out == nil {
+		return 0
+	}
+	return len(e.out.B)
+}
+
+// PauseRead implements relay.End.
+func (e *streamEnd) PauseRead() { e.paused = true }
+
+// ResumeRead implements relay.End.
+func (e *streamEnd) ResumeRead() {
+	e.paused = false
+	if e.readWait && !e.done {
+		e.readWait = false
+		e.gate <- struct{}{}
+	}
+}
+
+// WatchDrain implements relay.End.
+func (e *streamEnd) WatchDrain(low int) {
+	e.watchLow = low
+	e.mu.Lock()
+	e.watched = true
+	e.mu.Unlock()
+	e.checkDrained()
+}
+
+func (e *streamEnd) checkDrained() {
+	if e.watchLow < 0 || e.done {
+		return
+	}
+	if e.Buffered() <= e.watchLow {
+		e.watchLow = -1
+		e.mu.Lock()
+		e.watched = false
+		e.mu.Unlock()
+		e.ev.Drained()
+	}
+}
+
+// CloseWrite implements relay.End: the FIN after what is queued.
+func (e *streamEnd) CloseWrite() {
+	if e.done || e.finAsked {
+		return
+	}
+	e.finAsked = true
+	e.mu.Lock()
+	e.fin = true
+	if e.str != nil {
+		e.startWriter()
+	}
+	e.mu.Unlock()
+}
+
+// CloseAfterFlush implements relay.End: the FIN after what is queued, and
+// the end is done once it is out.
+func (e *streamEnd) CloseAfterFlush() {
+	if e.done {
+		return
+	}
+	e.closeAt = true
+	if e.finAsked && !e.pendingFIN() {
+		e.finWritten()
+		return
+	}
+	e.CloseWrite()
+}
+
+func (e *streamEnd) pendingFIN() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fin || e.writing
+}
+
+// finWritten runs on the loop once the FIN went out.
+func (e *streamEnd) finWritten() {
+	if !e.closeAt || e.done {
+		return
+	}
+	if !e.eof {
+		// The request stream is not needed any more (RFC 9114 section
+		// 4.1.1: H3_NO_ERROR asks the client to stop sending).
+		e.mu.Lock()
+		str := e.str
+		e.mu.Unlock()
+		if str != nil {
+			str.CancelRead(quic.StreamErrorCode(http3.ErrCodeNoError))
+		}
+	}
+	e.finish(nil)
+}
+
+// Close implements relay.End: reset both ways with H3_CONNECT_ERROR (RFC
+// 9114 section 4.4).
+func (e *streamEnd) Close() {
+	if e.done {
+		return
+	}
+	e.mu.Lock()
+	str := e.str
+	e.mu.Unlock()
+	if str == nil {
+		e.answer(decision{abort: true})
+	} else {
+		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeConnectError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeConnectError))
+	}
+	e.finish(errLocalReset)
+}
+
+// finish ends the end once: the reader stops, what is queued goes back,
+// and the tunnel hears of it.
+func (e *streamEnd) finish(err error) {
+	if e.done {
+		return
+	}
+	e.end()
+	e.mu.Lock()
+	if str := e.str; str != nil && err != nil {
+		// Both directions end now, so that the stream no longer counts
+		// against the connection's stream limit.
+		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeConnectError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeConnectError))
+	}
+	if !e.writing && e.out != nil {
+		writePool.Put(e.out)
+		e.out = nil
+	}
+	e.mu.Unlock()
+	if e.ev != nil {
+		e.ev.Closed(err)
+	}
+}
+
+// answer hands the loop's decision to the handler goroutine, once.
+func (e *streamEnd) answer(d decision) {
+	select {
+	case e.decide <- d:
+	default:
+	}
+}
+
+// Reply implements relay.Front.
+func (e *streamEnd) Reply(status int) {
+	if e.done {
+		return
+	}
+	e.answer(decision{status: status})
+	if status == http.StatusOK {
+		e.gate <- struct{}{} // the first read
+		return
+	}
+	e.finish(nil)
+}
+
+// Site implements relay.Front.
+func (e *streamEnd) Site(early []byte) {
+	if e.done {
+		return
+	}
+	e.answer(decision{site: true})
+	e.end()
+}
+
+// end marks the end done, once: no more reads, and the server no longer
+// waits for it at shutdown.
+func (e *streamEnd) end() {
+	e.done = true
+	close(e.quit)
+	e.s.untrack(e)
+}
