@@ -13,6 +13,8 @@
 //	bulk   -c tunnels each moving -bytes up (to a sink), down (from a
 //	       source) or both (through the echo)
 //	idle   open -c tunnels, one echo each, hold them and read the proxy's RSS
+//	authstorm  -c wrong passwords at once (h1) while a tunnel echoes and
+//	       another user logs in: what guessing costs (needs -auth, -auth2)
 //	origin only serve the origin (for an external -origin of other runs)
 //
 // Every loop is bounded by -n (operations) and -duration (time), and every
@@ -53,6 +55,8 @@ type config struct {
 	jsonOut   bool
 	label     string
 	test      string
+	auth      string
+	auth2     string
 }
 
 func parseFlags() config {
@@ -78,6 +82,8 @@ func parseFlags() config {
 	flag.BoolVar(&c.jsonOut, "json", false, "print the result as one JSON line")
 	flag.StringVar(&c.label, "label", "", "peer name copied into the result (for the report)")
 	flag.StringVar(&c.test, "test", "", "test name copied into the result (for the report)")
+	flag.StringVar(&c.auth, "auth", "", "authstorm: user:password whose password is guessed (and who holds a tunnel)")
+	flag.StringVar(&c.auth2, "auth2", "", "authstorm: user:password who logs in during the storm")
 	flag.Parse()
 	return c
 }
@@ -141,6 +147,8 @@ func run(cfg config) error {
 		res, err = r.bulk()
 	case "idle":
 		res, err = r.idle()
+	case "authstorm":
+		res, err = r.authstorm()
 	default:
 		return fmt.Errorf("unknown -mode %q", cfg.mode)
 	}

@@ -39,6 +39,9 @@ type result struct {
 	RSSPerTunnel float64 `json:"rss_per_tunnel,omitempty"` // idle: (after-base)/tunnels
 	FDsPerTunnel float64 `json:"fds_per_tunnel,omitempty"` // idle: proxy fds added per tunnel
 	FDLimit      int64   `json:"fd_limit,omitempty"`       // the proxy's soft RLIMIT_NOFILE
+
+	LoginMS float64     `json:"login_ms,omitempty"` // authstorm: a new user's CONNECT during the storm
+	Codes   map[int]int `json:"codes,omitempty"`    // authstorm: how the guesses were answered
 }
 
 // finish derives the per-operation numbers from the raw ones.
