@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # run.sh: compare sluice with its peers in one command.
 #
-#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle"]
+#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle [idle2k]"]
 #   BENCH_BASE=<rev> benchmarks/run.sh -peers "sluice sluice-base"   # a change, before and after
+#   benchmarks/run.sh -peers "sluice goproxy caddy" -protos h3   # only these protocols of each peer
 #
 # Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
 # runs pinned to CPU 1 with its own origin on 127.0.0.1:21000. For each test
 # and each of R repeats the peers take turns (in a rotated order), so that
-# a slow minute of the machine hurts all peers alike. The idle test restarts
+# a slow minute of the machine hurts all peers alike. The idle tests restart
 # the peer before every run, so that its memory baseline is a fresh process
 # and not heap left over from earlier tests. At the end the JSON lines go
 # through the report tool: markdown tables of medians and ratios
 # sluice/peer, printed and written to benchmarks/results/<date>.md.
+# HTTP/3 (sluice, goproxy, caddy) runs over UDP on the peer's TLS port.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -22,17 +24,23 @@ TOOL_CPU=1
 export BENCH_ORIGIN=127.0.0.1:21000
 export BENCH_STATE=${BENCH_STATE:-/tmp/sluice-bench}
 
+# BENCH_PREBUILT=1 given by the caller: measure the binaries already in
+# bin/ (for example a sluice built from a commit while the tree does not
+# build); the report says so.
+PREBUILT_AT_START=$([ -n "${BENCH_PREBUILT:-}" ] && echo 1 || echo 0)
 QUICK=0
 REPEATS=3
 PEERS="sluice goproxy caddy squid nginx-stream none"
 TESTS="setup rr bulk1 bulk8 idle"
+PROTO_FILTER=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-quick) QUICK=1 ;;
 	-r) REPEATS=$2; shift ;;
 	-peers) PEERS=$2; shift ;;
 	-tests) TESTS=$2; shift ;;
-	-h | -help | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	-protos) PROTO_FILTER=$2; shift ;;
+	-h | -help | --help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -45,28 +53,31 @@ fi
 # -n and -duration (the tool's own defaults bound the rest).
 declare -A TEST_NAME TEST_ARGS
 if [ "$QUICK" = 1 ]; then
-	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k)
+	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k [idle2k]=idle-2k)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 100000 -duration 1s"
 		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
 		[bulk1]="-mode bulk -c 1 -dir down -bytes 134217728 -duration 10s"
 		[bulk8]="-mode bulk -c 8 -dir up -bytes 16777216 -duration 10s"
 		[idle]="-mode idle -c 1000 -settle 500ms -max-errors 50"
+		[idle2k]="-mode idle -c 2000 -settle 500ms -max-errors 50"
 	)
 else
-	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k)
+	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k [idle2k]=idle-2k)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 500000 -duration 2s"
 		[rr]="-mode rr -c 1000 -n 10000000 -duration 2s"
 		[bulk1]="-mode bulk -c 1 -dir down -bytes 268435456 -duration 20s"
 		[bulk8]="-mode bulk -c 8 -dir up -bytes 33554432 -duration 20s"
 		[idle]="-mode idle -c 5000 -settle 1s -max-errors 50"
+		[idle2k]="-mode idle -c 2000 -settle 1s -max-errors 50"
 	)
 fi
 
-# Peers: listen port (TLS on port+1) and the protocols each one speaks.
+# Peers: listen port (TLS on port+1, and QUIC on UDP port+1 for h3) and the
+# protocols each one speaks.
 declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120 [sluice-base]=21130)
-declare -A PROTOS=([sluice]="h1 h1tls h2" [goproxy]="h1 h1tls h2" [caddy]="h1 h1tls h2" [squid]=h1 [nginx-stream]=raw [none]=raw
+declare -A PROTOS=([sluice]="h1 h1tls h2 h3" [goproxy]="h1 h1tls h2 h3" [caddy]="h1 h1tls h2 h3" [squid]=h1 [nginx-stream]=raw [none]=raw
 	[sluice-base]="h1 h1tls h2")
 declare -A PID=()
 
@@ -140,6 +151,7 @@ proxy_addr() {
 	case $p/$proto in
 	none/*) echo "" ;;
 	*/h1 | */raw) echo "127.0.0.1:${PORT[$p]}" ;;
+	# h1tls and h2 on the TCP TLS port, h3 on the same port over UDP.
 	*) echo "127.0.0.1:$((PORT[$p] + 1))" ;;
 	esac
 }
@@ -172,7 +184,10 @@ for t in $TESTS; do
 		for i in $(seq 0 $((n - 1))); do
 			p=${ACTIVE[$(((i + rep - 1) % n))]}
 			for proto in ${PROTOS[$p]}; do
-				if [ "$t" = idle ] && [ "$p" != none ]; then
+				if [ -n "$PROTO_FILTER" ] && [[ " $PROTO_FILTER " != *" $proto "* ]]; then
+					continue
+				fi
+				if [[ $t == idle* ]] && [ "$p" != none ]; then
 					stop_peer "$p"
 					start_peer "$p" || { note "$p failed to restart for idle"; continue; }
 				fi
@@ -189,14 +204,16 @@ versions() {
 	[ -x "$BIN/caddy" ] && echo "- caddy $("$BIN/caddy" version 2>/dev/null | cut -d' ' -f1) + forwardproxy v0.0.0-20240314124830-ec0619230bc0"
 	command -v squid >/dev/null && echo "- $(squid -v 2>/dev/null | head -1)"
 	command -v nginx >/dev/null && echo "- $(nginx -v 2>&1)"
-	[ -f "$BIN/sluice-base.rev" ] && echo "- sluice-base: the tree at $(cat "$BIN/sluice-base.rev") (BENCH_BASE)"
+	[[ " ${ACTIVE[*]} " == *" sluice-base "* ]] && [ -f "$BIN/sluice-base.rev" ] &&
+		echo "- sluice-base: the tree at $(cat "$BIN/sluice-base.rev") (BENCH_BASE)"
+	[ "$PREBUILT_AT_START" = 1 ] && echo "- peer binaries taken as found in benchmarks/bin (BENCH_PREBUILT=1 at start), not built from the tree"
 	return 0
 }
 
 {
 	echo "## sluice benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS\"\`, $elapsed s."
+	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS\"$([ -n "$PROTO_FILTER" ] && echo " -protos \"$PROTO_FILTER\"")\`, $elapsed s."
 	echo "Peer on CPU $PEER_CPU, load tool (and origin) on CPU $TOOL_CPU; fd limit $FD_LIMIT for every process."
 	echo "Load average before: $load_before, after: $load_after (anything above ~2 means other work shared the cores)."
 	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -89,7 +91,7 @@ func TestModesWithoutProxy(t *testing.T) {
 }
 
 // connectHandler is a minimal CONNECT proxy for HTTP/1.1 (hijack) and
-// HTTP/2 (stream), enough to exercise the tool's openers.
+// HTTP/2 and HTTP/3 (stream), enough to exercise the tool's openers.
 func connectHandler(t *testing.T) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
@@ -116,7 +118,12 @@ func connectHandler(t *testing.T) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
 		rc.Flush()
-		go io.Copy(up, r.Body)
+		go func() {
+			// The client's END_STREAM or FIN is the origin's EOF, which
+			// ends the echo and so this handler.
+			io.Copy(up, r.Body)
+			up.(*net.TCPConn).CloseWrite()
+		}()
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := up.Read(buf)
@@ -145,7 +152,7 @@ func TestThroughCONNECTProxy(t *testing.T) {
 		{"h2", tlsSrv.Listener.Addr().String()},
 	} {
 		t.Run(c.proto, func(t *testing.T) {
-			op, err := newOpener(c.proto, c.addr, 1, 5*time.Second)
+			op, err := newOpener(c.proto, c.addr, 1, 100, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,6 +161,38 @@ func TestThroughCONNECTProxy(t *testing.T) {
 			testRunner(t, op, "bulk", 2, func(c *config) { c.dir = "both" })
 			testRunner(t, op, "setup", 2, func(c *config) { c.n = 20 })
 		})
+	}
+}
+
+// The h3 opener through quic-go's own HTTP/3 server, with 2 streams per
+// connection so that tunnels beyond the first two need more connections.
+func TestThroughHTTP3Proxy(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tlsSrv.Close()
+	tc := tlsSrv.TLS.Clone()
+	tc.NextProtos = []string{http3.NextProtoH3}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http3.Server{Handler: connectHandler(t), TLSConfig: tc}
+	go srv.Serve(pc)
+	defer srv.Close()
+
+	op, err := newOpener("h3", pc.LocalAddr().String(), 1, 2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	testRunner(t, op, "rr", 4, nil)
+	testRunner(t, op, "bulk", 2, func(c *config) { c.dir = "both" })
+	testRunner(t, op, "setup", 2, func(c *config) { c.n = 20 })
+	if res := testRunner(t, op, "idle", 5, nil); res.Ops != 5 {
+		t.Errorf("idle: %d tunnels open, want 5", res.Ops)
+	}
+	// 5 idle tunnels at 2 a connection: 3 connections.
+	if n := op.(*h3Opener).ConnCount(); n != 3 {
+		t.Errorf("%d QUIC connections, want 3", n)
 	}
 }
 

@@ -39,6 +39,7 @@ type config struct {
 	mode      string
 	conc      int
 	conns     int
+	h3Streams int
 	n         int64
 	duration  time.Duration
 	timeout   time.Duration
@@ -62,10 +63,11 @@ type config struct {
 func parseFlags() config {
 	var c config
 	flag.StringVar(&c.proxy, "proxy", "", "proxy address host:port; for -proto raw the relay address, empty = connect to the origin directly (no proxy)")
-	flag.StringVar(&c.proto, "proto", "h1", "h1 (CONNECT over TCP), h1tls (CONNECT inside TLS), h2 (CONNECT streams over TLS), raw (no CONNECT: -proxy relays to the origin)")
+	flag.StringVar(&c.proto, "proto", "h1", "h1 (CONNECT over TCP), h1tls (CONNECT inside TLS), h2 (CONNECT streams over TLS), h3 (CONNECT streams over QUIC, -proxy is a UDP address), raw (no CONNECT: -proxy relays to the origin)")
 	flag.StringVar(&c.mode, "mode", "rr", "setup, rr, bulk, idle, or origin (serve the origin only)")
 	flag.IntVar(&c.conc, "c", 1, "concurrency: workers (setup), tunnels (rr, bulk, idle)")
-	flag.IntVar(&c.conns, "conns", 0, "h2: TLS connections to start with (more are dialed when the proxy's stream limit is reached); 0 = one per 100 tunnels")
+	flag.IntVar(&c.conns, "conns", 0, "h2, h3: TLS or QUIC connections to start with (more are dialed when the stream limit is reached); 0 = one per 100 tunnels")
+	flag.IntVar(&c.h3Streams, "h3-streams", 100, "h3: streams per QUIC connection before another is dialed; at most the proxy's limit (quic-go's default, Caddy: 100; sluice --quic-max-streams: 128)")
 	flag.Int64Var(&c.n, "n", 1_000_000, "bound on operations: tunnels (setup), round trips (rr)")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "bound on the measured phase")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "bound on each open, read and write")
@@ -130,7 +132,7 @@ func run(cfg config) error {
 	if conns == 0 {
 		conns = (cfg.conc + 99) / 100
 	}
-	op, err := newOpener(cfg.proto, cfg.proxy, conns, cfg.timeout)
+	op, err := newOpener(cfg.proto, cfg.proxy, conns, cfg.h3Streams, cfg.timeout)
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	if h, ok := op.(*h2Opener); ok {
+	if h, ok := op.(interface{ ConnCount() int }); ok {
 		res.Conns = h.ConnCount()
 	}
 	return res.print(os.Stdout, cfg.jsonOut)

@@ -14,7 +14,7 @@ type result struct {
 	Mode  string `json:"mode"`
 	Proto string `json:"proto"`
 	C     int    `json:"c"`
-	Conns int    `json:"conns,omitempty"` // h2: TLS connections carrying the streams
+	Conns int    `json:"conns,omitempty"` // h2, h3: TLS or QUIC connections carrying the streams
 	Dir   string `json:"dir,omitempty"`
 	Bytes int64  `json:"bytes,omitempty"` // bulk: per tunnel and direction
 

@@ -13,7 +13,7 @@ import (
 
 // tunnel is one byte stream to the origin, whatever carries it: a raw TCP
 // connection, an HTTP/1.1 CONNECT tunnel (plain or inside TLS), or an
-// HTTP/2 CONNECT stream.
+// HTTP/2 or HTTP/3 CONNECT stream.
 type tunnel interface {
 	io.ReadWriteCloser
 	// SetDeadline bounds every blocking call, so that no loop of the tool
@@ -28,8 +28,10 @@ type opener interface {
 }
 
 // newOpener builds the opener for a protocol. proxy is the proxy's address;
-// for raw it is the relay's address (or the origin itself when empty).
-func newOpener(proto, proxy string, conns int, timeout time.Duration) (opener, error) {
+// for raw it is the relay's address (or the origin itself when empty), for
+// h3 a UDP address. conns is where h2 and h3 start (connections dialed up
+// front), h3Streams the streams h3 puts on one QUIC connection.
+func newOpener(proto, proxy string, conns, h3Streams int, timeout time.Duration) (opener, error) {
 	switch proto {
 	case "raw":
 		return &rawOpener{addr: proxy, timeout: timeout}, nil
@@ -39,8 +41,10 @@ func newOpener(proto, proxy string, conns int, timeout time.Duration) (opener, e
 		return &h1Opener{addr: proxy, timeout: timeout, tls: insecureTLS("http/1.1")}, nil
 	case "h2":
 		return newH2Opener(proxy, conns, timeout)
+	case "h3":
+		return newH3Opener(proxy, conns, h3Streams, timeout)
 	}
-	return nil, fmt.Errorf("unknown -proto %q (want h1, h1tls, h2 or raw)", proto)
+	return nil, fmt.Errorf("unknown -proto %q (want h1, h1tls, h2, h3 or raw)", proto)
 }
 
 // insecureTLS is the client configuration for proxies: their certificates

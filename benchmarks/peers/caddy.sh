@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # caddy.sh PORT CPU: Caddy v2 with the forwardproxy plugin, built from Go
 # modules (peers/caddy is its own module). h1 on PORT, h1-in-TLS and h2 on
-# PORT+1 with a certificate from Caddy's internal CA.
+# PORT+1 (TCP) and h3 on PORT+1 (UDP), with a certificate from Caddy's
+# internal CA.
 source "$(dirname "$0")/lib.sh"
 parse_args "$@"
+udp_port_free "$TLS_PORT"
 raise_nofile
 src=$BENCH_DIR/peers/caddy
 bin=$BIN_DIR/caddy
@@ -28,7 +30,7 @@ cat >"$dir/Caddyfile" <<CADDY
 	}
 	order forward_proxy before file_server
 	servers {
-		protocols h1 h2
+		protocols h1 h2 h3
 	}
 }
 http://:$PORT {
@@ -55,6 +57,7 @@ HOME=$dir XDG_DATA_HOME=$STATE_ROOT/caddy-storage XDG_CONFIG_HOME=$dir/config \
 pid=$!
 wait_ready "$pid" "$PORT" "$dir/log"
 wait_ready "$pid" "$TLS_PORT" "$dir/log"
+wait_udp "$pid" "$TLS_PORT" "$dir/log"
 # The listener is up before the internal CA has issued the certificate;
 # until then handshakes fail with "internal error". Wait for a real one.
 # The CA and certificate are kept in $STATE_ROOT/caddy-storage across

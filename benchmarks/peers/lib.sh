@@ -47,6 +47,35 @@ port_free() {
 	done
 }
 
+# udp_port_free PORT...: the same for UDP (the HTTP/3 peers serve QUIC on
+# their TLS port). Nothing answers a probe on UDP, so ask the kernel.
+udp_port_free() {
+	local port
+	command -v ss >/dev/null || return 0
+	for port in "$@"; do
+		if [ -n "$(ss -Hlun "sport = :$port")" ]; then
+			die "udp 127.0.0.1:$port is already in use (a leftover peer?)"
+		fi
+	done
+}
+
+# wait_udp PID PORT LOG: wait up to 20 s until PID has a UDP socket on
+# PORT (its QUIC listener), while it lives.
+wait_udp() {
+	local pid=$1 port=$2 log=$3 i
+	command -v ss >/dev/null || return 0
+	for i in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "peer exited before listening on udp $port"; }
+		if ss -Hlunp "sport = :$port" | grep -q "pid=$pid,"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -20 "$log" >&2
+	kill "$pid" 2>/dev/null || true
+	die "peer did not listen on udp $port within 20 s"
+}
+
 # wait_ready PID PORT LOG: wait up to 20 s for PORT to accept while PID
 # lives; on failure show the log and stop the peer.
 wait_ready() {

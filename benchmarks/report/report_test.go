@@ -24,6 +24,9 @@ const sample = `build noise that is not JSON
 {"test":"rr","peer":"sluice","mode":"rr","proto":"h1","c":10,"ops":100,"errors":0,"cpu_us_per_op":20,"rate":2000}
 {"test":"rr","peer":"nginx-stream","mode":"rr","proto":"raw","c":10,"ops":100,"errors":2,"first_error":"boom","cpu_us_per_op":40,"rate":4000}
 {"test":"rr","peer":"none","mode":"rr","proto":"raw","c":10,"ops":100,"errors":0,"cpu_us_per_op":0,"rate":8000}
+{"test":"rr","peer":"sluice","mode":"rr","proto":"h3","c":10,"ops":100,"errors":0,"cpu_us_per_op":15,"rate":1500}
+{"test":"rr","peer":"caddy","mode":"rr","proto":"h3","c":10,"ops":100,"errors":0,"cpu_us_per_op":50,"rate":1000}
+{"test":"rr","peer":"caddy","mode":"rr","proto":"h1","c":10,"ops":100,"errors":0,"cpu_us_per_op":25,"rate":1000}
 {"test":"idle","peer":"goproxy","mode":"idle","proto":"h1","c":5000,"ops":3300,"errors":60,"rss_per_tunnel":24000,"fd_limit":20000}
 `
 
@@ -32,8 +35,8 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(order) != 4 {
-		t.Fatalf("%d groups, want 4", len(order))
+	if len(order) != 7 {
+		t.Fatalf("%d groups, want 7", len(order))
 	}
 	g := groups[order[0]]
 	if m, _ := g.median("cpu_us_per_op"); m != 20 {
@@ -46,6 +49,9 @@ func TestReport(t *testing.T) {
 		"| sluice | h1 | 20.0 |",                    // cost median
 		"| nginx-stream | raw | sluice h1 | 0.50 |", // 20/40: raw peers are set against h1
 		"| none | raw | – |",                        // no proxy process: no cost
+		"| sluice | h3 | 15.0 |",                    // h3 after h2 and before raw
+		"| caddy | h3 | sluice h3 | 0.30 |",         // 15/50: h3 against sluice's h3
+		"| caddy | h1 | sluice h1 | 0.80 |",         // 20/25
 		"rr, nginx-stream raw, run 1: 2 errors, 100 ops: boom",
 		"24,000 (3,300 of 5,000 open, fd limit 20,000)", // a peer out of fds
 

@@ -74,7 +74,7 @@ func writeReport(w io.Writer, groups map[string]*group, order []string, base str
 type testCol struct{ name, mode string }
 
 // protoRank orders a peer's rows the same way for every peer.
-var protoRank = map[string]int{"h1": 0, "h1tls": 1, "h2": 2, "raw": 3}
+var protoRank = map[string]int{"h1": 0, "h1tls": 1, "h2": 2, "h3": 3, "raw": 4}
 
 // axes lists the tests (columns) in run order, and the peer+protocol rows
 // grouped by peer (in the order peers first ran) and then by protocol, so

@@ -6,10 +6,11 @@ import (
 	"net/http"
 )
 
-// tunnelH2 relays an HTTP/2 CONNECT stream: the request body goes up, the
-// upstream's bytes go down as DATA frames, flushed after every write so
-// that small round trips are not held back. The end of the request body
-// (END_STREAM) becomes a half-close to the upstream.
+// tunnelH2 relays an HTTP/2 or HTTP/3 CONNECT stream: the request body
+// goes up, the upstream's bytes go down as DATA frames, flushed after every
+// write so that small round trips are not held back. The end of the
+// request body (END_STREAM, or the stream's FIN) becomes a half-close to
+// the upstream.
 func tunnelH2(w http.ResponseWriter, r *http.Request, up *net.TCPConn) {
 	defer up.Close()
 	rc := http.NewResponseController(w)
