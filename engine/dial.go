@@ -74,26 +74,15 @@ type DialHandler interface {
 // exactly once. The returned cancel abandons the dial (Dialed still runs,
 // with an error). Safe from any goroutine.
 func (l *Loop) Dial(t DialTarget, h DialHandler) (cancel func()) {
-	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
-	e := l.eng
-	e.jobs.run(func() {
-		defer cancelCtx()
-		addrs, info, err := e.resolve(ctx, t)
-		var nc net.Conn
-		if err == nil {
-			nc, err = e.connect(ctx, "tcp", addrs, t.Port, &info)
-		}
-		if err != nil {
-			l.exec(func() { h.Dialed(nil, info, err) })
-			return
-		}
-		up := newConn(e, nil, true)
+	fail := func(info DialInfo, err error) { h.Dialed(nil, info, err) }
+	return l.dialJob(t, "tcp", fail, func(nc net.Conn, info DialInfo) {
+		up := newConn(l.eng, nil, true)
 		up.h, up.loop, up.remote = h, l, info.Addr
 		up.onOpen = func() { h.Dialed(up, info, nil) }
 		ch, err := l.el.Enroll(gnet.NewContext(context.Background(), up), nc)
 		if err != nil {
 			_ = nc.Close()
-			l.exec(func() { h.Dialed(nil, info, &DialError{StageConnect, err}) })
+			l.exec(func() { fail(info, &DialError{StageConnect, err}) })
 			return
 		}
 		if r, ok := <-ch; !ok || r.Err != nil || r.Conn == nil {
@@ -101,8 +90,29 @@ func (l *Loop) Dial(t DialTarget, h DialHandler) (cancel func()) {
 			if ok && r.Err != nil {
 				err = r.Err
 			}
-			l.exec(func() { h.Dialed(nil, info, &DialError{StageConnect, err}) })
+			l.exec(func() { fail(info, &DialError{StageConnect, err}) })
 		}
+	})
+}
+
+// dialJob resolves t and connects a socket of network to the first allowed
+// address, off the loop: failed hears of an error on l, got receives the
+// socket on the dial's goroutine.
+func (l *Loop) dialJob(t DialTarget, network string, failed func(DialInfo, error), got func(net.Conn, DialInfo)) (cancel func()) {
+	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
+	e := l.eng
+	e.jobs.run(func() {
+		defer cancelCtx()
+		addrs, info, err := e.resolve(ctx, t)
+		var nc net.Conn
+		if err == nil {
+			nc, err = e.connect(ctx, network, addrs, t.Port, &info)
+		}
+		if err != nil {
+			l.exec(func() { failed(info, err) })
+			return
+		}
+		got(nc, info)
 	})
 	return cancelCtx
 }

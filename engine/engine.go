@@ -283,6 +283,13 @@ func (e *Engine) Stop() {
 			_ = nc.Close()
 		}
 		_ = os.Remove(e.sock)
+		// The loops have stopped: no handler runs any more, but UDP
+		// sockets still have their readers.
+		for _, l := range e.ring {
+			for pc := range l.packets {
+				_ = pc.uc.Close()
+			}
+		}
 	})
 }
 

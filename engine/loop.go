@@ -27,6 +27,7 @@ type Loop struct {
 	conns      map[*Conn]struct{}
 	waiters    map[*Conn]struct{}
 	idles      []*Idle // armed idle timers; each knows its index
+	packets    map[*PacketConn]struct{}
 	batch      []*Conn
 	now        time.Time
 	lastSweep  time.Time
@@ -49,6 +50,7 @@ func newLoop(e *Engine, el gnet.EventLoop) *Loop {
 		el:       el,
 		conns:    make(map[*Conn]struct{}),
 		waiters:  make(map[*Conn]struct{}),
+		packets:  make(map[*PacketConn]struct{}),
 		now:      time.Now(),
 		interval: minWaitTick,
 		scratch:  make([]byte, 64<<10),
@@ -187,6 +189,9 @@ func (l *Loop) drain() {
 func (l *Loop) cut() {
 	for c := range l.conns {
 		c.closeWith(ErrShutdown)
+	}
+	for pc := range l.packets {
+		pc.closeWith(ErrShutdown)
 	}
 }
 

@@ -24,6 +24,9 @@ type Server struct {
 	// H2 takes a conn that opened with the HTTP/2 preface (h2c with prior
 	// knowledge); nil refuses it as a bad request.
 	H2 func(c *engine.Conn) engine.Handler
+	// UDP matches connect-udp requests (GET with Upgrade: connect-udp);
+	// nil turns connect-udp off.
+	UDP *relay.UDPTemplate
 
 	site siteServer
 }
@@ -91,6 +94,10 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		return len(b)
 	}
 	c.SetDeadline(time.Time{})
+	if h.s.UDP != nil && isConnectUDP(&req) {
+		h.proxyUDP(c, &req, b, n)
+		return len(b)
+	}
 	if req.Method != http.MethodConnect && req.Form != FormAbsolute {
 		h.toSite(c, b)
 		return len(b)

@@ -1,13 +1,50 @@
 package h1
 
 import (
+	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
-var connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
+var (
+	connectDone = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
+	// RFC 9298 section 3.3: the upgrade, and the capsules that follow it.
+	udpUpgraded = []byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n")
+)
+
+// isConnectUDP reports whether req asks for a connect-udp flow: GET with
+// Upgrade: connect-udp and Connection: Upgrade (RFC 9298 section 3.3).
+func isConnectUDP(req *Request) bool {
+	return req.Method == http.MethodGet && req.Form == FormOrigin &&
+		hasToken(req.Get("Upgrade"), "connect-udp") && hasToken(req.Get("Connection"), "upgrade")
+}
+
+// proxyUDP opens the datagram flow of a connect-udp request: the target
+// is in the path; after the 101 the connection carries capsules.
+func (h *conn) proxyUDP(c *engine.Conn, req *Request, b []byte, n int) {
+	s := h.s
+	r := relay.Request{
+		Proto: relay.ProtoH1, Kind: relay.KindUDP, Use: relay.UseConnect, Client: c.RemoteAddr(), Method: req.Method,
+		Target: req.Target, Authorization: req.ProxyAuthorization, Rest: b[n:],
+	}
+	host, port, ok := s.UDP.Match(req.Target)
+	if !ok {
+		relay.Refuse(s.Relay, r, http.StatusBadRequest, relay.ReasonBadRequest)
+		s.fail(c, http.StatusBadRequest)
+		return
+	}
+	r.Host, r.Port = host, port
+	r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	f := &front{s: s, udp: true}
+	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
+		f.head = append([]byte(nil), b[:n]...)
+	}
+	f.Attach(c)
+	s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, relay.Stage(f, relay.Capsules()), f, r)
+}
 
 // proxy opens a tunnel for a CONNECT or an absolute-form request; b is
 // everything read so far, the head is b[:n].
@@ -53,6 +90,7 @@ type front struct {
 	s       *Server
 	head    []byte // the request head, kept only with probe resistance
 	forward bool   // the origin's response is the answer
+	udp     bool   // a connect-udp flow: the answer is a 101
 }
 
 // Reply implements relay.Front.
@@ -61,7 +99,10 @@ func (f *front) Reply(status int) {
 		f.s.fail(f.Conn(), status)
 		return
 	}
-	if !f.forward {
+	switch {
+	case f.udp:
+		f.Conn().Write(udpUpgraded)
+	case !f.forward:
 		f.Conn().Write(connectDone)
 	}
 }

@@ -2,7 +2,9 @@ package h2
 
 import (
 	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -19,6 +21,8 @@ type Server struct {
 	Relay       *relay.Config
 	Site        http.Handler
 	IdleTimeout time.Duration // a conn with no streams for this long gets GOAWAY
+	// UDP matches connect-udp requests; nil turns connect-udp off.
+	UDP *relay.UDPTemplate
 }
 
 // Open is the engine.ListenerSpec.Open (or the h1 preface hand-off) for an
@@ -186,6 +190,10 @@ func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 	switch {
 	case req.Method == http.MethodConnect && req.Protocol == "":
 		h.connect(st, req)
+	case req.Method == http.MethodConnect && req.Protocol == "connect-udp" && h.s.UDP != nil:
+		h.connectUDP(st, req)
+	case req.Method == http.MethodConnect && req.Protocol == "connect-udp":
+		h.serveSite(st, req) // --udp off: the site answers, as for any request it does not know
 	case req.Method == http.MethodConnect:
 		// Extended CONNECT for a protocol this server does not serve.
 		st.WriteHeaders(http.StatusNotImplemented, nil, true)
@@ -196,19 +204,51 @@ func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 
 // connect opens the tunnel of a CONNECT stream.
 func (h *conn) connect(st *Stream, req *Request) {
+	sd := h.newSide(st, req)
+	r := relay.Request{
+		Proto: relay.ProtoH2, Kind: relay.KindTCP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
+		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
+	}
+	h.open(sd, sd, r, req)
+}
+
+// connectUDP opens the datagram flow of an extended CONNECT for
+// connect-udp (RFC 9298 over RFC 8441): the target is in the path, and the
+// datagrams travel as capsules in DATA frames.
+func (h *conn) connectUDP(st *Stream, req *Request) {
+	r := relay.Request{
+		Proto: relay.ProtoH2, Kind: relay.KindUDP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
+		Target: req.Path, Authorization: fieldValue(req, "proxy-authorization"),
+	}
+	host, port, ok := h.s.UDP.Match(req.Path)
+	if !ok {
+		relay.Refuse(h.s.Relay, r, http.StatusBadRequest, relay.ReasonBadRequest)
+		st.WriteHeaders(http.StatusBadRequest, nil, true)
+		return
+	}
+	sd := h.newSide(st, req)
+	sd.udp = true
+	r.Host, r.Port = host, port
+	r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	h.open(relay.Stage(sd, relay.Capsules()), sd, r, req)
+}
+
+// newSide makes the side of a CONNECT stream, its user data from now on.
+func (h *conn) newSide(st *Stream, req *Request) *side {
 	sd := &side{h: h, st: st, watchLow: -1}
 	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
 		sd.req = req // for the site, should the gate hide the proxy
 	}
 	st.SetUserData(sd)
-	r := relay.Request{
-		Proto: relay.ProtoH2, Kind: relay.KindTCP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
-		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
-	}
+	return sd
+}
+
+// open hands a CONNECT stream's request to the admission path.
+func (h *conn) open(end relay.End, sd *side, r relay.Request, req *Request) {
 	if h.loop == nil {
 		h.loop = relay.OnLoop(h.c.Loop())
 	}
-	h.s.Policy.Open(h.loop, h.s.Relay, sd, sd, r)
+	h.s.Policy.Open(h.loop, h.s.Relay, end, sd, r)
 	if req.EndStream {
 		sd.fromClient(nil, true)
 	}

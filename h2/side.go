@@ -10,6 +10,8 @@ import (
 
 var errLocalReset = errors.New("h2: stream reset by the proxy")
 
+var capsuleProtocol = []hpack.HeaderField{{Name: "capsule-protocol", Value: "?1"}}
+
 // side is a CONNECT stream as the client End of its tunnel, and as the
 // Front that answers its request. Backpressure toward the client is the
 // stream's send window plus the socket's buffer; toward the upstream it is
@@ -28,6 +30,7 @@ type side struct {
 	owed     int  // received bytes whose credit waits for ResumeRead
 	watchLow int  // Drained once Buffered() <= watchLow; -1 = off
 	done     bool // the tunnel was told the stream ended
+	udp      bool // a connect-udp flow: its 200 says capsule-protocol
 }
 
 // Bind implements relay.End.
@@ -111,6 +114,17 @@ func (sd *side) Close() {
 	sd.finish(errLocalReset)
 }
 
+// Abort implements relay.Aborter: the stream's bytes were malformed for
+// the codec over it (a capsule): RST_STREAM PROTOCOL_ERROR, as RFC 9297
+// section 3.3 says.
+func (sd *side) Abort(error) {
+	if !sd.st.Dead() {
+		sd.st.Reset(ErrCodeProtocol)
+		sd.h.flush()
+	}
+	sd.finish(errLocalReset)
+}
+
 // finish tells the tunnel once that the client side is over.
 func (sd *side) finish(err error) {
 	if sd.done {
@@ -157,7 +171,11 @@ func (sd *side) Reply(status int) {
 		return
 	}
 	if status == http.StatusOK {
-		sd.st.WriteHeaders(status, nil, false)
+		var fields []hpack.HeaderField
+		if sd.udp {
+			fields = capsuleProtocol // RFC 9297 section 3.4
+		}
+		sd.st.WriteHeaders(status, fields, false)
 		sd.h.flush()
 		return
 	}

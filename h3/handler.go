@@ -1,9 +1,12 @@
 package h3
 
 import (
+	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 
+	"github.com/quic-go/quic-go/http3"
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
 )
@@ -16,6 +19,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodConnect && r.Proto == "HTTP/3.0":
 		s.connect(w, r)
+	case r.Method == http.MethodConnect && r.Proto == "connect-udp" && s.UDP != nil:
+		s.connectUDP(w, r)
+	case r.Method == http.MethodConnect && r.Proto == "connect-udp":
+		s.Site.ServeHTTP(w, r) // --udp off: the site answers
 	case r.Method == http.MethodConnect:
 		// Extended CONNECT for a protocol this server does not serve.
 		w.WriteHeader(http.StatusNotImplemented)
@@ -27,20 +34,68 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connect runs a CONNECT stream: the tunnel lives on the connection's
 // loop, and this goroutine answers the request and then reads the stream.
 func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
-	l, _ := r.Context().Value(loopKey{}).(*engine.Loop)
-	if l == nil {
-		l = s.Engine.PickLoop()
+	req := s.request(r, relay.KindTCP)
+	req.Target = r.Host
+	e := newStreamEnd(s, w, r, loopOf(s, r))
+	s.open(e, e, req)
+}
+
+// connectUDP runs a connect-udp flow (RFC 9298): the target is in the
+// path; datagrams come as QUIC datagrams and as capsules on the stream.
+func (s *Server) connectUDP(w http.ResponseWriter, r *http.Request) {
+	req := s.request(r, relay.KindUDP)
+	target := r.URL.RequestURI()
+	host, port, ok := s.UDP.Match(target)
+	if !ok {
+		req.Target = target
+		relay.Refuse(s.Relay, req, http.StatusBadRequest, relay.ReasonBadRequest)
+		w.WriteHeader(http.StatusBadRequest)
+		return
 	}
+	req.Host, req.Port = host, port
+	req.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	e := newStreamEnd(s, w, r, loopOf(s, r))
+	s.open(newUDPEnd(e, peerDatagrams(w, r)), e, req)
+}
+
+// peerDatagrams reports whether the client announced HTTP/3 datagrams
+// (SETTINGS_H3_DATAGRAM). quic-go may hand over a request before the
+// client's SETTINGS arrive; the handler goroutine may wait for them.
+func peerDatagrams(w http.ResponseWriter, r *http.Request) bool {
+	st, ok := w.(http3.Settingser)
+	if !ok {
+		return false
+	}
+	select {
+	case <-st.ReceivedSettings():
+		return st.Settings().EnableDatagrams
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (s *Server) request(r *http.Request, k relay.Kind) relay.Request {
 	client, _ := netip.ParseAddrPort(r.RemoteAddr)
 	client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
-	req := relay.Request{
-		Proto: relay.ProtoH3, Kind: relay.KindTCP, Use: relay.UseConnect, Client: client, Method: r.Method,
-		Target: r.Host, Authorization: r.Header.Get("Proxy-Authorization"),
+	return relay.Request{
+		Proto: relay.ProtoH3, Kind: k, Use: relay.UseConnect, Client: client, Method: r.Method,
+		Authorization: r.Header.Get("Proxy-Authorization"),
 	}
-	e := newStreamEnd(s, w, r, l)
-	if !l.Exec(func() { s.Policy.Open(relay.OnLoop(l), s.Relay, e, e, req) }) {
+}
+
+// loopOf is the loop of the request's QUIC connection.
+func loopOf(s *Server, r *http.Request) *engine.Loop {
+	if l, _ := r.Context().Value(loopKey{}).(*engine.Loop); l != nil {
+		return l
+	}
+	return s.Engine.PickLoop()
+}
+
+// open hands the request to the admission path on the loop, then serves it.
+func (s *Server) open(end relay.End, e *streamEnd, req relay.Request) {
+	if !e.loop.Exec(func() { s.Policy.Open(relay.OnLoop(e.loop), s.Relay, end, e, req) }) {
 		s.untrack(e) // the engine has stopped
-		w.WriteHeader(http.StatusServiceUnavailable)
+		e.w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
 	e.serve()

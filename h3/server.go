@@ -70,6 +70,7 @@ type Server struct {
 	TLS    *tls.Config // the TLS listener's; served with ALPN h3
 	Config Config
 	Log    zerolog.Logger
+	UDP    *relay.UDPTemplate // connect-udp requests; nil: off
 
 	srv     *http3.Server
 	cutting atomic.Bool // the drain timeout passed: what ends now was cut

@@ -28,19 +28,23 @@ import (
 //     queued: the loop first tries a write that cannot block
 //     (TryWriteAll), and queues what the stream's window does not take.
 //
-// An idle tunnel holds no buffer: its reader blocks on a one-byte read into
-// the struct, and takes a pooled buffer only once bytes are there.
+// An idle tunnel holds no buffer: its reader blocks on a small read into
+// the struct, and takes a pooled buffer only for the read after one that
+// filled its buffer. Every read is delivered before the next one starts:
+// quic-go's Read blocks until the next DATA frame once a frame is used up,
+// so a read may only follow one that might have left bytes unread.
 type streamEnd struct {
 	// Static after newStreamEnd.
 	s    *Server
 	w    http.ResponseWriter
 	r    *http.Request
 	loop *engine.Loop
+	udp  *udpEnd // connect-udp: the datagram side of this stream, else nil
 
-	decide chan decision // 1-buffered: the loop's answer to the request, for the handler goroutine
-	gate   chan struct{} // 1-buffered, never closed: one more read is wanted
-	quit   chan struct{} // closed when the end is done: nothing is read any more
-	one    [1]byte       // the reader's wait for the next bytes
+	decide chan decision   // 1-buffered: the loop's answer to the request, for the handler goroutine
+	gate   chan struct{}   // 1-buffered, never closed: one more read is wanted
+	quit   chan struct{}   // closed when the end is done: nothing is read any more
+	small  [smallRead]byte // the reader's wait for the next bytes
 
 	// Owned by the loop.
 	ev       relay.Events
@@ -73,9 +77,13 @@ var (
 	writePool bytebufferpool.Pool
 )
 
-// readSize is what one read after the first byte takes at most: a good
-// share of a stream window, and below the pool's largest size class.
-const readSize = 32 << 10
+// readSize is what a read after a full one takes at most: a good share of
+// a stream window, and below the pool's largest size class. smallRead is
+// what an idle stream waits with: most interactive writes fit it.
+const (
+	readSize  = 32 << 10
+	smallRead = 64
+)
 
 // tryWriteMax is the largest write the loop hands to quic-go directly
 // (TryWriteAll, which cannot block): one packet's worth. quic-go keeps a
@@ -128,6 +136,9 @@ func (e *streamEnd) serve() {
 		e.w.WriteHeader(d.status)
 		return
 	}
+	if e.udp != nil {
+		e.w.Header().Set(http3.CapsuleProtocolHeader, "?1") // RFC 9297 section 3.4
+	}
 	e.w.WriteHeader(http.StatusOK)
 	str := e.w.(http3.HTTPStreamer).HTTPStream() // writes the HEADERS frame
 	e.mu.Lock()
@@ -145,36 +156,38 @@ func (e *streamEnd) serve() {
 		e.startWriter()
 	}
 	e.mu.Unlock()
+	if e.udp != nil {
+		e.udp.start(str)
+	}
 	e.read(str)
 }
 
 // read is the reader loop: one read in flight, handed to the loop, then
 // the wait for the gate.
 func (e *streamEnd) read(str *http3.Stream) {
+	big := false
 	for {
 		select {
 		case <-e.gate:
 		case <-e.quit:
 			return
 		}
-		n, err := str.Read(e.one[:])
 		var buf *bytebufferpool.ByteBuffer
-		if n > 0 {
+		var n int
+		var err error
+		if big {
 			buf = readPool.Get()
 			if cap(buf.B) < readSize {
 				buf.B = make([]byte, readSize)
 			}
-			buf.B = buf.B[:readSize]
-			buf.B[0] = e.one[0]
-			if err == nil {
-				// Usually returns at once: the rest of what arrived.
-				var k int
-				k, err = str.Read(buf.B[1:])
-				n += k
-			}
+			n, err = str.Read(buf.B[:readSize])
 			buf.B = buf.B[:n]
+			big = n == readSize
+		} else {
+			n, err = str.Read(e.small[:])
+			big = n == smallRead // more may have arrived: the next read takes a buffer
 		}
-		if !e.loop.Exec(func() { e.deliver(buf, err) }) {
+		if !e.loop.Exec(func() { e.deliver(buf, n, err) }) {
 			if buf != nil {
 				readPool.Put(buf)
 			}
@@ -186,13 +199,17 @@ func (e *streamEnd) read(str *http3.Stream) {
 	}
 }
 
-// deliver hands a read to the tunnel, on the loop.
-func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, err error) {
-	if buf != nil {
-		if !e.done {
+// deliver hands a read to the tunnel, on the loop: buf, or else the n
+// bytes of the small read (the reader leaves them alone until the gate).
+func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, n int, err error) {
+	switch {
+	case buf != nil:
+		if !e.done && len(buf.B) > 0 {
 			e.ev.Data(buf.B)
 		}
 		readPool.Put(buf)
+	case n > 0 && !e.done:
+		e.ev.Data(e.small[:n])
 	}
 	if e.done {
 		return
@@ -481,5 +498,8 @@ func (e *streamEnd) Site(early []byte) {
 func (e *streamEnd) end() {
 	e.done = true
 	close(e.quit)
+	if e.udp != nil {
+		e.udp.stop()
+	}
 	e.s.untrack(e)
 }

@@ -21,6 +21,35 @@ type Config struct {
 	// caps how many at once.
 	SpliceAfter int64
 	Splices     *Splices
+	// OnEnd, if set, runs after each tunnel's access-log line, on its
+	// loop (or on a splice's goroutine when the loop is gone).
+	OnEnd func(t *Tunnel)
+	// UDPIdleTimeout ends a connect-udp flow with no datagram either way
+	// for this long; default 2 minutes.
+	UDPIdleTimeout time.Duration
+	// MaxDatagram is the largest UDP payload relayed; a larger one is
+	// dropped and counted. Default 1472 (1500, less IPv4 and UDP headers).
+	MaxDatagram int
+}
+
+// DefaultMaxDatagram is the largest datagram of a zero Config.
+const DefaultMaxDatagram = 1500 - 20 - 8
+
+func (c *Config) maxDatagram() int {
+	if c.MaxDatagram > 0 {
+		return c.MaxDatagram
+	}
+	return DefaultMaxDatagram
+}
+
+func (c *Config) idleTimeout(k Kind) time.Duration {
+	if k != KindUDP {
+		return c.IdleTimeout
+	}
+	if c.UDPIdleTimeout > 0 {
+		return c.UDPIdleTimeout
+	}
+	return 2 * time.Minute
 }
 
 // DefaultHigh is the high watermark of a zero Config.

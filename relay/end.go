@@ -47,3 +47,20 @@ type Events interface {
 type injector interface {
 	inject(p []byte)
 }
+
+// An Aborter is an End that can be cut for a reason: the bytes it sent were
+// malformed for the stage over it. HTTP/2 resets such a stream with
+// PROTOCOL_ERROR and HTTP/3 with H3_DATAGRAM_ERROR (RFC 9297 section 3.3),
+// where a plain Close says CONNECT_ERROR.
+type Aborter interface {
+	Abort(err error)
+}
+
+// abortEnd cuts e, with err when it can say why.
+func abortEnd(e End, err error) {
+	if a, ok := e.(Aborter); ok {
+		a.Abort(err)
+		return
+	}
+	e.Close()
+}

@@ -11,8 +11,9 @@ import (
 // that does not read.
 type fakeEnd struct {
 	ev       Events
-	got      []byte // everything written, in order
-	queued   int    // written but not yet drained
+	got      []byte   // everything written, in order
+	writes   [][]byte // each Write, for datagram ends
+	queued   int      // written but not yet drained
 	paused   bool
 	watchLow int // -1: no drain watch
 	wrote    bool
@@ -23,8 +24,12 @@ type fakeEnd struct {
 
 func newFakeEnd() *fakeEnd { return &fakeEnd{watchLow: -1} }
 
-func (e *fakeEnd) Bind(ev Events)   { e.ev = ev }
-func (e *fakeEnd) Write(p []byte)   { e.got = append(e.got, p...); e.queued += len(p) }
+func (e *fakeEnd) Bind(ev Events) { e.ev = ev }
+func (e *fakeEnd) Write(p []byte) {
+	e.got = append(e.got, p...)
+	e.writes = append(e.writes, append([]byte(nil), p...))
+	e.queued += len(p)
+}
 func (e *fakeEnd) Buffered() int    { return e.queued }
 func (e *fakeEnd) PauseRead()       { e.paused = true }
 func (e *fakeEnd) ResumeRead()      { e.paused = false }
@@ -54,9 +59,10 @@ func (e *fakeEnd) checkDrain() {
 
 // fakeLoop runs everything inline; a dial waits until the test ends it.
 type fakeLoop struct {
-	dials  []Dialed
-	target []engine.DialTarget
-	idle   func()
+	dials   []Dialed
+	target  []engine.DialTarget
+	idle    func()
+	idleFor time.Duration
 }
 
 func (l *fakeLoop) Exec(fn func()) bool { fn(); return true }
@@ -68,7 +74,11 @@ func (l *fakeLoop) Dial(t engine.DialTarget, done Dialed) func() {
 	return func() { l.finishDial(i, nil, errCanceled) }
 }
 
-func (l *fakeLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) { l.idle = h.OnIdle }
+func (l *fakeLoop) DialUDP(t engine.DialTarget, done Dialed) func() { return l.Dial(t, done) }
+
+func (l *fakeLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {
+	l.idle, l.idleFor = h.OnIdle, d
+}
 
 // finishDial ends dial i with up or err, once.
 func (l *fakeLoop) finishDial(i int, up End, err error) {

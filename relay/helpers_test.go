@@ -37,9 +37,11 @@ func startProxyWith(t testing.TB, ecfg engine.Config, rcfg *relay.Config, origin
 	}
 	ecfg.Log = zerolog.Nop()
 	p := &proxy{eng: engine.New(ecfg), ended: make(chan *relay.Tunnel, 1024)}
+	c := *rcfg
+	rcfg = &c
+	rcfg.OnEnd = func(tun *relay.Tunnel) { p.ended <- tun }
 	a, err := p.eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", TLS: tc, Open: func(c *engine.Conn) engine.Handler {
 		tun := relay.New(rcfg, relay.OnLoop(c.Loop()), relay.Socket(c), relay.Record{})
-		tun.OnEnd = func(tun *relay.Tunnel) { p.ended <- tun }
 		tun.Connect(engine.DialTarget{Host: ap.Addr().String(), Port: ap.Port(), Timeout: 5 * time.Second}, nil)
 		return c.Handler()
 	}})

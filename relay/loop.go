@@ -16,6 +16,8 @@ type Loop interface {
 	// upstream end (unbound) or the error. cancel abandons the dial; d
 	// still hears, with an error.
 	Dial(t engine.DialTarget, d Dialed) (cancel func())
+	// DialUDP is Dial for a connected UDP socket.
+	DialUDP(t engine.DialTarget, d Dialed) (cancel func())
 	// Idle arms it to tell h on the loop whenever it goes untouched for d.
 	Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler)
 }
@@ -38,6 +40,10 @@ func (e engineLoop) Exec(fn func()) bool { return e.l.Exec(fn) }
 func (e engineLoop) Dial(t engine.DialTarget, d Dialed) func() {
 	// The socket reports to d from the start; d hears of the dial first.
 	return e.l.Dial(t, &SocketEnd{ev: d})
+}
+
+func (e engineLoop) DialUDP(t engine.DialTarget, d Dialed) func() {
+	return e.l.DialUDP(t, &packetEnd{ev: d})
 }
 
 func (e engineLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {

@@ -166,7 +166,11 @@ func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) {
 	if wrap != nil {
 		t.pending().wrap = wrap
 	}
-	cancel := t.loop.Dial(target, &t.ends[upstream])
+	dial := t.loop.Dial
+	if t.Rec.Kind == KindUDP {
+		dial = t.loop.DialUDP
+	}
+	cancel := dial(target, &t.ends[upstream])
 	if t.state == dialing { // the fake loop of the tests may have answered already
 		t.cancelDial = cancel
 	}
@@ -218,8 +222,8 @@ func (t *Tunnel) opened() {
 	if !t.forward {
 		t.Rec.Status = 200
 	}
-	t.connected = time.Since(t.Rec.Start)
-	t.loop.Idle(&t.idle, t.cfg.IdleTimeout, t)
+	t.connectedUS = uint32(min(time.Since(t.Rec.Start)/time.Microsecond, 1<<32-1))
+	t.loop.Idle(&t.idle, t.cfg.idleTimeout(t.Rec.Kind), t)
 	c, up := t.ends[client].end, t.ends[upstream].end
 	cs, us := socketOf(c), socketOf(up)
 	t.spliceOK = t.cfg.SpliceAfter > 0 && cs != nil && us != nil && cs.bare() && us.bare()
@@ -233,7 +237,9 @@ func (t *Tunnel) opened() {
 			t.Rec.Up += int64(len(pd.head))
 			up.Write(pd.head)
 		}
-		if pd.early != nil {
+		if pd.early != nil && t.Rec.Kind == KindUDP {
+			t.sendEarlyDatagrams(pd.early.B)
+		} else if pd.early != nil {
 			t.Rec.Up += int64(len(pd.early.B))
 			up.Write(pd.early.B)
 		}
@@ -250,7 +256,7 @@ func (t *Tunnel) opened() {
 	} else if paused {
 		up.WatchDrain(t.cfg.low()) // its Drained resumes the client
 	}
-	if t.ends[client].eof {
+	if t.ends[client].eof && t.Rec.Kind != KindUDP {
 		up.CloseWrite()
 	}
 }

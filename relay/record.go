@@ -24,11 +24,14 @@ type Record struct {
 	Connect   time.Duration
 	FirstByte time.Duration // from the 200 to the first upstream byte
 	Up, Down  int64         // bytes client->upstream, upstream->client
-	Reason    Reason
-	Proto     Proto
-	Kind      Kind
-	Spliced   bool // the tunnel finished on splice(2), off the event loop
-	Site      bool // the client was answered by the web site (probe resistance), not with Status
+	// DatagramsUp and DatagramsDown count the datagrams of a UDP tunnel
+	// each way; Dropped those it could not deliver.
+	DatagramsUp, DatagramsDown, Dropped int64
+	Reason                              Reason
+	Proto                               Proto
+	Kind                                Kind
+	Spliced                             bool // the tunnel finished on splice(2), off the event loop
+	Site                                bool // the client was answered by the web site (probe resistance), not with Status
 }
 
 // Proto is the protocol a client spoke to the proxy.
@@ -85,6 +88,9 @@ func (r *Record) Write(l *zerolog.Logger) {
 	}
 	if r.Spliced {
 		ev = ev.Bool("spliced", true)
+	}
+	if r.Kind == KindUDP {
+		ev = ev.Int64("datagrams_up", r.DatagramsUp).Int64("datagrams_down", r.DatagramsDown).Int64("dropped", r.Dropped)
 	}
 	if r.Site {
 		ev = ev.Bool("site", true)

@@ -107,7 +107,7 @@ func (t *Tunnel) maybeSplice() {
 		return // the per-read cost: one flag and one compare
 	}
 	c, u := &t.ends[client], &t.ends[upstream]
-	if t.splice != nil || t.state != open || c.done || u.done || c.eof || u.eof {
+	if t.state != open || c.done || u.done || c.eof || u.eof {
 		return
 	}
 	cc, uc := socketOf(c.end).c, socketOf(u.end).c
@@ -115,9 +115,8 @@ func (t *Tunnel) maybeSplice() {
 		return
 	}
 	s := &splicing{t: t}
-	t.splice = s
-	t.spliceOK = false
-	t.idle.Stop() // the splice watches idleness itself
+	t.spliceOK = false // once
+	t.idle.Stop()      // the splice watches idleness itself
 	// Until both sockets are off the loop, anything read is kept for the
 	// splice goroutines to send first.
 	cc.SetHandler(spliceHold{s, 0})

@@ -77,6 +77,7 @@ func (s *stage) WatchDrain(low int) { s.inner.WatchDrain(low) }
 func (s *stage) CloseWrite()        { s.inner.CloseWrite() }
 func (s *stage) CloseAfterFlush()   { s.inner.CloseAfterFlush() }
 func (s *stage) Close()             { s.inner.Close() }
+func (s *stage) Abort(err error)    { abortEnd(s.inner, err) }
 
 func (s *stage) Write(p []byte) {
 	if s.tr != nil && s.tr.EncodeDone() {

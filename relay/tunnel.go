@@ -22,21 +22,18 @@ type Tunnel struct {
 	// Owned by the loop; while spliced, by the splice goroutines, until
 	// they post the end back through Loop.Exec.
 	Rec        Record
-	ends       [2]half       // client, upstream
-	pend       *pending      // what some tunnels need until they are open; made on demand
-	cancelDial func()        // while dialing
-	splice     *splicing     // set once the tunnel is leaving the loop
-	release    func()        // the gate's tunnel slots
-	connected  time.Duration // since Rec.Start, when the upstream was connected
+	ends       [2]half  // client, upstream
+	pend       *pending // what some tunnels need until they are open; made on demand
+	cancelDial func()   // while dialing
+	release    func()   // the gate's tunnel slots
 	idle       engine.Idle
-	state      state
-	forward    bool // the upstream answers the client itself (absolute-URI requests)
-	spliceOK   bool // may ever splice: decided at connect, not on every read
 	// PeakUp and PeakDown are the most bytes seen queued toward the
 	// upstream and toward the client: what the watermarks bound.
 	PeakUp, PeakDown int32
-	// OnEnd runs once, after the access-log line.
-	OnEnd func(t *Tunnel)
+	connectedUS      uint32 // since Rec.Start, when the upstream was connected, in µs
+	state            state
+	forward          bool // the upstream answers the client itself (absolute-URI requests)
+	spliceOK         bool // may splice: decided at connect, not on every read; off once spliced
 }
 
 // pending is the part of a tunnel that only lives until it is open, and
@@ -106,6 +103,10 @@ func (t *Tunnel) data(h *half, p []byte) {
 	if t.state == ended {
 		return
 	}
+	if t.Rec.Kind == KindUDP {
+		t.datagram(h, p)
+		return
+	}
 	if h.i == client {
 		if t.state != open {
 			t.hold(p)
@@ -121,7 +122,7 @@ func (t *Tunnel) data(h *half, p []byte) {
 		return
 	}
 	if t.Rec.Down == 0 {
-		t.Rec.FirstByte = time.Since(t.Rec.Start) - t.connected
+		t.Rec.FirstByte = t.sinceStart() - t.connected()
 	}
 	c := t.ends[client].end
 	t.Rec.Down += int64(len(p))
@@ -185,6 +186,17 @@ func (t *Tunnel) eof(h *half) {
 	}
 	h.eof = true
 	o := h.other()
+	if t.Rec.Kind == KindUDP {
+		// A datagram flow has no half-close: the end of the request
+		// stream (or of the capsules on a connection) ends the flow.
+		t.setReason(ReasonClientClosed, false)
+		h.end.CloseAfterFlush()
+		if o.end != nil && !o.done {
+			o.end.Close()
+		}
+		t.cancel()
+		return
+	}
 	if o.end == nil || t.state != open {
 		return // the client's: passed on once connected, after its early bytes
 	}
@@ -279,7 +291,7 @@ func (t *Tunnel) stageFailed(h *half, se *StageError) {
 	if answer {
 		t.reply(se.Status) // the front end ends the client once it is out
 	} else {
-		h.end.Close()
+		abortEnd(h.end, se)
 	}
 	if t.state != open {
 		t.finish()
@@ -328,7 +340,7 @@ func (t *Tunnel) maybeEnd() {
 }
 
 // finish is the one end of every tunnel, on the loop: the access-log line,
-// the gate's slots, OnEnd.
+// the gate's slots, Config.OnEnd.
 func (t *Tunnel) finish() {
 	if t.state == ended {
 		return
@@ -336,6 +348,13 @@ func (t *Tunnel) finish() {
 	t.state = ended
 	t.idle.Stop()
 	t.dropPending()
+	if t.Rec.Kind == KindUDP {
+		for _, h := range t.ends {
+			if d, ok := h.end.(interface{ Drops() int64 }); ok {
+				t.Rec.Dropped += d.Drops()
+			}
+		}
+	}
 	if t.Rec.Reason == "" {
 		t.Rec.Reason = ReasonDone
 	}
@@ -344,8 +363,8 @@ func (t *Tunnel) finish() {
 		t.release()
 		t.release = nil
 	}
-	if t.OnEnd != nil {
-		t.OnEnd(t)
+	if t.cfg.OnEnd != nil {
+		t.cfg.OnEnd(t)
 	}
 }
 
@@ -356,3 +375,8 @@ func (t *Tunnel) reply(status int) {
 		t.ends[client].end.CloseAfterFlush()
 	}
 }
+
+func (t *Tunnel) sinceStart() time.Duration { return time.Since(t.Rec.Start) }
+
+// connected is when the upstream was connected, since Rec.Start.
+func (t *Tunnel) connected() time.Duration { return time.Duration(t.connectedUS) * time.Microsecond }

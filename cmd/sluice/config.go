@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sluice-proxy/sluice/relay"
 )
 
 // config is everything the flags set.
@@ -16,10 +18,15 @@ type config struct {
 	listenQUIC        quicAddr
 	quic0RTT          bool
 	quicMaxStreams    int64
+	h2MaxStreams      uint
 	quicStreamWindow  size
 	quicConnWindow    size
 	quicIdleTimeout   time.Duration
 	quicKeepAlive     time.Duration
+	udp               bool
+	udpTemplate       string
+	udpIdleTimeout    time.Duration
+	udpMaxDatagram    size
 	cert, key         string
 	workers           int
 	bufferSize        size
@@ -80,12 +87,18 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.listenTLS, "listen-tls", "127.0.0.1:8443", "TLS listener (an \"HTTPS proxy\"); \"\" = off")
 	fs.Var(&c.listenQUIC, "listen-quic", "UDP `address` for HTTP/3 (nginx: listen ... quic), ALPN h3, the TLS listener's certificate; \"\" = off")
 	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
+	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams)")
 	fs.Int64Var(&c.quicMaxStreams, "quic-max-streams", 128, "concurrent request streams per QUIC connection (http3_max_concurrent_streams)")
 	c.quicStreamWindow, c.quicConnWindow = 1<<20, 16<<20
 	fs.Var(&c.quicStreamWindow, "quic-stream-window", "most a QUIC stream may have sent that the proxy has not read, a `size` (http3_stream_buffer_size)")
 	fs.Var(&c.quicConnWindow, "quic-conn-window", "the same for a whole QUIC connection, a `size`")
 	fs.DurationVar(&c.quicIdleTimeout, "quic-idle-timeout", 30*time.Second, "a QUIC connection with no packets for this long is closed (quic_timeout)")
 	fs.DurationVar(&c.quicKeepAlive, "quic-keepalive", 0, "send QUIC PINGs this often to keep NAT mappings (0 = never)")
+	fs.BoolVar(&c.udp, "udp", true, "serve connect-udp (RFC 9298) on HTTP/3, HTTP/2 and HTTP/1.1; off, such requests get what the site answers")
+	fs.StringVar(&c.udpTemplate, "udp-template", "/.well-known/masque/udp/{target_host}/{target_port}/", "URI template of connect-udp requests, with {target_host} and {target_port}")
+	fs.DurationVar(&c.udpIdleTimeout, "udp-idle-timeout", 2*time.Minute, "a connect-udp flow with no datagram either way for this long is closed")
+	c.udpMaxDatagram = 1472
+	fs.Var(&c.udpMaxDatagram, "udp-max-datagram", "largest UDP payload relayed, a `size`; larger datagrams are dropped and counted")
 	fs.StringVar(&c.cert, "cert", "", "TLS certificate chain (PEM); a self-signed one is generated when empty")
 	fs.StringVar(&c.key, "key", "", "TLS private key (PEM) for --cert")
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "event loops (nginx worker_processes); GOMAXPROCS becomes this plus one unless set")
@@ -145,6 +158,15 @@ func (c *config) check() error {
 	}
 	if c.listen == "" && c.listenTLS == "" && c.listenQUIC.addr(c.listenTLS) == "" {
 		return fmt.Errorf("nothing to listen on: set --listen, --listen-tls or --listen-quic")
+	}
+	if c.udpMaxDatagram < 1 || c.udpMaxDatagram > 65527 {
+		return fmt.Errorf("--udp-max-datagram %s: between 1 and 65527 bytes", &c.udpMaxDatagram)
+	}
+	if _, err := relay.ParseUDPTemplate(c.udpTemplate); err != nil {
+		return fmt.Errorf("--udp-template %q: %v", c.udpTemplate, err)
+	}
+	if c.h2MaxStreams < 1 || c.h2MaxStreams > 1<<20 {
+		return fmt.Errorf("--h2-max-streams %d: between 1 and 1048576", c.h2MaxStreams)
 	}
 	if c.quicMaxStreams < 1 {
 		return fmt.Errorf("--quic-max-streams %d: at least 1", c.quicMaxStreams)

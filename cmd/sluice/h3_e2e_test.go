@@ -93,6 +93,31 @@ func TestE2EH3HalfClose(t *testing.T) {
 	}
 }
 
+// TestE2EH3ConnectInteractive: writes of 1 to 200 bytes, each its own
+// DATA frame, each answered before the next is sent (a shell session's
+// keystrokes): every one is relayed at once, whatever its size against
+// the proxy's read sizes.
+func TestE2EH3ConnectInteractive(t *testing.T) {
+	t.Parallel()
+	echo := startEcho(t)
+	p := startOpenProxy(t)
+	rs, resp := h3Connect(t, h3Conn(t, p, nil), echo.addr(), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("CONNECT status %d", resp.StatusCode)
+	}
+	_ = rs.SetReadDeadline(time.Now().Add(waitLimit))
+	for _, n := range []int{1, 1, 2, 63, 64, 65, 1, 128, 200, 64, 1} {
+		want := bytes.Repeat([]byte{byte(n)}, n)
+		if _, err := rs.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, n)
+		if _, err := io.ReadFull(rs, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("a %d-byte write: echoed %q (%v)", n, got, err)
+		}
+	}
+}
+
 // TestE2EH3Site: a request that is not a CONNECT gets the site, with the
 // Alt-Svc that announces HTTP/3.
 func TestE2EH3Site(t *testing.T) {

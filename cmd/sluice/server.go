@@ -33,6 +33,7 @@ type server struct {
 	eng       *engine.Engine
 	policy    *relay.Policy
 	rcfg      *relay.Config
+	udp       *relay.UDPTemplate // nil: --udp off
 	site      http.Handler
 	h1        *h1.Server
 	h2        *h2.Server
@@ -131,8 +132,14 @@ func (s *server) newFrontEnds() {
 		AccessLog:   s.accessLog,
 		SpliceAfter: int64(cfg.spliceAfter),
 		Splices:     &relay.Splices{Max: cfg.maxSplices},
+
+		UDPIdleTimeout: cfg.udpIdleTimeout,
+		MaxDatagram:    int(cfg.udpMaxDatagram),
 	}
 	s.splices = s.rcfg.Splices
+	if cfg.udp {
+		s.udp, _ = relay.ParseUDPTemplate(cfg.udpTemplate) // checked with the flags
+	}
 	ecfg := engine.Config{
 		Workers:          cfg.workers,
 		MaxConns:         cfg.maxConns,
@@ -148,7 +155,7 @@ func (s *server) newFrontEnds() {
 		ecfg.Resolver = resolverFor(cfg.resolver)
 	}
 	s.eng = engine.New(ecfg)
-	s.h2 = &h2.Server{Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout}
+	s.h2 = &h2.Server{Config: h2.Config{MaxConcurrentStreams: uint32(cfg.h2MaxStreams)}, Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout, UDP: s.udp}
 	s.h1 = &h1.Server{
 		H2:            s.h2.Open,
 		Limits:        h1.DefaultLimits(),
@@ -156,6 +163,7 @@ func (s *server) newFrontEnds() {
 		Relay:         s.rcfg,
 		HeaderTimeout: cfg.headerTimeout,
 		Site:          s.site,
+		UDP:           s.udp,
 	}
 }
 
@@ -198,7 +206,7 @@ func (s *server) listen() error {
 	s.site = altSvc(s.site, h3.AltSvc(s.quic.LocalAddr().(*net.UDPAddr).Port))
 	s.h1.Site, s.h2.Site = s.site, s.site
 	s.h3 = &h3.Server{
-		Engine: s.eng, Policy: s.policy, Relay: s.rcfg, Site: s.site, TLS: tc, Log: s.log,
+		Engine: s.eng, Policy: s.policy, Relay: s.rcfg, Site: s.site, TLS: tc, Log: s.log, UDP: s.udp,
 		Config: h3.Config{
 			MaxStreams: cfg.quicMaxStreams, StreamWindow: uint64(cfg.quicStreamWindow), ConnWindow: uint64(cfg.quicConnWindow),
 			IdleTimeout: cfg.quicIdleTimeout, KeepAlive: cfg.quicKeepAlive, Allow0RTT: cfg.quic0RTT,

@@ -14,9 +14,10 @@ var flagGroups = []struct {
 	names []string
 }{
 	{"Listeners", []string{"listen", "listen-tls", "listen-quic", "cert", "key", "workers", "max-conns", "takeover"}},
-	{"HTTP/3", []string{"quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
+	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
 	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
 		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver"}},
+	{"connect-udp", []string{"udp", "udp-template", "udp-idle-timeout", "udp-max-datagram"}},
 	{"Policy", []string{"allow-ports", "allow-forward-ports", "allow-private", "acl"}},
 	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
