@@ -62,7 +62,7 @@ const maxQueued = 256
 // maxDatagram is the largest UDP payload.
 const maxDatagram = 65535
 
-var packetPool bytebufferpool.Pool
+var packetPool Pool
 
 // DialUDP resolves t, vets every address with t.Check as Dial does, and
 // connects a UDP socket to the first allowed one, off the loop; h hears of

@@ -73,8 +73,8 @@ type decision struct {
 }
 
 var (
-	readPool  bytebufferpool.Pool
-	writePool bytebufferpool.Pool
+	readPool  engine.Pool
+	writePool engine.Pool
 )
 
 // readSize is what a read after a full one takes at most: a good share of

@@ -3,6 +3,7 @@ package relay
 import (
 	"errors"
 
+	"github.com/sluice-proxy/sluice/engine"
 	"github.com/valyala/bytebufferpool"
 )
 
@@ -67,7 +68,7 @@ type stage struct {
 	closed bool                       // inner reported its close
 }
 
-var stagePool bytebufferpool.Pool
+var stagePool engine.Pool
 
 func (s *stage) Bind(ev Events)     { s.ev = ev }
 func (s *stage) Buffered() int      { return s.inner.Buffered() }
