@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quic-go/masque-go"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"github.com/yosida95/uritemplate/v3"
 )
 
 // h3Opener multiplexes CONNECT streams over a few QUIC connections, as
@@ -26,12 +28,13 @@ import (
 // any server's limit: 100 is quic-go's default MaxIncomingStreams (Caddy),
 // sluice's --quic-max-streams is 128.
 type h3Opener struct {
-	addr    string
-	timeout time.Duration
-	streams int
-	tlsConf *tls.Config
-	qconf   *quic.Config
-	tr      *http3.Transport
+	addr      string
+	timeout   time.Duration
+	streams   int
+	datagrams bool // HTTP/3 datagrams on (RFC 9297), for connect-udp flows
+	tlsConf   *tls.Config
+	qconf     *quic.Config
+	tr        *http3.Transport
 
 	mu    sync.Mutex
 	conns []*h3Conn
@@ -41,13 +44,17 @@ type h3Opener struct {
 type h3Conn struct {
 	qc     *quic.Conn
 	cc     *http3.ClientConn
+	mc     *masque.ClientConn // with datagrams: connect-udp on cc
 	active int
 }
 
 // newH3Opener dials conns QUIC connections up front so that their
 // handshakes are not part of the measurement. Every connection has its own
-// UDP socket, as separate clients would.
-func newH3Opener(addr string, conns, streams int, timeout time.Duration) (*h3Opener, error) {
+// UDP socket, as separate clients would. With datagrams the connections
+// offer QUIC and HTTP/3 datagrams and start with 1,350-byte packets (what
+// masque-go's own Transport does), so that a 1,200-byte payload fits in
+// one DATAGRAM frame before path MTU discovery has run.
+func newH3Opener(addr string, conns, streams int, timeout time.Duration, datagrams bool) (*h3Opener, error) {
 	if conns < 1 {
 		conns = 1
 	}
@@ -55,10 +62,11 @@ func newH3Opener(addr string, conns, streams int, timeout time.Duration) (*h3Ope
 		return nil, fmt.Errorf("-h3-streams %d: at least 1", streams)
 	}
 	o := &h3Opener{
-		addr:    addr,
-		timeout: timeout,
-		streams: streams,
-		tlsConf: insecureTLS(http3.NextProtoH3),
+		addr:      addr,
+		timeout:   timeout,
+		streams:   streams,
+		datagrams: datagrams,
+		tlsConf:   insecureTLS(http3.NextProtoH3),
 		qconf: &quic.Config{
 			HandshakeIdleTimeout: timeout,
 			// The server closes a silent connection (sluice after 30 s);
@@ -66,7 +74,11 @@ func newH3Opener(addr string, conns, streams int, timeout time.Duration) (*h3Ope
 			KeepAlivePeriod: 10 * time.Second,
 		},
 		// No Accept-Encoding on a CONNECT.
-		tr: &http3.Transport{DisableCompression: true},
+		tr: &http3.Transport{DisableCompression: true, EnableDatagrams: datagrams},
+	}
+	if datagrams {
+		o.qconf.EnableDatagrams = true
+		o.qconf.InitialPacketSize = 1350
 	}
 	for i := 0; i < conns; i++ {
 		c, err := o.dial(context.Background())
@@ -106,7 +118,15 @@ func (o *h3Opener) dial(ctx context.Context) (*h3Conn, error) {
 		qc.CloseWithError(0, "")
 		return nil, fmt.Errorf("h3: no SETTINGS from proxy: %w", dctx.Err())
 	}
-	return &h3Conn{qc: qc, cc: cc}, nil
+	c := &h3Conn{qc: qc, cc: cc}
+	if o.datagrams {
+		if s := cc.Settings(); !s.EnableDatagrams || !s.EnableExtendedConnect {
+			qc.CloseWithError(0, "")
+			return nil, fmt.Errorf("h3: proxy offers datagrams %v, extended CONNECT %v; connect-udp needs both", s.EnableDatagrams, s.EnableExtendedConnect)
+		}
+		c.mc = masque.NewClientConn(cc)
+	}
+	return c, nil
 }
 
 // reserve picks a connection with a free stream slot, dialing a new one
@@ -236,4 +256,74 @@ func (s *h3Stream) abort() {
 	s.rs.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
 	s.rs.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
 	s.o.release(s.c)
+}
+
+// h3FlowOpener opens connect-udp flows with masque-go's client, each an
+// extended CONNECT request stream on the h3 opener's connections (so up
+// to -h3-streams flows share one QUIC connection) whose datagrams are
+// QUIC DATAGRAM frames (RFC 9297 section 2.1, context ID 0).
+type h3FlowOpener struct {
+	*h3Opener
+	tmpl *uritemplate.Template
+}
+
+func (o *h3FlowOpener) OpenFlow(ctx context.Context, target string) (flow, error) {
+	c, err := o.reserve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	req, err := masque.NewRequest(dctx, o.tmpl, target)
+	if err != nil {
+		o.release(c)
+		return nil, err
+	}
+	// masque-go waits for the response without a bound of its own (the
+	// request context only bounds opening the stream): a proxy that
+	// does not answer within -timeout loses the whole connection, which
+	// ends the wait.
+	watchdog := time.AfterFunc(o.timeout, func() {
+		c.qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeRequestCanceled), "no connect-udp answer")
+	})
+	mc, resp, err := c.mc.Dial(req)
+	watchdog.Stop()
+	if err != nil {
+		o.release(c)
+		if resp != nil {
+			return nil, fmt.Errorf("connect-udp refused: %s", resp.Status)
+		}
+		return nil, err
+	}
+	return &masqueFlow{o: o.h3Opener, c: c, mc: mc}, nil
+}
+
+// masqueFlow is masque-go's Conn. It never uses read deadlines: in
+// masque-go v0.6.0, once one has expired every later read fails at once
+// (the expired context is kept), so the flow's reader goroutine blocks in
+// ReadFrom until Close, and the dgram loop times datagrams out itself.
+type masqueFlow struct {
+	o    *h3Opener
+	c    *h3Conn
+	mc   *masque.Conn
+	once sync.Once
+	err  error
+}
+
+func (f *masqueFlow) Send(p []byte) error { _, err := f.mc.WriteTo(p, nil); return err }
+
+func (f *masqueFlow) Recv(b []byte) ([]byte, error) {
+	n, _, err := f.mc.ReadFrom(b)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+func (f *masqueFlow) Close() error {
+	f.once.Do(func() {
+		f.err = f.mc.Close()
+		f.o.release(f.c)
+	})
+	return f.err
 }

@@ -236,3 +236,35 @@ func (s *rssSampler) Stop() int64 {
 	defer s.mu.Unlock()
 	return s.max
 }
+
+// snmpCounter reads one counter of /proc/net/snmp, where each protocol has
+// a line of names and a line of values that both start with proto ("Udp:").
+// It returns -1 when the counter is not there.
+func snmpCounter(proto, name string) int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != proto {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i := 1; i < len(f) && i < len(names); i++ {
+			if names[i] == name {
+				v, err := strconv.ParseInt(f[i], 10, 64)
+				if err != nil {
+					return -1
+				}
+				return v
+			}
+		}
+		return -1
+	}
+	return -1
+}

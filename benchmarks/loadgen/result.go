@@ -40,6 +40,15 @@ type result struct {
 	FDsPerTunnel float64 `json:"fds_per_tunnel,omitempty"` // idle: proxy fds added per tunnel
 	FDLimit      int64   `json:"fd_limit,omitempty"`       // the proxy's soft RLIMIT_NOFILE
 
+	Size            int      `json:"size,omitempty"`              // dgram: datagram payload bytes
+	Window          int      `json:"window,omitempty"`            // dgram: datagrams in flight per flow
+	Sent            int64    `json:"sent,omitempty"`              // dgram: datagrams sent (ops: those back within -lost-after)
+	Lost            int64    `json:"lost,omitempty"`              // dgram: datagrams not back within -lost-after
+	Late            int64    `json:"late,omitempty"`              // dgram: lost ones that came back after all
+	LossPct         *float64 `json:"loss_pct,omitempty"`          // dgram: 100 * lost / sent (present when anything was sent, so 0 shows)
+	CPUPerDgram     float64  `json:"cpu_us_per_dgram,omitempty"`  // dgram: proxy CPU µs per datagram sent (relayed up, and its echo down)
+	UDPRcvbufErrors *int64   `json:"udp_rcvbuf_errors,omitempty"` // dgram: the host's UDP receive-buffer drops in the phase (any socket; present, so 0 shows)
+
 	LoginMS float64     `json:"login_ms,omitempty"` // authstorm: a new user's CONNECT during the storm
 	Codes   map[int]int `json:"codes,omitempty"`    // authstorm: how the guesses were answered
 }
@@ -54,6 +63,9 @@ func (r *result) finish() {
 	}
 	if r.Ops > 0 && r.Mode != "bulk" {
 		r.CPUPerOp = r.ProxyCPU * 1e6 / float64(r.Ops)
+	}
+	if r.Mode == "dgram" && r.Sent > 0 {
+		r.CPUPerDgram = r.ProxyCPU * 1e6 / float64(r.Sent)
 	}
 	if r.Moved > 0 {
 		r.CPUPerGB = r.ProxyCPU / (float64(r.Moved) / 1e9)
@@ -73,6 +85,18 @@ func (r *result) print(w io.Writer, asJSON bool) error {
 		"%s %s c=%d ops=%d errors=%d elapsed=%.2fs rate=%.0f/s p50=%.0fµs p99=%.0fµs p999=%.0fµs MB/s=%.1f proxy_cpu=%.2fs cpu/op=%.1fµs cpu/GB=%.3fs client_cpu=%.2fs rss/tunnel=%.0fB fds/tunnel=%.2f rss_max=%d\n",
 		r.Mode, r.Proto, r.C, r.Ops, r.Errors, r.Elapsed, r.Rate, r.P50, r.P99, r.P999, r.MBps,
 		r.ProxyCPU, r.CPUPerOp, r.CPUPerGB, r.ClientCPU, r.RSSPerTunnel, r.FDsPerTunnel, r.RSSMax)
+	if err == nil && r.Mode == "dgram" {
+		loss := 0.0
+		if r.LossPct != nil {
+			loss = *r.LossPct
+		}
+		var drops int64
+		if r.UDPRcvbufErrors != nil {
+			drops = *r.UDPRcvbufErrors
+		}
+		_, err = fmt.Fprintf(w, "dgram: sent=%d lost=%d (%.3f%%) late=%d cpu/datagram=%.2fµs udp_rcvbuf_errors=%d\n",
+			r.Sent, r.Lost, loss, r.Late, r.CPUPerDgram, drops)
+	}
 	if err == nil && r.FirstError != "" {
 		_, err = fmt.Fprintf(w, "first error: %s\n", r.FirstError)
 	}

@@ -42,7 +42,7 @@ func newOpener(proto, proxy string, conns, h3Streams int, timeout time.Duration)
 	case "h2":
 		return newH2Opener(proxy, conns, timeout)
 	case "h3":
-		return newH3Opener(proxy, conns, h3Streams, timeout)
+		return newH3Opener(proxy, conns, h3Streams, timeout, false)
 	}
 	return nil, fmt.Errorf("unknown -proto %q (want h1, h1tls, h2, h3 or raw)", proto)
 }
