@@ -139,7 +139,7 @@ func parse(b []byte) (run, bool) {
 	// The proxy-less run has no process: its costs are not zero, they
 	// are unknown, so they are left out instead of shown as 0.
 	if r.peer == "none" {
-		for _, k := range []string{"proxy_cpu_s", "cpu_us_per_op", "cpu_s_per_gb", "rss_per_tunnel", "fds_per_tunnel", "rss_max"} {
+		for _, k := range []string{"proxy_cpu_s", "cpu_us_per_op", "cpu_s_per_gb", "cpu_us_per_dgram", "rss_per_tunnel", "fds_per_tunnel", "rss_max"} {
 			delete(r.metrics, k)
 		}
 	}

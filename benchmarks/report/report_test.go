@@ -61,3 +61,47 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// The dgram tests: CPU per datagram in the cost table, datagrams/s in the
+// rates, masque's h3 against sluice's h3 only (masque has no h1 or h2),
+// and loss shown even when it is 0.
+const dgramSample = `{"test":"dgram-16","peer":"sluice","mode":"dgram","proto":"h1","c":16,"ops":90000,"errors":0,"rate":45000,"cpu_us_per_dgram":8,"loss_pct":0,"p50_us":900,"p99_us":2000,"udp_rcvbuf_errors":0}
+{"test":"dgram-16","peer":"sluice","mode":"dgram","proto":"h2","c":16,"ops":80000,"errors":0,"rate":40000,"cpu_us_per_dgram":10,"loss_pct":0,"p50_us":1000,"p99_us":2500}
+{"test":"dgram-16","peer":"sluice","mode":"dgram","proto":"h3","c":16,"ops":60000,"errors":0,"rate":30000,"cpu_us_per_dgram":9,"loss_pct":0.125,"p50_us":1500,"p99_us":4000,"conns":1}
+{"test":"dgram-16","peer":"sluice","mode":"dgram","proto":"h3","c":16,"ops":60000,"errors":0,"rate":32000,"cpu_us_per_dgram":7,"loss_pct":0.375,"p50_us":1400,"p99_us":3800,"conns":1}
+{"test":"dgram-16","peer":"masque","mode":"dgram","proto":"h3","c":16,"ops":70000,"errors":0,"rate":35000,"cpu_us_per_dgram":12.5,"loss_pct":0,"p50_us":1300,"p99_us":3000,"conns":1}
+{"test":"dgram-16","peer":"none","mode":"dgram","proto":"raw","c":16,"ops":500000,"errors":0,"rate":250000,"cpu_us_per_dgram":0,"loss_pct":0,"p50_us":60,"p99_us":500}
+`
+
+func TestReportDgram(t *testing.T) {
+	groups, order, err := loadFrom(strings.NewReader(dgramSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	writeReport(&out, groups, order, "sluice")
+	s := out.String()
+	for _, want := range []string{
+		"| peer | proto | dgram-16: CPU µs/datagram |",
+		"| sluice | h1 | 8.00 |",
+		"| sluice | h2 | 10.00 |",
+		"| sluice | h3 | 8.00 |", // median of 9 and 7
+		"| masque | h3 | 12.50 |",
+		"| none | raw | – |",
+		"| peer | proto | dgram-16: datagrams/s |",
+		"| masque | h3 | sluice h3 | 0.64 |", // 8/12.5
+		"| masque | h3 | sluice h3 | 0.89 |", // 31,000/35,000
+		"### dgram-16 (mode dgram, c=16; medians of the repeats)",
+		"| peer | proto | runs | errors | datagrams/s | loss % | RTT p50 µs | RTT p99 µs | CPU µs/datagram |",
+		"| sluice | h1 | 1 | 0 | 45,000 | 0.000 | 900 | 2,000 | 8.00 |",
+		"| sluice | h3 | 2 | 0 | 31,000 | 0.250 | 1,450 | 3,900 | 8.00 |",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+	// masque speaks h3 only: no ratio row against sluice's h1 or h2.
+	if strings.Contains(s, "| masque | h3 | sluice h1 |") || strings.Contains(s, "| masque | h1 |") {
+		t.Errorf("masque compared with another protocol:\n%s", s)
+	}
+}

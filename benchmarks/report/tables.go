@@ -21,6 +21,7 @@ var costOf = map[string]metric{
 	"rr":    {"CPU µs/round trip", "cpu_us_per_op", 1},
 	"bulk":  {"CPU s/GB", "cpu_s_per_gb", 2},
 	"idle":  {"RSS B/tunnel", "rss_per_tunnel", 0},
+	"dgram": {"CPU µs/datagram", "cpu_us_per_dgram", 2},
 }
 
 // rateOf is the client-side number each mode is judged by.
@@ -29,6 +30,7 @@ var rateOf = map[string]metric{
 	"rr":    {"round trips/s", "rate", 0},
 	"bulk":  {"MB/s", "mb_s", 0},
 	"idle":  {"tunnels open", "ops", 0},
+	"dgram": {"datagrams/s", "rate", 0},
 }
 
 // details are the columns of the per-test tables.
@@ -41,6 +43,9 @@ var details = map[string][]metric{
 		{"elapsed s", "elapsed_s", 2}, {"peak RSS MB", "rss_max", 1}},
 	"idle": {rateOf["idle"], costOf["idle"], {"fds/tunnel", "fds_per_tunnel", 2}, {"CPU µs/tunnel open", "cpu_us_per_op", 0},
 		{"RSS before MB", "rss_base", 1}, {"RSS after MB", "rss_after", 1}},
+	"dgram": {rateOf["dgram"], {"loss %", "loss_pct", 3}, {"RTT p50 µs", "p50_us", 0}, {"RTT p99 µs", "p99_us", 0},
+		costOf["dgram"], {"proxy CPU s", "proxy_cpu_s", 2}, {"client CPU s", "client_cpu_s", 2},
+		{"conns", "conns", 0}, {"rcvbuf drops", "udp_rcvbuf_errors", 0}, {"peak RSS MB", "rss_max", 1}},
 }
 
 func writeReport(w io.Writer, groups map[string]*group, order []string, base string) {
