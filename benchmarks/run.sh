@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run.sh: compare sluice with its peers in one command.
 #
-#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle [idle2k]"]
+#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle [idle2k] [dgram]"]
 #   BENCH_BASE=<rev> benchmarks/run.sh -peers "sluice sluice-base"   # a change, before and after
 #   benchmarks/run.sh -peers "sluice goproxy caddy" -protos h3   # only these protocols of each peer
+#   benchmarks/run.sh -peers "sluice masque" -protos "h1 h2 h3" -tests dgram   # connect-udp flows
 #
 # Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
 # runs pinned to CPU 1 with its own origin on 127.0.0.1:21000. For each test
@@ -13,7 +14,9 @@
 # and not heap left over from earlier tests. At the end the JSON lines go
 # through the report tool: markdown tables of medians and ratios
 # sluice/peer, printed and written to benchmarks/results/<date>.md.
-# HTTP/3 (sluice, goproxy, caddy) runs over UDP on the peer's TLS port.
+# HTTP/3 (sluice, goproxy, caddy, masque) runs over UDP on the peer's TLS
+# port. The dgram tests (connect-udp flows; "dgram" is dgram16 and dgram1)
+# run only on the peers that serve connect-udp (DGRAM_PROTOS).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
 	-peers) PEERS=$2; shift ;;
 	-tests) TESTS=$2; shift ;;
 	-protos) PROTO_FILTER=$2; shift ;;
-	-h | -help | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h | -help | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -53,7 +56,8 @@ fi
 # -n and -duration (the tool's own defaults bound the rest).
 declare -A TEST_NAME TEST_ARGS
 if [ "$QUICK" = 1 ]; then
-	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k [idle2k]=idle-2k)
+	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k [idle2k]=idle-2k
+		[dgram16]=dgram-16 [dgram1]=dgram-1)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 100000 -duration 1s"
 		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
@@ -61,9 +65,12 @@ if [ "$QUICK" = 1 ]; then
 		[bulk8]="-mode bulk -c 8 -dir up -bytes 16777216 -duration 10s"
 		[idle]="-mode idle -c 1000 -settle 500ms -max-errors 50"
 		[idle2k]="-mode idle -c 2000 -settle 500ms -max-errors 50"
+		[dgram16]="-mode dgram -c 16 -window 8 -size 1200 -n 2000000 -warmup 300ms -duration 1s"
+		[dgram1]="-mode dgram -c 1 -window 8 -size 1200 -n 2000000 -warmup 300ms -duration 1s"
 	)
 else
-	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k [idle2k]=idle-2k)
+	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k [idle2k]=idle-2k
+		[dgram16]=dgram-16 [dgram1]=dgram-1)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 500000 -duration 2s"
 		[rr]="-mode rr -c 1000 -n 10000000 -duration 2s"
@@ -71,14 +78,24 @@ else
 		[bulk8]="-mode bulk -c 8 -dir up -bytes 33554432 -duration 20s"
 		[idle]="-mode idle -c 5000 -settle 1s -max-errors 50"
 		[idle2k]="-mode idle -c 2000 -settle 1s -max-errors 50"
+		[dgram16]="-mode dgram -c 16 -window 8 -size 1200 -n 10000000 -warmup 1s -duration 3s"
+		[dgram1]="-mode dgram -c 1 -window 8 -size 1200 -n 10000000 -warmup 1s -duration 3s"
 	)
 fi
+# "dgram" is both flow counts: 16 (what the HTTP/3 goal is stated at) and 1.
+TESTS_ASKED=$TESTS
+TESTS=$(for t in $TESTS; do if [ "$t" = dgram ]; then echo dgram16 dgram1; else echo "$t"; fi; done | xargs)
 
 # Peers: listen port (TLS on port+1, and QUIC on UDP port+1 for h3) and the
 # protocols each one speaks.
-declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120 [sluice-base]=21130)
+declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120 [sluice-base]=21130
+	[masque]=21140)
 declare -A PROTOS=([sluice]="h1 h1tls h2 h3" [goproxy]="h1 h1tls h2 h3" [caddy]="h1 h1tls h2 h3" [squid]=h1 [nginx-stream]=raw [none]=raw
-	[sluice-base]="h1 h1tls h2")
+	[sluice-base]="h1 h1tls h2" [masque]="")
+# connect-udp (the dgram tests): h1 is the upgrade over plain TCP, h2 the
+# extended CONNECT over TLS, h3 QUIC datagrams; none is plain UDP to the
+# origin. The other peers do not serve connect-udp.
+declare -A DGRAM_PROTOS=([sluice]="h1 h2 h3" [masque]=h3 [none]=raw)
 declare -A PID=()
 
 # The Go peers and the tool hold thousands of sockets in the idle test.
@@ -133,7 +150,7 @@ trap cleanup EXIT
 # Start every peer once; drop the ones that cannot start, with a note.
 ACTIVE=()
 for p in $PEERS; do
-	[ -n "${PROTOS[$p]:-}" ] || { echo "run.sh: unknown peer $p" >&2; exit 2; }
+	[[ -v PROTOS[$p] ]] || { echo "run.sh: unknown peer $p" >&2; exit 2; }
 	echo "run.sh: starting $p" >&2
 	if start_peer "$p"; then
 		ACTIVE+=("$p")
@@ -183,7 +200,9 @@ for t in $TESTS; do
 		n=${#ACTIVE[@]}
 		for i in $(seq 0 $((n - 1))); do
 			p=${ACTIVE[$(((i + rep - 1) % n))]}
-			for proto in ${PROTOS[$p]}; do
+			protos=${PROTOS[$p]}
+			[[ $t == dgram* ]] && protos=${DGRAM_PROTOS[$p]:-}
+			for proto in $protos; do
 				if [ -n "$PROTO_FILTER" ] && [[ " $PROTO_FILTER " != *" $proto "* ]]; then
 					continue
 				fi
@@ -204,6 +223,8 @@ versions() {
 	[ -x "$BIN/caddy" ] && echo "- caddy $("$BIN/caddy" version 2>/dev/null | cut -d' ' -f1) + forwardproxy v0.0.0-20240314124830-ec0619230bc0"
 	command -v squid >/dev/null && echo "- $(squid -v 2>/dev/null | head -1)"
 	command -v nginx >/dev/null && echo "- $(nginx -v 2>&1)"
+	[[ " ${ACTIVE[*]} " == *" masque "* ]] &&
+		echo "- masque: $(cd "$REPO_DIR" && go list -m github.com/quic-go/masque-go github.com/quic-go/quic-go | xargs) (the main go.mod)"
 	[[ " ${ACTIVE[*]} " == *" sluice-base "* ]] && [ -f "$BIN/sluice-base.rev" ] &&
 		echo "- sluice-base: the tree at $(cat "$BIN/sluice-base.rev") (BENCH_BASE)"
 	[ "$PREBUILT_AT_START" = 1 ] && echo "- peer binaries taken as found in benchmarks/bin (BENCH_PREBUILT=1 at start), not built from the tree"
@@ -213,7 +234,7 @@ versions() {
 {
 	echo "## sluice benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS\"$([ -n "$PROTO_FILTER" ] && echo " -protos \"$PROTO_FILTER\"")\`, $elapsed s."
+	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS_ASKED\"$([ -n "$PROTO_FILTER" ] && echo " -protos \"$PROTO_FILTER\"")\`, $elapsed s."
 	echo "Peer on CPU $PEER_CPU, load tool (and origin) on CPU $TOOL_CPU; fd limit $FD_LIMIT for every process."
 	echo "Load average before: $load_before, after: $load_after (anything above ~2 means other work shared the cores)."
 	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done
