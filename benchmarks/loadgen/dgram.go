@@ -212,6 +212,7 @@ func (r *runner) dgram(fo flowOpener) (*result, error) {
 	begin := func() {
 		drops0 = udpRcvbufErrors()
 		ph = r.beginPhase()
+		clock.stopAt.Store(ph.start.Add(r.cfg.duration).UnixNano())
 		clock.on.Store(true)
 	}
 	if r.cfg.warmup == 0 {
@@ -277,10 +278,20 @@ func (r *runner) dgram(fo flowOpener) (*result, error) {
 	return res, nil
 }
 
-// dgramClock tells the flows when the measured phase runs.
+// dgramClock tells the flows when the measured phase runs. Each flow
+// stops itself at the phase's end by its own clock: a goroutine woken by
+// a timer can wait for hundreds of milliseconds on a core that 2×c busy
+// goroutines share (they hand each other the CPU through runnext), and
+// the phase would run that much longer.
 type dgramClock struct {
-	on   atomic.Bool   // the phase has begun: datagrams sent now count
-	stop chan struct{} // closed at the end of the phase
+	on     atomic.Bool   // the phase has begun: datagrams sent now count
+	stopAt atomic.Int64  // its end, Unix nanoseconds, set before on
+	stop   chan struct{} // closed when interrupted, or late at the end
+}
+
+// ended reports whether the phase is over at now.
+func (c *dgramClock) ended(now time.Time) bool {
+	return c.on.Load() && now.UnixNano() >= c.stopAt.Load()
 }
 
 // dgramLoop runs flow i until the phase ends (or -n datagrams in all, or
@@ -296,6 +307,12 @@ func (r *runner) dgramLoop(d *dgramFlow, i int, clock *dgramClock, bound time.Ti
 	loss := time.NewTimer(time.Hour)
 	defer loss.Stop()
 	stopping := false
+	// Once stopping, the loop only waits for what is in flight: the
+	// closed channels leave its select (a closed channel is always
+	// ready, and the loop would spin on it instead of letting the
+	// readers run).
+	stopCh, doneCh := clock.stop, r.ctx.Done()
+	stop := func() { stopping, stopCh, doneCh = true, nil, nil }
 	firstCounted := uint64(1 << 63) // the first sequence number of the phase
 	// A flow that fails has its datagrams in flight lost with it.
 	giveUp := func(err error) {
@@ -336,8 +353,9 @@ func (r *runner) dgramLoop(d *dgramFlow, i int, clock *dgramClock, bound time.Ti
 	for {
 		// Fill the window.
 		for !stopping && busy < w {
-			if r.expired(bound) || tickets.Add(1) > r.cfg.n {
-				stopping = true
+			now := time.Now()
+			if clock.ended(now) || r.expired(bound) || tickets.Add(1) > r.cfg.n {
+				stop()
 				break
 			}
 			k := 0
@@ -346,7 +364,6 @@ func (r *runner) dgramLoop(d *dgramFlow, i int, clock *dgramClock, bound time.Ti
 			}
 			seq++
 			binary.BigEndian.PutUint64(out[4:12], seq)
-			now := time.Now()
 			counted := clock.on.Load()
 			if counted && firstCounted > seq {
 				firstCounted = seq
@@ -397,10 +414,10 @@ func (r *runner) dgramLoop(d *dgramFlow, i int, clock *dgramClock, bound time.Ti
 		case <-d.done:
 			giveUp(fmt.Errorf("dgram: flow %d ended: %v", i, d.err))
 			return
-		case <-clock.stop:
-			stopping = true
-		case <-r.ctx.Done():
-			stopping = true
+		case <-stopCh:
+			stop()
+		case <-doneCh:
+			stop()
 		}
 	}
 }
