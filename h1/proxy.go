@@ -30,14 +30,12 @@ func (h *conn) proxyUDP(c *engine.Conn, req *Request, b []byte, n int) {
 		Proto: relay.ProtoH1, Kind: relay.KindUDP, Use: relay.UseConnect, Client: c.RemoteAddr(), Method: req.Method,
 		Target: req.Target, Authorization: req.ProxyAuthorization, Rest: b[n:],
 	}
-	host, port, ok := s.UDP.Match(req.Target)
-	if !ok {
-		relay.Refuse(s.Relay, r, http.StatusBadRequest, relay.ReasonBadRequest)
-		s.fail(c, http.StatusBadRequest)
-		return
+	if host, port, ok := s.UDP.Match(req.Target); ok {
+		r.Host, r.Port = host, port
+		r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	} else {
+		r.Bad = relay.ReasonBadRequest // after the gate: a prober sees the site
 	}
-	r.Host, r.Port = host, port
-	r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
 	f := &front{s: s, udp: true}
 	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
 		f.head = append([]byte(nil), b[:n]...)

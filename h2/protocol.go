@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/padding"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
@@ -23,6 +24,8 @@ type Server struct {
 	IdleTimeout time.Duration // a conn with no streams for this long gets GOAWAY
 	// UDP matches connect-udp requests; nil turns connect-udp off.
 	UDP *relay.UDPTemplate
+	// Padding grants NaïveProxy padding to CONNECT streams that ask.
+	Padding bool
 }
 
 // Open is the engine.ListenerSpec.Open (or the h1 preface hand-off) for an
@@ -202,14 +205,37 @@ func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 	}
 }
 
-// connect opens the tunnel of a CONNECT stream.
+// connect opens the tunnel of a CONNECT stream, padded if it asks.
 func (h *conn) connect(st *Stream, req *Request) {
 	sd := h.newSide(st, req)
 	r := relay.Request{
 		Proto: relay.ProtoH2, Kind: relay.KindTCP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
 		Target: req.Authority, Authorization: fieldValue(req, "proxy-authorization"),
 	}
-	h.open(sd, sd, r, req)
+	pad, err := relay.NegotiatePadding(paddingOffer(req), h.s.Padding)
+	if err != nil {
+		r.Bad = relay.ReasonBadRequest
+	}
+	sd.pad = pad
+	h.open(pad.Wrap(sd), sd, r, req)
+}
+
+// paddingOffer is what the request's fields say of padding.
+func paddingOffer(req *Request) padding.Offer {
+	var o padding.Offer
+	for _, f := range req.Header {
+		switch f.Name {
+		case padding.HeaderPadding:
+			o.Padding = true
+		case padding.HeaderTypeRequest:
+			if o.HasTypeRequest {
+				o.TypeRequest += ", " + f.Value // a list split over field lines
+			} else {
+				o.HasTypeRequest, o.TypeRequest = true, f.Value
+			}
+		}
+	}
+	return o
 }
 
 // connectUDP opens the datagram flow of an extended CONNECT for
@@ -220,16 +246,14 @@ func (h *conn) connectUDP(st *Stream, req *Request) {
 		Proto: relay.ProtoH2, Kind: relay.KindUDP, Use: relay.UseConnect, Client: h.c.RemoteAddr(), Method: req.Method,
 		Target: req.Path, Authorization: fieldValue(req, "proxy-authorization"),
 	}
-	host, port, ok := h.s.UDP.Match(req.Path)
-	if !ok {
-		relay.Refuse(h.s.Relay, r, http.StatusBadRequest, relay.ReasonBadRequest)
-		st.WriteHeaders(http.StatusBadRequest, nil, true)
-		return
-	}
 	sd := h.newSide(st, req)
 	sd.udp = true
-	r.Host, r.Port = host, port
-	r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	if host, port, ok := h.s.UDP.Match(req.Path); ok {
+		r.Host, r.Port = host, port
+		r.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	} else {
+		r.Bad = relay.ReasonBadRequest
+	}
 	h.open(relay.Stage(sd, relay.Capsules()), sd, r, req)
 }
 

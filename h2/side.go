@@ -31,6 +31,7 @@ type side struct {
 	watchLow int  // Drained once Buffered() <= watchLow; -1 = off
 	done     bool // the tunnel was told the stream ended
 	udp      bool // a connect-udp flow: its 200 says capsule-protocol
+	pad      relay.Pad
 }
 
 // Bind implements relay.End.
@@ -175,6 +176,11 @@ func (sd *side) Reply(status int) {
 		if sd.udp {
 			fields = capsuleProtocol // RFC 9297 section 3.4
 		}
+		sd.pad.ReplyFields(func(name, value string) {
+			// Never indexed: a random value each time would only churn
+			// the client's HPACK table.
+			fields = append(fields, hpack.HeaderField{Name: name, Value: value, Sensitive: true})
+		})
 		sd.st.WriteHeaders(status, fields, false)
 		sd.h.flush()
 		return

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/quic-go/quic-go/http3"
 	"github.com/sluice-proxy/sluice/engine"
+	"github.com/sluice-proxy/sluice/padding"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
@@ -37,23 +39,35 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 	req := s.request(r, relay.KindTCP)
 	req.Target = r.Host
 	e := newStreamEnd(s, w, r, loopOf(s, r))
-	s.open(e, e, req)
+	pad, err := relay.NegotiatePadding(paddingOffer(r.Header), s.Padding)
+	if err != nil {
+		req.Bad = relay.ReasonBadRequest
+	}
+	e.pad = pad
+	s.open(pad.Wrap(e), e, req)
+}
+
+// paddingOffer is what the request's fields say of padding.
+func paddingOffer(h http.Header) padding.Offer {
+	types := h.Values(padding.HeaderTypeRequest)
+	return padding.Offer{
+		Padding:        len(h.Values(padding.HeaderPadding)) > 0,
+		HasTypeRequest: len(types) > 0,
+		TypeRequest:    strings.Join(types, ", "), // a list split over field lines
+	}
 }
 
 // connectUDP runs a connect-udp flow (RFC 9298): the target is in the
 // path; datagrams come as QUIC datagrams and as capsules on the stream.
 func (s *Server) connectUDP(w http.ResponseWriter, r *http.Request) {
 	req := s.request(r, relay.KindUDP)
-	target := r.URL.RequestURI()
-	host, port, ok := s.UDP.Match(target)
-	if !ok {
-		req.Target = target
-		relay.Refuse(s.Relay, req, http.StatusBadRequest, relay.ReasonBadRequest)
-		w.WriteHeader(http.StatusBadRequest)
-		return
+	req.Target = r.URL.RequestURI()
+	if host, port, ok := s.UDP.Match(req.Target); ok {
+		req.Host, req.Port = host, port
+		req.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	} else {
+		req.Bad = relay.ReasonBadRequest
 	}
-	req.Host, req.Port = host, port
-	req.Target = net.JoinHostPort(host, strconv.Itoa(int(port)))
 	e := newStreamEnd(s, w, r, loopOf(s, r))
 	s.open(newUDPEnd(e, peerDatagrams(w, r)), e, req)
 }

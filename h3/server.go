@@ -63,14 +63,15 @@ func (c Config) quic() *quic.Config {
 // connection), every other request the web site.
 type Server struct {
 	// Static after Serve starts.
-	Engine *engine.Engine
-	Policy *relay.Policy
-	Relay  *relay.Config
-	Site   http.Handler
-	TLS    *tls.Config // the TLS listener's; served with ALPN h3
-	Config Config
-	Log    zerolog.Logger
-	UDP    *relay.UDPTemplate // connect-udp requests; nil: off
+	Engine  *engine.Engine
+	Policy  *relay.Policy
+	Relay   *relay.Config
+	Site    http.Handler
+	TLS     *tls.Config // the TLS listener's; served with ALPN h3
+	Config  Config
+	Log     zerolog.Logger
+	UDP     *relay.UDPTemplate // connect-udp requests; nil: off
+	Padding bool               // grant NaïveProxy padding to CONNECT streams that ask
 
 	srv     *http3.Server
 	cutting atomic.Bool // the drain timeout passed: what ends now was cut

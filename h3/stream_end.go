@@ -40,6 +40,7 @@ type streamEnd struct {
 	r    *http.Request
 	loop *engine.Loop
 	udp  *udpEnd // connect-udp: the datagram side of this stream, else nil
+	pad  relay.Pad
 
 	decide chan decision   // 1-buffered: the loop's answer to the request, for the handler goroutine
 	gate   chan struct{}   // 1-buffered, never closed: one more read is wanted
@@ -139,6 +140,7 @@ func (e *streamEnd) serve() {
 	if e.udp != nil {
 		e.w.Header().Set(http3.CapsuleProtocolHeader, "?1") // RFC 9297 section 3.4
 	}
+	e.pad.ReplyFields(e.w.Header().Set)
 	e.w.WriteHeader(http.StatusOK)
 	str := e.w.(http3.HTTPStreamer).HTTPStream() // writes the HEADERS frame
 	e.mu.Lock()

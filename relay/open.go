@@ -31,6 +31,11 @@ type Request struct {
 	Rest []byte
 	// Upstream, if set, wraps the upstream end in stages once connected.
 	Upstream func(End) End
+	// Bad, if set, is why the front end found the request malformed (a
+	// connect-udp path off the template, a padding-type-request it cannot
+	// meet): it is refused with 400, but only once the gate has let it in,
+	// so a prober without credentials still sees the site.
+	Bad Reason
 }
 
 // Front is how a front end answers its proxy request. Its methods run on
@@ -112,6 +117,10 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 	}
 	if v.Status != 0 {
 		t.refuse(v.Status, v.Reason, v.Hide)
+		return
+	}
+	if r.Bad != "" {
+		t.refuse(400, r.Bad, false)
 		return
 	}
 	if bad { // bad framing is known already: no dial

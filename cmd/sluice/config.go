@@ -24,6 +24,7 @@ type config struct {
 	quicIdleTimeout   time.Duration
 	quicKeepAlive     time.Duration
 	udp               bool
+	padding           bool
 	udpTemplate       string
 	udpIdleTimeout    time.Duration
 	udpMaxDatagram    size
@@ -95,6 +96,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.quicIdleTimeout, "quic-idle-timeout", 30*time.Second, "a QUIC connection with no packets for this long is closed (quic_timeout)")
 	fs.DurationVar(&c.quicKeepAlive, "quic-keepalive", 0, "send QUIC PINGs this often to keep NAT mappings (0 = never)")
 	fs.BoolVar(&c.udp, "udp", true, "serve connect-udp (RFC 9298) on HTTP/3, HTTP/2 and HTTP/1.1; off, such requests get what the site answers")
+	fs.BoolVar(&c.padding, "padding", true, "grant NaïveProxy padding (Variant1) to HTTP/2 and HTTP/3 CONNECT streams that ask for it; off, they get padding-type-reply: 0")
 	fs.StringVar(&c.udpTemplate, "udp-template", "/.well-known/masque/udp/{target_host}/{target_port}/", "URI template of connect-udp requests, with {target_host} and {target_port}")
 	fs.DurationVar(&c.udpIdleTimeout, "udp-idle-timeout", 2*time.Minute, "a connect-udp flow with no datagram either way for this long is closed")
 	c.udpMaxDatagram = 1472

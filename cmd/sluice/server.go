@@ -155,7 +155,7 @@ func (s *server) newFrontEnds() {
 		ecfg.Resolver = resolverFor(cfg.resolver)
 	}
 	s.eng = engine.New(ecfg)
-	s.h2 = &h2.Server{Config: h2.Config{MaxConcurrentStreams: uint32(cfg.h2MaxStreams)}, Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout, UDP: s.udp}
+	s.h2 = &h2.Server{Config: h2.Config{MaxConcurrentStreams: uint32(cfg.h2MaxStreams)}, Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout, UDP: s.udp, Padding: cfg.padding}
 	s.h1 = &h1.Server{
 		H2:            s.h2.Open,
 		Limits:        h1.DefaultLimits(),
@@ -206,7 +206,7 @@ func (s *server) listen() error {
 	s.site = altSvc(s.site, h3.AltSvc(s.quic.LocalAddr().(*net.UDPAddr).Port))
 	s.h1.Site, s.h2.Site = s.site, s.site
 	s.h3 = &h3.Server{
-		Engine: s.eng, Policy: s.policy, Relay: s.rcfg, Site: s.site, TLS: tc, Log: s.log, UDP: s.udp,
+		Engine: s.eng, Policy: s.policy, Relay: s.rcfg, Site: s.site, TLS: tc, Log: s.log, UDP: s.udp, Padding: cfg.padding,
 		Config: h3.Config{
 			MaxStreams: cfg.quicMaxStreams, StreamWindow: uint64(cfg.quicStreamWindow), ConnWindow: uint64(cfg.quicConnWindow),
 			IdleTimeout: cfg.quicIdleTimeout, KeepAlive: cfg.quicKeepAlive, Allow0RTT: cfg.quic0RTT,

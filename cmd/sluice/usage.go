@@ -22,6 +22,7 @@ var flagGroups = []struct {
 	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
 	{"The site", []string{"site"}},
+	{"Padding", []string{"padding"}},
 	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "version"}},
 }
 
