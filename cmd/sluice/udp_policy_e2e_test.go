@@ -81,7 +81,8 @@ func nilFlow(f *capsuleFlow) udpFlow {
 
 // TestE2EUDPProbeResistance: with --probe-resistance a connect-udp
 // request without credentials gets what the site gives any unknown
-// request, not a 407, on every protocol.
+// request, not a 407 (nor a 400 for a path off the template), on every
+// protocol.
 func TestE2EUDPProbeResistance(t *testing.T) {
 	t.Parallel()
 	echo := startUDPEcho(t)
@@ -97,6 +98,14 @@ func TestE2EUDPProbeResistance(t *testing.T) {
 			}
 		})
 	}
+	t.Run("off-template", func(t *testing.T) {
+		// A malformed connect-udp path is refused only past the gate: a
+		// prober without credentials still gets the site, not a 400.
+		f, resp := h1UDPPath(t, p.plain, false, "/.well-known/masque/udp/127.0.0.1/", "")
+		if f != nil || resp.StatusCode == 400 || resp.StatusCode == 407 {
+			t.Errorf("probe on an off-template path got %d; want the site's answer", resp.StatusCode)
+		}
+	})
 	if n := echo.got.Load(); n != 0 {
 		t.Errorf("a probe reached the origin: %d datagrams", n)
 	}
