@@ -15,6 +15,7 @@ import (
 	"flag"
 	"log"
 	"net/http"
+	_ "net/http/pprof" // only served with -pprof
 
 	"github.com/quic-go/masque-go"
 	"github.com/quic-go/quic-go/http3"
@@ -25,7 +26,11 @@ import (
 func main() {
 	listen := flag.String("listen-quic", "127.0.0.1:8443", "UDP address for HTTP/3")
 	path := flag.String("template", "/.well-known/masque/udp/{target_host}/{target_port}/", "path of the connect-udp URI template; its authority is -listen-quic")
+	pprof := flag.String("pprof", "", "serve net/http/pprof on this address, to profile the reference too (empty = off)")
 	flag.Parse()
+	if *pprof != "" {
+		go func() { log.Println(http.ListenAndServe(*pprof, nil)) }()
+	}
 
 	cert, err := engine.SelfSignedCert()
 	if err != nil {
