@@ -37,7 +37,7 @@ func (h *conn) proxyUDP(c *engine.Conn, req *Request, b []byte, n int) {
 		r.Bad = relay.ReasonBadRequest // after the gate: a prober sees the site
 	}
 	f := &front{s: s, udp: true}
-	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
+	if s.Policy.MaySite() {
 		f.head = append([]byte(nil), b[:n]...)
 	}
 	f.Attach(c)
@@ -53,7 +53,7 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 		Authorization: req.ProxyAuthorization, Rest: b[n:],
 	}
 	f := &front{s: s}
-	if g := s.Policy.Gate; g != nil && g.ProbeResistance {
+	if s.Policy.MaySite() {
 		f.head = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
 	}
 	f.Attach(c)

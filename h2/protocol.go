@@ -260,7 +260,7 @@ func (h *conn) connectUDP(st *Stream, req *Request) {
 // newSide makes the side of a CONNECT stream, its user data from now on.
 func (h *conn) newSide(st *Stream, req *Request) *side {
 	sd := &side{h: h, st: st, watchLow: -1}
-	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
+	if h.s.Policy.MaySite() {
 		sd.req = req // for the site, should the gate hide the proxy
 	}
 	st.SetUserData(sd)

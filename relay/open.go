@@ -80,7 +80,14 @@ func (p *Policy) Open(l Loop, cfg *Config, client End, f Front, r Request) *Tunn
 	if host == "" {
 		host = hostOf(r.Target)
 	}
+	if !p.Clients.Allowed(r.Client.Addr()) {
+		t.refuse(403, ReasonClient, true) // not a proxy user: it sees the web site
+		return t
+	}
 	g := p.Gate
+	if r.Use == UseSNI {
+		g = nil // nothing to authenticate: the client speaks TLS to its server
+	}
 	v, done := g.Authorize(r.Authorization, r.Client.Addr(), host)
 	if done {
 		t.admit(p, &r, v)

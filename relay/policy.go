@@ -20,10 +20,18 @@ type Policy struct {
 	AllowPrivate   bool
 	ConnectTimeout time.Duration
 	ACL            atomic.Pointer[acl.Map]
-	Gate           *Gate // who may use the proxy; nil lets everyone
+	Gate           *Gate       // who may use the proxy; nil lets everyone
+	Clients        acl.Clients // source addresses that may use it at all (--allow-clients); others get the site
 	// Self reports whether an address is one of the proxy's own listeners:
 	// a tunnel to itself would loop. Nil checks nothing.
 	Self func(netip.AddrPort) bool
+}
+
+// MaySite reports whether a proxy request may end up answered by the web
+// site (probe resistance, --allow-clients): a front end then keeps what
+// the site would need to answer it.
+func (p *Policy) MaySite() bool {
+	return !p.Clients.All() || p.Gate != nil && p.Gate.ProbeResistance
 }
 
 // ErrSelf refuses a target that is the proxy itself.
@@ -35,6 +43,9 @@ type Use uint8
 const (
 	UseConnect Use = iota // a CONNECT tunnel: --allow-ports
 	UseForward            // an absolute-URI request: --allow-forward-ports
+	// UseSNI is an L4 tunnel routed by a ClientHello's server name:
+	// --allow-ports, and no credentials, which such a client cannot send.
+	UseSNI
 )
 
 // Admission is the outcome of Admit.

@@ -26,6 +26,7 @@ const (
 	ReasonACL            Reason = "acl"             // the ACL denies the target (403); --acl
 	ReasonPrivate        Reason = "private_address" // DNS gave only guarded addresses (403); --allow-private
 	ReasonSelf           Reason = "self"            // the target is this proxy (403)
+	ReasonClient         Reason = "client"          // the client's address is not in --allow-clients (the site answers)
 	ReasonAuth           Reason = "auth"            // no or wrong credentials (407); --auth-file
 	ReasonRateLimited    Reason = "rate_limited"    // too many failed logins (429)
 	ReasonAuthBusy       Reason = "auth_busy"       // too many logins being checked (503)
@@ -34,4 +35,13 @@ const (
 	ReasonConnectFailed  Reason = "connect_failed"  // refused, unreachable, reset (502)
 	ReasonConnectTimeout Reason = "connect_timeout" // --connect-timeout passed (504)
 	ReasonNoFDs          Reason = "no_fds"          // out of file descriptors while dialing (503)
+)
+
+// Why a connection to the SNI listener gets no tunnel (closed, no status).
+const (
+	ReasonNotTLS    Reason = "not_tls"           // its first bytes are no TLS handshake
+	ReasonHTTPOnSNI Reason = "http_on_sni_port"  // an HTTP request or CONNECT: the client wants --listen, not --listen-sni
+	ReasonNoSNI     Reason = "no_sni"            // no server_name, or an IP literal, and no --sni-default
+	ReasonBadHello  Reason = "bad_client_hello"  // malformed or over the size limit
+	ReasonSlowHello Reason = "slow_client_hello" // no whole ClientHello within --header-timeout
 )

@@ -4,17 +4,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluice-proxy/sluice/acl"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
 // config is everything the flags set.
 type config struct {
 	listen, listenTLS string
+	listenSNI         string
+	sniPort           uint
+	sniDefault        string
 	listenQUIC        quicAddr
 	quic0RTT          bool
 	quicMaxStreams    int64
@@ -39,6 +45,7 @@ type config struct {
 	allowPorts        string
 	forwardPorts      string
 	allowPrivate      bool
+	allowClients      string
 	takeover          bool
 	aclFile           string
 	authFile          string
@@ -86,6 +93,9 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "plain listener: HTTP/1.1 CONNECT, absolute-URI requests, h2c with prior knowledge, the site (\"\" = off)")
 	fs.StringVar(&c.listenTLS, "listen-tls", "127.0.0.1:8443", "TLS listener (an \"HTTPS proxy\"); \"\" = off")
+	fs.StringVar(&c.listenSNI, "listen-sni", "", "L4 listener (nginx stream + ssl_preread): TLS connections routed by the ClientHello's server name to --sni-port, without credentials (\"\" = off)")
+	fs.UintVar(&c.sniPort, "sni-port", 443, "the port an SNI connection is relayed to on its server name")
+	fs.StringVar(&c.sniDefault, "sni-default", "", "where an SNI connection without a server name (or with an IP literal) goes, host or host:port; empty closes it")
 	fs.Var(&c.listenQUIC, "listen-quic", "UDP `address` for HTTP/3 (nginx: listen ... quic), ALPN h3, the TLS listener's certificate; \"\" = off")
 	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
 	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams)")
@@ -114,6 +124,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.allowPorts, "allow-ports", "443,563", "CONNECT target ports: a list of ports and ranges (443,8000-8100) or \"all\"")
 	fs.StringVar(&c.forwardPorts, "allow-forward-ports", "", "ports absolute-URI requests (plain HTTP forwarding) may go to: a list, ranges or \"all\"; default 80, 443 and --allow-ports")
 	fs.BoolVar(&c.takeover, "takeover", false, "bind listen addresses another sluice already listens on, to take its traffic over while it drains (otherwise an address in use is an error)")
+	fs.StringVar(&c.allowClients, "allow-clients", "", "client addresses and CIDRs that may use the proxy, comma-separated (Squid: acl localnet src); others get the site; empty = everyone")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "turn off the guard that refuses loopback, private, link-local and other special addresses after DNS")
 	fs.StringVar(&c.aclFile, "acl", "", "ACL map file: lines \"pattern value\" (0 deny, 1 allow, 2 deny+log, 3 allow+log) and \"default value\"; reloaded on SIGHUP")
 	fs.StringVar(&c.authFile, "auth-file", "", "htpasswd file (bcrypt $2y$/$2a$/$2b$, apr1, {SHA}) for proxy authentication; reloaded on SIGHUP")
@@ -158,14 +169,22 @@ func (c *config) check() error {
 	if c.probeSecret != "" && !c.probeResistance {
 		return fmt.Errorf("--probe-secret goes with --probe-resistance")
 	}
-	if c.listen == "" && c.listenTLS == "" && c.listenQUIC.addr(c.listenTLS) == "" {
-		return fmt.Errorf("nothing to listen on: set --listen, --listen-tls or --listen-quic")
+	if c.listen == "" && c.listenTLS == "" && c.listenQUIC.addr(c.listenTLS) == "" && c.listenSNI == "" {
+		return fmt.Errorf("nothing to listen on: set --listen, --listen-tls, --listen-quic or --listen-sni")
 	}
 	if c.udpMaxDatagram < 1 || c.udpMaxDatagram > 65527 {
 		return fmt.Errorf("--udp-max-datagram %s: between 1 and 65527 bytes", &c.udpMaxDatagram)
 	}
 	if _, err := relay.ParseUDPTemplate(c.udpTemplate); err != nil {
 		return fmt.Errorf("--udp-template %q: %v", c.udpTemplate, err)
+	}
+	if c.sniPort < 1 || c.sniPort > 65535 {
+		return fmt.Errorf("--sni-port %d: between 1 and 65535", c.sniPort)
+	}
+	if c.sniDefault != "" {
+		if _, err := acl.ParseTarget(sniDefaultTarget(c.sniDefault, c.sniPort)); err != nil {
+			return fmt.Errorf("--sni-default %q: %w", c.sniDefault, err)
+		}
 	}
 	if c.h2MaxStreams < 1 || c.h2MaxStreams > 1<<20 {
 		return fmt.Errorf("--h2-max-streams %d: between 1 and 1048576", c.h2MaxStreams)
@@ -197,4 +216,12 @@ func (q *quicAddr) addr(tls string) string {
 		return q.v
 	}
 	return tls
+}
+
+// sniDefaultTarget is --sni-default with --sni-port when it names no port.
+func sniDefaultTarget(d string, port uint) string {
+	if _, _, err := net.SplitHostPort(d); err == nil {
+		return d
+	}
+	return net.JoinHostPort(d, strconv.Itoa(int(port)))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-proxy/sluice/h2"
 	"github.com/sluice-proxy/sluice/h3"
 	"github.com/sluice-proxy/sluice/relay"
+	"github.com/sluice-proxy/sluice/relay/sni"
 )
 
 // server wires the engine, the front ends and the policy together.
@@ -107,7 +108,11 @@ func (s *server) newPolicy() error {
 	if err != nil {
 		return fmt.Errorf("--allow-forward-ports: %w", err)
 	}
-	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout}
+	clients, err := acl.ParseClients(cfg.allowClients)
+	if err != nil {
+		return fmt.Errorf("--allow-clients: %w", err)
+	}
+	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout, Clients: clients}
 	if cfg.aclFile != "" {
 		m, err := acl.LoadMap(cfg.aclFile)
 		if err != nil {
@@ -178,6 +183,14 @@ func (s *server) listen() error {
 		}
 		s.addrs["listen"] = a
 	}
+	if cfg.listenSNI != "" {
+		sn := &sni.Server{Policy: s.policy, Relay: s.rcfg, Port: uint16(cfg.sniPort), Default: cfg.sniDefault, HelloTimeout: cfg.headerTimeout}
+		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenSNI, Open: sn.Open})
+		if err != nil {
+			return fmt.Errorf("--listen-sni: %w", err)
+		}
+		s.addrs["listen-sni"] = a
+	}
 	quicAddr := cfg.listenQUIC.addr(cfg.listenTLS)
 	if cfg.listenTLS == "" && quicAddr == "" {
 		return nil
@@ -239,6 +252,14 @@ func (s *server) logPolicy() {
 		ev = ev.Str("auth", "none: anyone who reaches a listener may use the proxy (--auth-file)")
 	}
 	ev.Msg("policy: CONNECT only to --allow-ports, plain HTTP forwarding only to --allow-forward-ports")
+	if s.policy.Gate.Auth == nil && s.policy.Clients.All() {
+		for name, a := range s.addrs {
+			if ap, err := netip.ParseAddrPort(a.String()); err == nil && !ap.Addr().IsLoopback() && name != "pprof" && name != "metrics" {
+				s.log.Warn().Str("listener", "--"+name).Str("addr", a.String()).
+					Msg("open proxy: reachable beyond loopback with neither --auth-file nor --allow-clients; anyone who reaches it may use it")
+			}
+		}
+	}
 }
 
 // selfAddrs returns a test for the proxy's own listening addresses; a
