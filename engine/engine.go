@@ -34,7 +34,10 @@ type Config struct {
 	// (SO_REUSEPORT), for a restart that hands traffic over; without it an
 	// address in use is an error, as for any other server.
 	Takeover bool
-	Log      zerolog.Logger
+	// MaxDatagram is the largest datagram a PacketConn reads; a larger one
+	// is dropped and counted. Default 1472.
+	MaxDatagram int
+	Log         zerolog.Logger
 }
 
 // ListenerSpec describes one listening socket.

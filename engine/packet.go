@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
@@ -59,8 +60,26 @@ type PacketDialHandler interface {
 // reader drops, as the socket would.
 const maxQueued = 256
 
-// maxDatagram is the largest UDP payload.
-const maxDatagram = 65535
+// defaultMaxDatagram is Config.MaxDatagram's default: 1500 bytes less
+// the IPv4 and UDP headers.
+const defaultMaxDatagram = 1472
+
+// recvTrunc reads one datagram from the connected socket fd into b without
+// blocking and returns its full length, which exceeds len(b) when it was
+// cut (MSG_TRUNC). A raw recvfrom: x/sys's would decode a source address a
+// connected socket does not need, with a getsockopt per call.
+func recvTrunc(fd int, b []byte) (int, error) {
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+	for errno == unix.EINTR {
+		n, _, errno = unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+	}
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
 
 var packetPool Pool
 
@@ -151,34 +170,40 @@ func (pc *PacketConn) closeWith(err error) {
 	pc.h.OnClose(pc, err)
 }
 
-// read waits for datagrams and queues them for the loop. It takes a buffer
-// only once a datagram is there (MSG_PEEK|MSG_TRUNC tells its size), so an
-// idle flow holds none.
+// read waits for datagrams and queues them for the loop: one recvfrom
+// per datagram, into a pooled buffer of Config.MaxDatagram bytes.
 func (pc *PacketConn) read() {
+	size := pc.loop.eng.cfg.MaxDatagram
+	if size <= 0 {
+		size = defaultMaxDatagram
+	}
 	for {
 		var b *bytebufferpool.ByteBuffer
 		var rerr error
 		err := pc.rc.Read(func(fd uintptr) bool {
-			size, _, err := unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT)
-			if err == unix.EAGAIN {
-				return false
-			}
-			if err != nil {
-				rerr = err
-				return true
-			}
+			// The buffer is taken only once the socket is readable, and
+			// goes back at once when it was not, so an idle flow holds
+			// none.
 			b = packetPool.Get()
 			if cap(b.B) < size {
-				b.B = make([]byte, size, max(size, 2048))
+				b.B = make([]byte, size)
 			}
-			b.B = b.B[:size]
-			n, _, err := unix.Recvfrom(int(fd), b.B, unix.MSG_DONTWAIT)
-			if err != nil {
+			n, err := recvTrunc(int(fd), b.B[:size])
+			switch {
+			case err == unix.EAGAIN:
+				packetPool.Put(b)
+				b = nil
+				return false
+			case err != nil:
 				packetPool.Put(b)
 				b, rerr = nil, err
-				return err != unix.EAGAIN
+			case n > size:
+				packetPool.Put(b) // larger than any datagram relayed
+				b = nil
+				pc.drops.Add(1)
+			default:
+				b.B = b.B[:n]
 			}
-			b.B = b.B[:n]
 			return true
 		})
 		if err != nil {

@@ -53,7 +53,7 @@ func udpEcho(t *testing.T) *net.UDPConn {
 
 func packetEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
+	e := engine.New(engine.Config{Workers: 1, MaxDatagram: 9000, Log: zerolog.Nop()})
 	if _, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: nopOpen}); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +103,21 @@ func TestPacketConnDatagrams(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no echo of a %d-byte datagram", size)
 		}
+	}
+	// Past MaxDatagram a datagram is dropped and counted, and the flow
+	// goes on.
+	l.Exec(func() { pc.Write(make([]byte, 9001)) })
+	l.Exec(func() { pc.Write([]byte("after")) })
+	select {
+	case got := <-p.got:
+		if string(got) != "after" {
+			t.Fatalf("got a %d-byte datagram; want the one after the oversized one", len(got))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no datagram after an oversized one")
+	}
+	if d := pc.Drops(); d != 1 {
+		t.Errorf("Drops() = %d; want 1 for the datagram over MaxDatagram", d)
 	}
 	l.Exec(pc.Close)
 	if err := <-p.closed; err != nil {

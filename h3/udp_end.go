@@ -8,7 +8,9 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/sluice-proxy/sluice/capsule"
+	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
+	"github.com/valyala/bytebufferpool"
 )
 
 // udpEnd is the client End of a connect-udp flow over HTTP/3: datagrams
@@ -34,10 +36,10 @@ type udpEnd struct {
 
 	// Guarded by dmu, between the loop and the two goroutines.
 	dmu      sync.Mutex
-	dstr     *http3.Stream // once the 200 is out
-	in       [][]byte      // datagrams received, not yet delivered
-	posted   bool          // a delivery is queued on the loop
-	out      [][]byte      // datagrams to send, each with its context ID
+	dstr     *http3.Stream                // once the 200 is out
+	in       [][]byte                     // datagrams received, not yet delivered
+	posted   bool                         // a delivery is queued on the loop
+	out      []*bytebufferpool.ByteBuffer // datagrams to send, each with its context ID
 	outBytes int
 	writing  bool
 
@@ -46,6 +48,8 @@ type udpEnd struct {
 
 // maxDatagramQueue bounds the datagrams queued either way.
 const maxDatagramQueue = 128
+
+var datagramPool engine.Pool
 
 func newUDPEnd(e *streamEnd, quic bool) *udpEnd {
 	u := &udpEnd{streamEnd: e, quic: quic}
@@ -126,16 +130,16 @@ func (u *udpEnd) Write(p []byte) {
 		u.caps.Write(p)
 		return
 	}
-	d := make([]byte, 0, 1+len(p))
-	d = append(append(d, 0), p...) // context ID 0
 	u.dmu.Lock()
 	if len(u.out) >= maxDatagramQueue {
 		u.dmu.Unlock()
 		u.drops.Add(1)
 		return
 	}
+	d := datagramPool.Get()            // quic-go copies it: back to the pool once sent
+	d.B = append(append(d.B, 0), p...) // context ID 0
 	u.out = append(u.out, d)
-	u.outBytes += len(d)
+	u.outBytes += len(d.B)
 	if !u.writing && u.dstr != nil {
 		u.writing = true
 		go u.send(u.dstr)
@@ -155,11 +159,12 @@ func (u *udpEnd) send(str *http3.Stream) {
 		d := u.out[0]
 		u.out[0] = nil
 		u.out = u.out[1:]
-		u.outBytes -= len(d)
+		u.outBytes -= len(d.B)
 		u.dmu.Unlock()
-		if err := str.SendDatagram(d); err != nil {
+		if err := str.SendDatagram(d.B); err != nil {
 			u.drops.Add(1) // too large for the path, or the flow is gone
 		}
+		datagramPool.Put(d)
 	}
 }
 
@@ -205,6 +210,9 @@ func (u *udpEnd) Abort(error) {
 func (u *udpEnd) stop() {
 	u.cancel()
 	u.dmu.Lock()
+	for _, d := range u.out {
+		datagramPool.Put(d)
+	}
 	u.in, u.out, u.outBytes = nil, nil, 0
 	u.dmu.Unlock()
 }

@@ -151,6 +151,7 @@ func (s *server) newFrontEnds() {
 		HalfClose:        cfg.halfClose,
 		HandshakeTimeout: cfg.handshakeTimeout,
 		Takeover:         cfg.takeover,
+		MaxDatagram:      int(cfg.udpMaxDatagram),
 		Log:              s.log,
 	}
 	if cfg.bind != "" {
