@@ -26,6 +26,7 @@ type h2Opener struct {
 	timeout time.Duration
 	tr      *http2.Transport
 	tlsConf *tls.Config
+	padding bool // ask for NaïveProxy padding, and pad the first frames
 
 	mu    sync.Mutex
 	conns []*h2Conn
@@ -150,6 +151,9 @@ func (o *h2Opener) Open(ctx context.Context, target string) (tunnel, error) {
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
 	}).WithContext(sctx)
+	if o.padding {
+		setPaddingRequest(req.Header)
+	}
 	s := &h2Stream{o: o, c: c, pw: pw, cancel: cancel}
 	s.SetDeadline(time.Now().Add(o.timeout))
 	resp, err := c.cc.RoundTrip(req)
@@ -163,6 +167,13 @@ func (o *h2Opener) Open(ctx context.Context, target string) (tunnel, error) {
 		return nil, fmt.Errorf("CONNECT refused: %s", resp.Status)
 	}
 	s.SetDeadline(time.Time{})
+	if o.padding {
+		if err := checkPaddingReply(resp.Header); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return newPaddedTunnel(s), nil
+	}
 	return s, nil
 }
 

@@ -32,6 +32,7 @@ type h3Opener struct {
 	timeout   time.Duration
 	streams   int
 	datagrams bool // HTTP/3 datagrams on (RFC 9297), for connect-udp flows
+	padding   bool // ask for NaïveProxy padding, and pad the first frames
 	tlsConf   *tls.Config
 	qconf     *quic.Config
 	tr        *http3.Transport
@@ -176,11 +177,15 @@ func (o *h3Opener) Open(ctx context.Context, target string) (tunnel, error) {
 	}
 	s := &h3Stream{o: o, c: c, rs: rs}
 	rs.SetDeadline(deadline)
+	hdr := make(http.Header)
+	if o.padding {
+		setPaddingRequest(hdr)
+	}
 	err = rs.SendRequestHeader(&http.Request{
 		Method: http.MethodConnect,
 		Host:   target,
 		URL:    &url.URL{Host: target},
-		Header: make(http.Header),
+		Header: hdr,
 	})
 	if err != nil {
 		s.abort()
@@ -194,6 +199,14 @@ func (o *h3Opener) Open(ctx context.Context, target string) (tunnel, error) {
 	if resp.StatusCode/100 != 2 {
 		s.abort()
 		return nil, fmt.Errorf("CONNECT refused: %s", resp.Status)
+	}
+	if o.padding {
+		if err := checkPaddingReply(resp.Header); err != nil {
+			s.abort()
+			return nil, err
+		}
+		rs.SetDeadline(time.Time{})
+		return newPaddedTunnel(s), nil
 	}
 	rs.SetDeadline(time.Time{})
 	return s, nil

@@ -53,6 +53,8 @@ func testRunner(t *testing.T, op opener, mode string, c int, tweak func(*config)
 		res, err = r.setup()
 	case "rr":
 		res, err = r.rr()
+	case "first8":
+		res, err = r.first8()
 	case "bulk":
 		res, err = r.bulk()
 	case "idle":

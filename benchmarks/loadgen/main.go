@@ -10,6 +10,8 @@
 //
 //	setup  open a tunnel, one echo, close; repeat on -c workers
 //	rr     -c long-lived tunnels, each doing -size byte echo round trips
+//	first8 open a tunnel, exactly 8 echo round trips of -size bytes (the
+//	       ones NaïveProxy padding frames), close; repeat on -c workers
 //	bulk   -c tunnels each moving -bytes up (to a sink), down (from a
 //	       source) or both (through the echo)
 //	idle   open -c tunnels, one echo each, hold them and read the proxy's RSS
@@ -65,17 +67,19 @@ type config struct {
 	lostAfter time.Duration
 	warmup    time.Duration
 	udpTmpl   string
+	padding   bool
 }
 
 func parseFlags() config {
 	var c config
 	flag.StringVar(&c.proxy, "proxy", "", "proxy address host:port; for -proto raw the relay address, empty = connect to the origin directly (no proxy)")
 	flag.StringVar(&c.proto, "proto", "h1", "h1 (CONNECT over TCP), h1tls (CONNECT inside TLS), h2 (CONNECT streams over TLS), h3 (CONNECT streams over QUIC, -proxy is a UDP address), raw (no CONNECT: -proxy relays to the origin); -mode dgram: h1 (upgrade over TCP), h2 (extended CONNECT over TLS), h3 (QUIC datagrams), raw (plain UDP)")
-	flag.StringVar(&c.mode, "mode", "rr", "setup, rr, bulk, idle, authstorm, dgram, or origin (serve the origin only)")
-	flag.IntVar(&c.conc, "c", 1, "concurrency: workers (setup), tunnels (rr, bulk, idle), flows (dgram)")
+	flag.StringVar(&c.mode, "mode", "rr", "setup, rr, first8, bulk, idle, authstorm, dgram, or origin (serve the origin only)")
+	flag.IntVar(&c.conc, "c", 1, "concurrency: workers (setup, first8), tunnels (rr, bulk, idle), flows (dgram)")
 	flag.IntVar(&c.conns, "conns", 0, "h2, h3: TLS or QUIC connections to start with (more are dialed when the stream limit is reached); 0 = one per 100 tunnels")
 	flag.IntVar(&c.h3Streams, "h3-streams", 100, "h3: streams per QUIC connection before another is dialed; at most the proxy's limit (quic-go's default, Caddy: 100; sluice --quic-max-streams: 128)")
-	flag.Int64Var(&c.n, "n", 1_000_000, "bound on operations: tunnels (setup), round trips (rr), datagrams sent (dgram)")
+	flag.Int64Var(&c.n, "n", 1_000_000, "bound on operations: tunnels (setup, first8), round trips (rr), datagrams sent (dgram)")
+	flag.BoolVar(&c.padding, "padding", false, "h2, h3 with -mode setup, rr, first8: ask for NaïveProxy padding (padding-type-request: 1, 0) and pad the first 8 frames of each direction")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "bound on the measured phase")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "bound on each open, read and write")
 	flag.Int64Var(&c.bytes, "bytes", 256<<20, "bulk: bytes per tunnel and direction")
@@ -184,6 +188,14 @@ func run(cfg config) error {
 		return err
 	}
 	defer op.Close()
+	if cfg.padding {
+		if cfg.mode != "setup" && cfg.mode != "rr" && cfg.mode != "first8" {
+			return errors.New("-padding is for -mode setup, rr and first8")
+		}
+		if err := enablePadding(op); err != nil {
+			return err
+		}
+	}
 
 	r := &runner{cfg: cfg, ctx: ctx, op: op, target: target, procs: procs}
 	var res *result
@@ -192,6 +204,8 @@ func run(cfg config) error {
 		res, err = r.setup()
 	case "rr":
 		res, err = r.rr()
+	case "first8":
+		res, err = r.first8()
 	case "bulk":
 		res, err = r.bulk()
 	case "idle":

@@ -16,21 +16,23 @@ type result struct {
 	C     int    `json:"c"`
 	Conns int    `json:"conns,omitempty"` // h2, h3: TLS or QUIC connections carrying the streams
 	Dir   string `json:"dir,omitempty"`
-	Bytes int64  `json:"bytes,omitempty"` // bulk: per tunnel and direction
+	Bytes int64  `json:"bytes,omitempty"`   // bulk: per tunnel and direction
+	Pad   bool   `json:"padding,omitempty"` // -padding: NaïveProxy padding asked for and granted on every tunnel
 
-	Ops        int64   `json:"ops"`                   // tunnels (setup, idle) or round trips (rr) or tunnels finished (bulk)
+	Ops        int64   `json:"ops"`                   // tunnels (setup, first8, idle) or round trips (rr) or tunnels finished (bulk)
+	RoundTrips int64   `json:"round_trips,omitempty"` // first8: echo round trips done (8 per tunnel, and those of failed tunnels)
 	Errors     int64   `json:"errors"`                // failed operations
 	FirstError string  `json:"first_error,omitempty"` // the first failure, to tell a refusal from a timeout
 	Elapsed    float64 `json:"elapsed_s"`             // measured phase, seconds
 	Rate       float64 `json:"rate"`                  // ops per second
-	P50        float64 `json:"p50_us,omitempty"`
+	P50        float64 `json:"p50_us,omitempty"`      // first8: of one round trip
 	P99        float64 `json:"p99_us,omitempty"`
 	P999       float64 `json:"p999_us,omitempty"`
 	MBps       float64 `json:"mb_s,omitempty"`         // bulk: payload MB (1e6) per second, both directions added
 	Moved      int64   `json:"moved,omitempty"`        // bulk: payload bytes moved
 	ClientCPU  float64 `json:"client_cpu_s"`           // this tool's CPU in the measured phase
 	ProxyCPU   float64 `json:"proxy_cpu_s"`            // the proxy's utime+stime in the measured phase
-	CPUPerOp   float64 `json:"cpu_us_per_op"`          // proxy CPU µs per tunnel (setup, idle) or round trip (rr)
+	CPUPerOp   float64 `json:"cpu_us_per_op"`          // proxy CPU µs per tunnel (setup, first8, idle) or round trip (rr)
 	CPUPerGB   float64 `json:"cpu_s_per_gb,omitempty"` // bulk: proxy CPU seconds per 1e9 payload bytes
 
 	RSSBase      int64   `json:"rss_base,omitempty"`       // idle: proxy RSS before the first tunnel

@@ -44,6 +44,7 @@ func (r *runner) newResult() *result {
 		Mode:  r.cfg.mode,
 		Proto: r.cfg.proto,
 		C:     r.cfg.conc,
+		Pad:   r.cfg.padding,
 	}
 }
 

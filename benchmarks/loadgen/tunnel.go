@@ -47,6 +47,20 @@ func newOpener(proto, proxy string, conns, h3Streams int, timeout time.Duration)
 	return nil, fmt.Errorf("unknown -proto %q (want h1, h1tls, h2, h3 or raw)", proto)
 }
 
+// enablePadding makes an h2 or h3 opener ask for NaïveProxy padding on
+// every CONNECT and pad the tunnels it opens (see padding.go).
+func enablePadding(op opener) error {
+	switch o := op.(type) {
+	case *h2Opener:
+		o.padding = true
+	case *h3Opener:
+		o.padding = true
+	default:
+		return errors.New("-padding needs -proto h2 or h3 (HTTP/1.1 tunnels are never padded)")
+	}
+	return nil
+}
+
 // insecureTLS is the client configuration for proxies: their certificates
 // are self-signed, and the benchmark measures the proxy, not PKI.
 func insecureTLS(alpn string) *tls.Config {
