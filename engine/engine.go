@@ -309,6 +309,17 @@ func (e *Engine) Stats() Stats {
 // ActiveConns is the number of client conns now open. Safe from any goroutine.
 func (e *Engine) ActiveConns() int64 { return e.stats.active.Load() }
 
+// Loops returns every event loop, for work that visits each (a metrics
+// scrape). Safe from any goroutine.
+func (e *Engine) Loops() []*Loop {
+	var ls []*Loop
+	e.loops.Range(func(_, v any) bool {
+		ls = append(ls, v.(*Loop))
+		return true
+	})
+	return ls
+}
+
 func (e *Engine) loopFor(el gnet.EventLoop) *Loop {
 	if v, ok := e.loops.Load(el); ok {
 		return v.(*Loop)

@@ -35,6 +35,7 @@ type Loop struct {
 	scratch    []byte // TLS plaintext; borrowed per call
 	rawScratch []byte // bytes read from sockets gnet no longer holds (allocated on first use)
 	tlsOut     []byte // TLS records of one Conn.Write, gathered for one write (allocated on first use)
+	local      any    // the upper layers' per-loop state (relay's counters)
 
 	// Atomic.
 	load atomic.Int64 // client conns assigned to this loop
@@ -64,6 +65,11 @@ func newLoop(e *Engine, el gnet.EventLoop) *Loop {
 // Exec runs fn on the loop. It reports false when the engine has stopped
 // and fn will never run. Safe from any goroutine.
 func (l *Loop) Exec(fn func()) bool { return l.exec(fn) }
+
+// Local and SetLocal hold one value of an upper layer's for this loop,
+// such as counters its tunnels update without atomics. Only on the loop.
+func (l *Loop) Local() any     { return l.local }
+func (l *Loop) SetLocal(v any) { l.local = v }
 
 func (l *Loop) exec(fn func()) bool {
 	select {

@@ -64,7 +64,7 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 	}
 	head, host, port, err := AppendForwardRequest(nil, req)
 	if err != nil {
-		relay.Refuse(s.Relay, r, 400, relay.ReasonBadRequest)
+		relay.Refuse(relay.OnLoop(c.Loop()), s.Relay, r, 400, relay.ReasonBadRequest)
 		s.fail(c, 400)
 		return
 	}

@@ -63,9 +63,17 @@ type fakeLoop struct {
 	target  []engine.DialTarget
 	idle    func()
 	idleFor time.Duration
+	meters  *Meters
 }
 
 func (l *fakeLoop) Exec(fn func()) bool { fn(); return true }
+
+func (l *fakeLoop) Meters() *Meters {
+	if l.meters == nil {
+		l.meters = newMeters()
+	}
+	return l.meters
+}
 
 func (l *fakeLoop) Dial(t engine.DialTarget, done Dialed) func() {
 	l.dials = append(l.dials, done)

@@ -20,6 +20,8 @@ type Loop interface {
 	DialUDP(t engine.DialTarget, d Dialed) (cancel func())
 	// Idle arms it to tell h on the loop whenever it goes untouched for d.
 	Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler)
+	// Meters are the loop's tunnel counters; nil counts nothing.
+	Meters() *Meters
 }
 
 // Dialed is told how a Loop.Dial went: a tunnel's upstream half, which is
@@ -36,6 +38,8 @@ type engineLoop struct{ l *engine.Loop }
 func OnLoop(l *engine.Loop) Loop { return engineLoop{l} }
 
 func (e engineLoop) Exec(fn func()) bool { return e.l.Exec(fn) }
+
+func (e engineLoop) Meters() *Meters { return metersOf(e.l) }
 
 func (e engineLoop) Dial(t engine.DialTarget, d Dialed) func() {
 	// The socket reports to d from the start; d hears of the dial first.

@@ -208,6 +208,7 @@ func (t *Tunnel) dialed(up End, info engine.DialInfo, err error) {
 		wrap, t.pend.wrap = t.pend.wrap, nil
 	}
 	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
+	t.dialTimes(info.Resolve, info.Connect, err == nil)
 	if err != nil {
 		t.Rec.Status = Status(err)
 		t.setReason(DialReason(err), false)
@@ -250,13 +251,13 @@ func (t *Tunnel) opened() {
 	paused := false
 	if pd := t.pend; pd != nil {
 		if len(pd.head) > 0 {
-			t.Rec.Up += int64(len(pd.head))
+			t.countUp(int64(len(pd.head)))
 			up.Write(pd.head)
 		}
 		if pd.early != nil && t.Rec.Kind == KindUDP {
 			t.sendEarlyDatagrams(pd.early.B)
 		} else if pd.early != nil {
-			t.Rec.Up += int64(len(pd.early.B))
+			t.countUp(int64(len(pd.early.B)))
 			up.Write(pd.early.B)
 		}
 		paused = pd.paused
@@ -282,9 +283,13 @@ func (t *Tunnel) opened() {
 const StatusClientGone = 499
 
 // Refuse logs a proxy request that a front end refused before Open could
-// see it (a request it cannot even rewrite), with the status it answered.
-func Refuse(cfg *Config, r Request, status int, reason Reason) {
+// see it (a request it cannot even rewrite), with the status it answered;
+// on l, whose meters count it.
+func Refuse(l Loop, cfg *Config, r Request, status int, reason Reason) {
 	rec := Record{Start: time.Now(), Client: r.Client, Proto: r.Proto, Kind: r.Kind, Method: r.Method,
 		Target: r.Target, ACL: -1, Status: status, Reason: reason}
 	rec.Write(cfg.AccessLog)
+	if m := l.Meters(); m != nil {
+		m.ended(&rec)
+	}
 }

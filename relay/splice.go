@@ -245,8 +245,8 @@ func (s *splicing) run() {
 		reason = ReasonIdle
 	}
 	end := func() {
-		t.Rec.Up += upBytes.Load()
-		t.Rec.Down += downBytes.Load()
+		t.countUp(upBytes.Load())
+		t.countDown(downBytes.Load())
 		t.Rec.Spliced = true
 		t.Rec.Reason = reason
 		t.ends[client].done, t.ends[upstream].done = true, true
@@ -254,7 +254,8 @@ func (s *splicing) run() {
 		t.cfg.Splices.release() // after the line: Drain waits for it
 	}
 	if !t.loop.Exec(end) {
-		end() // the loops are gone: nothing else touches t
+		t.m = nil // the loops are gone: nothing else touches t, nor reads its loop's meters
+		end()
 	}
 }
 

@@ -26,6 +26,7 @@ type Tunnel struct {
 	pend       *pending // what some tunnels need until they are open; made on demand
 	cancelDial func()   // while dialing
 	release    func()   // the gate's tunnel slots
+	m          *Meters  // the loop's; nil once the loop is gone
 	idle       engine.Idle
 	// PeakUp and PeakDown are the most bytes seen queued toward the
 	// upstream and toward the client: what the watermarks bound.
@@ -89,7 +90,10 @@ func (h *half) other() *half { return &h.t.ends[1-h.i] }
 // tunnels with Policy.Open; New and Connect are for callers that decided
 // already.
 func New(cfg *Config, l Loop, c End, rec Record) *Tunnel {
-	t := &Tunnel{cfg: cfg, loop: l, Rec: rec}
+	t := &Tunnel{cfg: cfg, loop: l, Rec: rec, m: l.Meters()}
+	if t.m != nil {
+		t.m.Open[rec.Proto][rec.Kind]++
+	}
 	if t.Rec.Start.IsZero() {
 		t.Rec.Start = time.Now()
 	}
@@ -113,7 +117,7 @@ func (t *Tunnel) data(h *half, p []byte) {
 			return
 		}
 		up := t.ends[upstream].end
-		t.Rec.Up += int64(len(p))
+		t.countUp(int64(len(p)))
 		up.Write(p)
 		t.idle.Touch()
 		n := up.Buffered()
@@ -122,10 +126,10 @@ func (t *Tunnel) data(h *half, p []byte) {
 		return
 	}
 	if t.Rec.Down == 0 {
-		t.Rec.FirstByte = t.sinceStart() - t.connected()
+		t.firstByte()
 	}
 	c := t.ends[client].end
-	t.Rec.Down += int64(len(p))
+	t.countDown(int64(len(p)))
 	c.Write(p)
 	t.idle.Touch()
 	n := c.Buffered()
@@ -351,12 +355,20 @@ func (t *Tunnel) finish() {
 	if t.Rec.Kind == KindUDP {
 		for _, h := range t.ends {
 			if d, ok := h.end.(interface{ Drops() int64 }); ok {
-				t.Rec.Dropped += d.Drops()
+				n := d.Drops()
+				t.Rec.Dropped += n
+				if t.m != nil {
+					t.m.Drops[DropEnd] += n
+				}
 			}
 		}
 	}
 	if t.Rec.Reason == "" {
 		t.Rec.Reason = ReasonDone
+	}
+	if t.m != nil {
+		t.m.Open[t.Rec.Proto][t.Rec.Kind]--
+		t.m.ended(&t.Rec)
 	}
 	t.Rec.Write(t.cfg.AccessLog)
 	if t.release != nil {

@@ -16,25 +16,27 @@ func (t *Tunnel) datagram(h *half, p []byte) {
 	}
 	t.idle.Touch()
 	if len(p) > t.cfg.maxDatagram() {
-		t.Rec.Dropped++
+		t.drop(DropTooLarge)
 		return
 	}
 	dst := h.other().end
 	if dst.Buffered() > t.cfg.high() {
-		t.Rec.Dropped++
+		t.drop(DropFull)
 		return
 	}
 	dst.Write(p)
 	if h.i == client {
-		t.Rec.Up += int64(len(p))
+		t.countUp(int64(len(p)))
 		t.Rec.DatagramsUp++
+		t.datagramRelayed(0)
 		return
 	}
 	if t.Rec.Down == 0 && t.Rec.DatagramsDown == 0 {
-		t.Rec.FirstByte = t.sinceStart() - t.connected()
+		t.firstByte()
 	}
-	t.Rec.Down += int64(len(p))
+	t.countDown(int64(len(p)))
 	t.Rec.DatagramsDown++
+	t.datagramRelayed(1)
 }
 
 // holdDatagram keeps a datagram that came before the upstream, each behind
@@ -45,8 +47,12 @@ func (t *Tunnel) holdDatagram(p []byte) {
 	if pd.early == nil {
 		pd.early = stagePool.Get()
 	}
-	if len(p) > t.cfg.maxDatagram() || len(pd.early.B)+2+len(p) > t.cfg.high() {
-		t.Rec.Dropped++
+	switch {
+	case len(p) > t.cfg.maxDatagram():
+		t.drop(DropTooLarge)
+		return
+	case len(pd.early.B)+2+len(p) > t.cfg.high():
+		t.drop(DropFull)
 		return
 	}
 	pd.early.B = binary.BigEndian.AppendUint16(pd.early.B, uint16(len(p)))
@@ -60,8 +66,9 @@ func (t *Tunnel) sendEarlyDatagrams(b []byte) {
 		n := int(binary.BigEndian.Uint16(b))
 		p := b[2 : 2+n]
 		up.Write(p)
-		t.Rec.Up += int64(n)
+		t.countUp(int64(n))
 		t.Rec.DatagramsUp++
+		t.datagramRelayed(0)
 		b = b[2+n:]
 	}
 }

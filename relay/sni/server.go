@@ -101,7 +101,7 @@ func (s *Server) route(hello clienthello.Hello, err error, b []byte) (target str
 
 // refuse closes a connection that gets no tunnel, and logs why.
 func (h *conn) refuse(c *engine.Conn, r relay.Request, why relay.Reason) {
-	relay.Refuse(h.s.Relay, r, 0, why)
+	relay.Refuse(relay.OnLoop(c.Loop()), h.s.Relay, r, 0, why)
 	c.Close()
 }
 
