@@ -23,6 +23,7 @@ import (
 type run struct {
 	test, peer, proto, mode string
 	c                       int
+	padded                  bool // loadgen -padding: NaïveProxy padding on every tunnel
 	firstError              string
 	metrics                 map[string]float64
 }
@@ -31,6 +32,7 @@ type run struct {
 type group struct {
 	test, peer, proto, mode string
 	c                       int
+	padded                  bool
 	runs                    []run
 }
 
@@ -102,7 +104,7 @@ func loadFrom(in io.Reader) (map[string]*group, []string, error) {
 		k := r.test + "\x00" + r.peer + "\x00" + r.proto
 		g := groups[k]
 		if g == nil {
-			g = &group{test: r.test, peer: r.peer, proto: r.proto, mode: r.mode, c: r.c}
+			g = &group{test: r.test, peer: r.peer, proto: r.proto, mode: r.mode, c: r.c, padded: r.padded}
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -121,6 +123,7 @@ func parse(b []byte) (run, bool) {
 		test: str("test"), peer: str("peer"), proto: str("proto"), mode: str("mode"),
 		firstError: str("first_error"), metrics: map[string]float64{},
 	}
+	r.padded, _ = raw["padding"].(bool)
 	if r.mode == "" {
 		return run{}, false
 	}

@@ -105,3 +105,53 @@ func TestReportDgram(t *testing.T) {
 		t.Errorf("masque compared with another protocol:\n%s", s)
 	}
 }
+
+// The padding test: each padded run against the unpadded run of the same
+// peer, protocol and test stem, with padded/unpadded ratios; first8 has
+// its own cost and rate columns.
+const paddingSample = `{"test":"setup-nopad","peer":"sluice","mode":"setup","proto":"h2","c":16,"ops":10000,"errors":0,"rate":10000,"cpu_us_per_op":70,"p50_us":1400,"p99_us":3000}
+{"test":"setup-nopad","peer":"sluice","mode":"setup","proto":"h2","c":16,"ops":10000,"errors":0,"rate":10000,"cpu_us_per_op":74,"p50_us":1400,"p99_us":3000}
+{"test":"setup-pad","peer":"sluice","mode":"setup","proto":"h2","c":16,"padding":true,"ops":9000,"errors":0,"rate":9000,"cpu_us_per_op":80,"p50_us":1600,"p99_us":4000}
+{"test":"first8-nopad","peer":"sluice","mode":"first8","proto":"h3","c":16,"ops":2500,"round_trips":20000,"errors":0,"rate":2500,"cpu_us_per_op":350,"p50_us":580,"p99_us":2300}
+{"test":"first8-pad","peer":"sluice","mode":"first8","proto":"h3","c":16,"padding":true,"ops":1900,"round_trips":15200,"errors":0,"rate":1900,"cpu_us_per_op":480,"p50_us":820,"p99_us":2760}
+{"test":"first8-pad","peer":"sluice","mode":"first8","proto":"h2","c":16,"padding":true,"ops":4000,"round_trips":32000,"errors":0,"rate":4000,"cpu_us_per_op":190,"p50_us":350,"p99_us":1300}
+`
+
+func TestReportPadding(t *testing.T) {
+	groups, order, err := loadFrom(strings.NewReader(paddingSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	writeReport(&out, groups, order, "sluice")
+	s := out.String()
+	for _, want := range []string{
+		"| peer | proto | setup-nopad: CPU µs/tunnel | setup-pad: CPU µs/tunnel | first8-nopad: CPU µs/tunnel | first8-pad: CPU µs/tunnel |",
+		"### NaïveProxy padding: padded/unpadded",
+		"| test | peer | proto | CPU µs/tunnel unpadded | padded | ratio | p50 µs unpadded |",
+		"| setup | sluice | h2 | 72 | 80 | 1.11 | 1,400 | 1,600 | 1.14 | 3,000 | 4,000 | 1.33 | 10,000 | 9,000 | 0.90 |",
+		"| first8 | sluice | h3 | 350 | 480 | 1.37 | 580 | 820 | 1.41 | 2,300 | 2,760 | 1.20 | 2,500 | 1,900 | 0.76 |",
+		"### first8-pad (mode first8, c=16; medians of the repeats)",
+		"| peer | proto | runs | errors | tunnels/s | round trip p50 µs | round trip p99 µs |",
+		"| sluice | h3 | 1 | 0 | 1,900 | 820 | 2,760 | – | 480 | 15,200 |",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "Ratios sluice/peer") {
+		t.Errorf("sluice alone: ratio tables against no peer:\n%s", s)
+	}
+	// first8 h2 has no unpadded run: no ratio row for it.
+	if strings.Contains(s, "| first8 | sluice | h2 |") {
+		t.Errorf("a padded run without an unpadded one got a ratio row:\n%s", s)
+	}
+}
+
+func TestPadStem(t *testing.T) {
+	for in, want := range map[string]string{"setup-pad": "setup", "setup-nopad": "setup", "first8": "first8", "rr-1k": "rr-1k"} {
+		if got := padStem(in); got != want {
+			t.Errorf("padStem(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

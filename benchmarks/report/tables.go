@@ -17,20 +17,22 @@ type metric struct {
 
 // costOf is the proxy-side number each mode is judged by.
 var costOf = map[string]metric{
-	"setup": {"CPU µs/tunnel", "cpu_us_per_op", 0},
-	"rr":    {"CPU µs/round trip", "cpu_us_per_op", 1},
-	"bulk":  {"CPU s/GB", "cpu_s_per_gb", 2},
-	"idle":  {"RSS B/tunnel", "rss_per_tunnel", 0},
-	"dgram": {"CPU µs/datagram", "cpu_us_per_dgram", 2},
+	"setup":  {"CPU µs/tunnel", "cpu_us_per_op", 0},
+	"rr":     {"CPU µs/round trip", "cpu_us_per_op", 1},
+	"first8": {"CPU µs/tunnel", "cpu_us_per_op", 0},
+	"bulk":   {"CPU s/GB", "cpu_s_per_gb", 2},
+	"idle":   {"RSS B/tunnel", "rss_per_tunnel", 0},
+	"dgram":  {"CPU µs/datagram", "cpu_us_per_dgram", 2},
 }
 
 // rateOf is the client-side number each mode is judged by.
 var rateOf = map[string]metric{
-	"setup": {"tunnels/s", "rate", 0},
-	"rr":    {"round trips/s", "rate", 0},
-	"bulk":  {"MB/s", "mb_s", 0},
-	"idle":  {"tunnels open", "ops", 0},
-	"dgram": {"datagrams/s", "rate", 0},
+	"setup":  {"tunnels/s", "rate", 0},
+	"rr":     {"round trips/s", "rate", 0},
+	"first8": {"tunnels/s", "rate", 0},
+	"bulk":   {"MB/s", "mb_s", 0},
+	"idle":   {"tunnels open", "ops", 0},
+	"dgram":  {"datagrams/s", "rate", 0},
 }
 
 // details are the columns of the per-test tables.
@@ -39,6 +41,9 @@ var details = map[string][]metric{
 		costOf["setup"], {"proxy CPU s", "proxy_cpu_s", 2}, {"client CPU s", "client_cpu_s", 2}, {"peak RSS MB", "rss_max", 1}},
 	"rr": {rateOf["rr"], {"p50 µs", "p50_us", 0}, {"p99 µs", "p99_us", 0}, {"p999 µs", "p999_us", 0},
 		costOf["rr"], {"proxy CPU s", "proxy_cpu_s", 2}, {"client CPU s", "client_cpu_s", 2}, {"peak RSS MB", "rss_max", 1}},
+	"first8": {rateOf["first8"], {"round trip p50 µs", "p50_us", 0}, {"round trip p99 µs", "p99_us", 0},
+		{"round trip p999 µs", "p999_us", 0}, costOf["first8"], {"round trips", "round_trips", 0},
+		{"proxy CPU s", "proxy_cpu_s", 2}, {"client CPU s", "client_cpu_s", 2}, {"peak RSS MB", "rss_max", 1}},
 	"bulk": {rateOf["bulk"], costOf["bulk"], {"proxy CPU s", "proxy_cpu_s", 2}, {"client CPU s", "client_cpu_s", 2},
 		{"elapsed s", "elapsed_s", 2}, {"peak RSS MB", "rss_max", 1}},
 	"idle": {rateOf["idle"], costOf["idle"], {"fds/tunnel", "fds_per_tunnel", 2}, {"CPU µs/tunnel open", "cpu_us_per_op", 0},
@@ -63,13 +68,16 @@ func writeReport(w io.Writer, groups map[string]*group, order []string, base str
 	fmt.Fprintln(w)
 	summary(w, tests, rows, byTestRow, rateOf)
 
-	if hasPeer(rows, base) {
+	// Ratios need the base and another peer (a run of the base alone,
+	// such as the padding test, has none).
+	if hasPeer(rows, base) && hasOther(rows, base) {
 		fmt.Fprintf(w, "### Ratios %s/peer of the proxy cost (below 1: %s is cheaper)\n\n", base, base)
 		ratios(w, tests, rows, byTestRow, base, costOf)
 		fmt.Fprintf(w, "### Ratios %s/peer of the client-side rates (above 1: %s is faster)\n\n", base, base)
 		ratios(w, tests, rows, byTestRow, base, rateOf)
 	}
 
+	paddingRatios(w, groups, order)
 	for _, t := range tests {
 		detail(w, t, rows, byTestRow)
 	}
@@ -125,6 +133,15 @@ func axes(groups map[string]*group, order []string) ([]testCol, []string) {
 func hasPeer(rows []string, peer string) bool {
 	for _, r := range rows {
 		if strings.HasPrefix(r, peer+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func hasOther(rows []string, base string) bool {
+	for _, r := range rows {
+		if !strings.HasPrefix(r, base+" ") {
 			return true
 		}
 	}
