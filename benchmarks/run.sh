@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run.sh: compare sluice with its peers in one command.
 #
-#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle [idle2k] [dgram]"]
+#   benchmarks/run.sh [-quick] [-r N] [-peers "sluice goproxy caddy squid nginx-stream none"] [-tests "setup rr bulk1 bulk8 idle [idle2k] [dgram] [padding]"]
 #   BENCH_BASE=<rev> benchmarks/run.sh -peers "sluice sluice-base"   # a change, before and after
 #   benchmarks/run.sh -peers "sluice goproxy caddy" -protos h3   # only these protocols of each peer
 #   benchmarks/run.sh -peers "sluice masque" -protos "h1 h2 h3" -tests dgram   # connect-udp flows
+#   benchmarks/run.sh -peers sluice -protos "h2 h3" -tests padding   # what NaïveProxy padding costs
 #
 # Every peer is started once, pinned to CPU 0 (taskset -c 0); the load tool
 # runs pinned to CPU 1 with its own origin on 127.0.0.1:21000. For each test
@@ -16,7 +17,9 @@
 # sluice/peer, printed and written to benchmarks/results/<date>.md.
 # HTTP/3 (sluice, goproxy, caddy, masque) runs over UDP on the peer's TLS
 # port. The dgram tests (connect-udp flows; "dgram" is dgram16 and dgram1)
-# run only on the peers that serve connect-udp (DGRAM_PROTOS).
+# run only on the peers that serve connect-udp (DGRAM_PROTOS). The padding
+# tests ("padding" is setup and first8, each without and with the tool's
+# -padding) run only on sluice h2 and h3 (PAD_PROTOS): no other peer pads.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
 	-peers) PEERS=$2; shift ;;
 	-tests) TESTS=$2; shift ;;
 	-protos) PROTO_FILTER=$2; shift ;;
-	-h | -help | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | -help | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -57,7 +60,8 @@ fi
 declare -A TEST_NAME TEST_ARGS
 if [ "$QUICK" = 1 ]; then
 	TEST_NAME=([setup]=setup [rr]=rr-200 [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-1k [idle2k]=idle-2k
-		[dgram16]=dgram-16 [dgram1]=dgram-1)
+		[dgram16]=dgram-16 [dgram1]=dgram-1
+		[padsetup:0]=setup-nopad [padsetup:1]=setup-pad [padfirst8:0]=first8-nopad [padfirst8:1]=first8-pad)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 100000 -duration 1s"
 		[rr]="-mode rr -c 200 -n 2000000 -duration 1s"
@@ -67,10 +71,15 @@ if [ "$QUICK" = 1 ]; then
 		[idle2k]="-mode idle -c 2000 -settle 500ms -max-errors 50"
 		[dgram16]="-mode dgram -c 16 -window 8 -size 1200 -n 2000000 -warmup 300ms -duration 1s"
 		[dgram1]="-mode dgram -c 1 -window 8 -size 1200 -n 2000000 -warmup 300ms -duration 1s"
+		[padsetup:0]="-mode setup -c 16 -n 100000 -duration 1s"
+		[padsetup:1]="-mode setup -c 16 -n 100000 -duration 1s -padding"
+		[padfirst8:0]="-mode first8 -c 16 -n 100000 -duration 1s"
+		[padfirst8:1]="-mode first8 -c 16 -n 100000 -duration 1s -padding"
 	)
 else
 	TEST_NAME=([setup]=setup [rr]=rr-1k [bulk1]=bulk-1-down [bulk8]=bulk-8-up [idle]=idle-5k [idle2k]=idle-2k
-		[dgram16]=dgram-16 [dgram1]=dgram-1)
+		[dgram16]=dgram-16 [dgram1]=dgram-1
+		[padsetup:0]=setup-nopad [padsetup:1]=setup-pad [padfirst8:0]=first8-nopad [padfirst8:1]=first8-pad)
 	TEST_ARGS=(
 		[setup]="-mode setup -c 16 -n 500000 -duration 2s"
 		[rr]="-mode rr -c 1000 -n 10000000 -duration 2s"
@@ -80,11 +89,25 @@ else
 		[idle2k]="-mode idle -c 2000 -settle 1s -max-errors 50"
 		[dgram16]="-mode dgram -c 16 -window 8 -size 1200 -n 10000000 -warmup 1s -duration 3s"
 		[dgram1]="-mode dgram -c 1 -window 8 -size 1200 -n 10000000 -warmup 1s -duration 3s"
+		[padsetup:0]="-mode setup -c 16 -n 500000 -duration 2s"
+		[padsetup:1]="-mode setup -c 16 -n 500000 -duration 2s -padding"
+		[padfirst8:0]="-mode first8 -c 16 -n 500000 -duration 2s"
+		[padfirst8:1]="-mode first8 -c 16 -n 500000 -duration 2s -padding"
 	)
 fi
 # "dgram" is both flow counts: 16 (what the HTTP/3 goal is stated at) and 1.
+# "padding" is setup and first8 (8 round trips per tunnel: the ones padding
+# frames), each unpadded and padded: the two runs of a pair go back to back
+# on the same peer process, the unpadded one first in odd repeats and the
+# padded one first in even ones.
 TESTS_ASKED=$TESTS
-TESTS=$(for t in $TESTS; do if [ "$t" = dgram ]; then echo dgram16 dgram1; else echo "$t"; fi; done | xargs)
+TESTS=$(for t in $TESTS; do
+	case $t in
+	dgram) echo dgram16 dgram1 ;;
+	padding) echo padsetup padfirst8 ;;
+	*) echo "$t" ;;
+	esac
+done | xargs)
 
 # Peers: listen port (TLS on port+1, and QUIC on UDP port+1 for h3) and the
 # protocols each one speaks.
@@ -96,6 +119,10 @@ declare -A PROTOS=([sluice]="h1 h1tls h2 h3" [goproxy]="h1 h1tls h2 h3" [caddy]=
 # extended CONNECT over TLS, h3 QUIC datagrams; none is plain UDP to the
 # origin. The other peers do not serve connect-udp.
 declare -A DGRAM_PROTOS=([sluice]="h1 h2 h3" [masque]=h3 [none]=raw)
+# NaïveProxy padding (the padding tests): sluice pads HTTP/2 and HTTP/3
+# CONNECT streams; no other peer pads (Caddy's forwardproxy would need
+# klzgrad's fork), and HTTP/1.1 tunnels are never padded.
+declare -A PAD_PROTOS=([sluice]="h2 h3")
 declare -A PID=()
 
 # The Go peers and the tool hold thousands of sockets in the idle test.
@@ -191,10 +218,22 @@ one_run() {
 	fi
 }
 
+# variants_of TEST: the runs one test makes per peer and protocol: itself,
+# or for the padding tests the unpadded and the padded run.
+variants_of() {
+	case $1 in
+	padsetup | padfirst8) echo "$1:0 $1:1" ;;
+	*) echo "$1" ;;
+	esac
+}
+
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 start=$(date +%s)
 for t in $TESTS; do
-	[ -n "${TEST_ARGS[$t]:-}" ] || { echo "run.sh: unknown test $t" >&2; exit 2; }
+	variants=$(variants_of "$t")
+	for v in $variants; do
+		[ -n "${TEST_ARGS[$v]:-}" ] || { echo "run.sh: unknown test $t" >&2; exit 2; }
+	done
 	for rep in $(seq "$REPEATS"); do
 		# Rotate the order each repeat so no peer always runs first.
 		n=${#ACTIVE[@]}
@@ -202,6 +241,7 @@ for t in $TESTS; do
 			p=${ACTIVE[$(((i + rep - 1) % n))]}
 			protos=${PROTOS[$p]}
 			[[ $t == dgram* ]] && protos=${DGRAM_PROTOS[$p]:-}
+			[[ $t == pad* ]] && protos=${PAD_PROTOS[$p]:-}
 			for proto in $protos; do
 				if [ -n "$PROTO_FILTER" ] && [[ " $PROTO_FILTER " != *" $proto "* ]]; then
 					continue
@@ -210,7 +250,11 @@ for t in $TESTS; do
 					stop_peer "$p"
 					start_peer "$p" || { note "$p failed to restart for idle"; continue; }
 				fi
-				one_run "$t" "$p" "$proto"
+				# A pair (unpadded, padded) runs back to back, the first
+				# of it alternating with the repeat.
+				vs=$variants
+				[ $((rep % 2)) = 0 ] && vs=$(echo "$variants" | tr ' ' '\n' | tac | xargs)
+				for v in $vs; do one_run "$v" "$p" "$proto"; done
 			done
 		done
 	done
@@ -237,7 +281,7 @@ versions() {
 	echo "Command: \`benchmarks/run.sh $([ "$QUICK" = 1 ] && echo -quick) -r $REPEATS -peers \"$PEERS\" -tests \"$TESTS_ASKED\"$([ -n "$PROTO_FILTER" ] && echo " -protos \"$PROTO_FILTER\"")\`, $elapsed s."
 	echo "Peer on CPU $PEER_CPU, load tool (and origin) on CPU $TOOL_CPU; fd limit $FD_LIMIT for every process."
 	echo "Load average before: $load_before, after: $load_after (anything above ~2 means other work shared the cores)."
-	for t in $TESTS; do echo "- ${TEST_NAME[$t]}: \`${TEST_ARGS[$t]}\`"; done
+	for t in $TESTS; do for v in $(variants_of "$t"); do echo "- ${TEST_NAME[$v]}: \`${TEST_ARGS[$v]}\`"; done; done
 	versions
 	echo
 	# The same failure in every repeat is one note with a count.
