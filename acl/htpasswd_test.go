@@ -209,3 +209,27 @@ func TestParseManyUsers(t *testing.T) {
 		t.Fatalf("ParseHtpasswd: %v users, %v", u.Len(), err)
 	}
 }
+
+// FuzzParseHtpasswd: any file either parses, has no users, or fails with
+// the line it failed on.
+func FuzzParseHtpasswd(f *testing.F) {
+	f.Add("alice:$apr1$s4ltS4lt$1nkxik1yOAHzQUh.MUc2r/\n")
+	f.Add("carol:{SHA}K0iV06co1hMmbAGRCwiosNjk1wQ=\n# comment\n\n")
+	f.Add("bob:$2y$04$abcdefghijklmnopqrstuuJ0Xi3Y8o6nWQ0cF5yZq1Q5Q5Q5Q5Q5Q\n")
+	f.Add("dup:x\ndup:y\n")
+	f.Add("nocolon\n:empty\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		u, err := ParseHtpasswd(strings.NewReader(text))
+		if errors.Is(err, ErrNoUsers) {
+			return // a file of comments and blank lines
+		}
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 1 {
+				t.Fatalf("error without a line: %v", err)
+			}
+			return
+		}
+		_ = u.Len()
+	})
+}
