@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 const limiterShards = 32
@@ -13,11 +14,16 @@ const limiterShards = 32
 // for client addresses. A refused Acquire means 429. It is safe for
 // concurrent use; keys are spread over sharded mutexes so event loops
 // rarely wait on each other. Keys at zero are forgotten, so memory tracks
-// the tunnels that are open, not every key ever seen.
+// the tunnels that are open, not every key ever seen. The cap can be
+// changed while tunnels hold slots ([Limiter.SetMax], a reload).
 type Limiter[K comparable] struct {
-	max    int
-	seed   maphash.Seed
-	shards [limiterShards]limiterShard[K]
+	max atomic.Int64
+	// counted is set once a cap has been in force: from then on Release
+	// gives slots back even while the cap is off, so that the counts are
+	// right again when it is turned back on.
+	counted atomic.Bool
+	seed    maphash.Seed
+	shards  [limiterShards]limiterShard[K]
 }
 
 type limiterShard[K comparable] struct {
@@ -29,11 +35,32 @@ type limiterShard[K comparable] struct {
 // NewLimiter returns a Limiter allowing max concurrent holders per key.
 // max <= 0 means no limit; so does a nil *Limiter.
 func NewLimiter[K comparable](max int) *Limiter[K] {
-	l := &Limiter[K]{max: max, seed: maphash.MakeSeed()}
+	l := &Limiter[K]{seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].n = make(map[K]int)
 	}
+	l.SetMax(max)
 	return l
+}
+
+// SetMax changes the cap; n <= 0 turns it off. Tunnels already open are
+// never cut: a lowered cap refuses new ones until a key is below it. Slots
+// are counted only while a cap is on, so after a cap is turned on (from
+// off) the tunnels a key had open before are not counted against it: until
+// they end, that key may hold up to that many tunnels more than the cap.
+func (l *Limiter[K]) SetMax(n int) {
+	if n > 0 {
+		l.counted.Store(true)
+	}
+	l.max.Store(int64(n))
+}
+
+// Max returns the cap in force, 0 when there is none.
+func (l *Limiter[K]) Max() int {
+	if l == nil {
+		return 0
+	}
+	return max(0, int(l.max.Load()))
 }
 
 // shard hashes the key types sluice uses by hand: maphash.Comparable
@@ -61,13 +88,17 @@ func hashAddr(seed maphash.Seed, ip netip.Addr) uint64 {
 // Acquire takes a slot for k and reports whether one was free. Every
 // successful Acquire must be paired with exactly one Release.
 func (l *Limiter[K]) Acquire(k K) bool {
-	if l == nil || l.max <= 0 {
+	if l == nil {
+		return true
+	}
+	limit := l.max.Load()
+	if limit <= 0 {
 		return true
 	}
 	s := l.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n[k] >= l.max {
+	if int64(s.n[k]) >= limit {
 		return false
 	}
 	s.n[k]++
@@ -78,7 +109,7 @@ func (l *Limiter[K]) Acquire(k K) bool {
 // nothing is ignored rather than driving the count negative, which would
 // silently raise that key's limit.
 func (l *Limiter[K]) Release(k K) {
-	if l == nil || l.max <= 0 {
+	if l == nil || !l.counted.Load() {
 		return
 	}
 	s := l.shard(k)
@@ -94,7 +125,7 @@ func (l *Limiter[K]) Release(k K) {
 
 // Count returns the slots k holds now, for metrics and tests.
 func (l *Limiter[K]) Count(k K) int {
-	if l == nil || l.max <= 0 {
+	if l == nil || !l.counted.Load() {
 		return 0
 	}
 	s := l.shard(k)

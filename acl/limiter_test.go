@@ -96,3 +96,56 @@ func TestLimiterNoAlloc(t *testing.T) {
 		t.Errorf("Acquire+Release allocate %v times", n)
 	}
 }
+
+// TestLimiterSetMax: a cap changed while slots are held applies to the next
+// Acquire, never cuts what is held, and counts stay right across turning
+// the cap off and on again; a cap turned on from off does not count what
+// was acquired while it was off.
+func TestLimiterSetMax(t *testing.T) {
+	l := NewLimiter[string](2)
+	if !l.Acquire("u") || !l.Acquire("u") || l.Acquire("u") {
+		t.Fatal("max 2 not enforced")
+	}
+	l.SetMax(1) // lowered below what is held: nothing new until below
+	if l.Acquire("u") || l.Max() != 1 {
+		t.Fatal("lowered cap not enforced")
+	}
+	l.Release("u")
+	if l.Acquire("u") {
+		t.Fatal("acquired at the cap after one release")
+	}
+	l.SetMax(3)
+	if !l.Acquire("u") || !l.Acquire("u") || l.Acquire("u") {
+		t.Fatalf("raised cap: count %d", l.Count("u"))
+	}
+	l.SetMax(0) // off: anything goes, and held slots still come back
+	for i := 0; i < 10; i++ {
+		if !l.Acquire("u") {
+			t.Fatal("refused with the cap off")
+		}
+	}
+	if l.Count("u") != 3 || l.Max() != 0 {
+		t.Fatalf("count %d with the cap off; want the 3 held before", l.Count("u"))
+	}
+	l.Release("u")
+	l.Release("u")
+	l.SetMax(2)
+	if !l.Acquire("u") || l.Acquire("u") {
+		t.Fatalf("cap back on: count %d; want 1 held, one more allowed", l.Count("u")-1)
+	}
+
+	off := NewLimiter[string](0)
+	for i := 0; i < 5; i++ {
+		off.Acquire("v") // not counted: no cap
+	}
+	off.SetMax(1)
+	if !off.Acquire("v") || off.Acquire("v") {
+		t.Fatal("cap turned on: want exactly one new slot, the old ones uncounted")
+	}
+	for i := 0; i < 6; i++ {
+		off.Release("v")
+	}
+	if off.Count("v") != 0 {
+		t.Fatalf("count %d after every release", off.Count("v"))
+	}
+}
