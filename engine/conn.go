@@ -205,8 +205,20 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 // client when the upstream moves bytes).
 func (c *Conn) Touch() { c.touched = true }
 
-// SetDeadline calls OnTimeout at t; the zero time turns it off.
-func (c *Conn) SetDeadline(t time.Time) { c.dead = t }
+// SetDeadline calls OnTimeout at t, to within a few milliseconds (the
+// loop's ticker wakes for it); the zero time turns it off.
+func (c *Conn) SetDeadline(t time.Time) {
+	c.dead = t
+	if c.loop == nil {
+		return
+	}
+	if t.IsZero() {
+		delete(c.loop.deadlines, c)
+		return
+	}
+	c.loop.deadlines[c] = struct{}{}
+	c.loop.wakeAt(t)
+}
 
 // PauseRead stops reading from the socket until ResumeRead. Bytes already
 // read are still delivered. gnet cannot stop reading a conn it holds, so
@@ -293,6 +305,7 @@ func (c *Conn) closeWith(err error) {
 	c.closed = true
 	c.loop.unwait(c)
 	delete(c.loop.conns, c)
+	delete(c.loop.deadlines, c)
 	if c.gc != nil {
 		gc := c.gc
 		c.gc = nil

@@ -28,6 +28,7 @@ type Loop struct {
 	waiters    map[*Conn]struct{}
 	idles      []*Idle // armed idle timers; each knows its index
 	packets    map[*PacketConn]struct{}
+	deadlines  map[*Conn]struct{} // conns with a deadline set
 	batch      []*Conn
 	now        time.Time
 	lastSweep  time.Time
@@ -47,16 +48,17 @@ type Loop struct {
 
 func newLoop(e *Engine, el gnet.EventLoop) *Loop {
 	l := &Loop{
-		eng:      e,
-		el:       el,
-		conns:    make(map[*Conn]struct{}),
-		waiters:  make(map[*Conn]struct{}),
-		packets:  make(map[*PacketConn]struct{}),
-		now:      time.Now(),
-		interval: minWaitTick,
-		scratch:  make([]byte, 64<<10),
-		kick:     make(chan struct{}, 1),
-		next:     make(chan time.Duration, 1),
+		eng:       e,
+		el:        el,
+		conns:     make(map[*Conn]struct{}),
+		waiters:   make(map[*Conn]struct{}),
+		packets:   make(map[*PacketConn]struct{}),
+		deadlines: make(map[*Conn]struct{}),
+		now:       time.Now(),
+		interval:  minWaitTick,
+		scratch:   make([]byte, 64<<10),
+		kick:      make(chan struct{}, 1),
+		next:      make(chan time.Duration, 1),
 	}
 	go l.ticker()
 	return l
@@ -168,9 +170,51 @@ func (l *Loop) tick() {
 			}
 		}
 	}
+	l.fireDeadlines()
 	if l.now.Sub(l.lastSweep) >= sweepEvery {
 		l.lastSweep = l.now
 		l.sweep()
+	}
+}
+
+// fireDeadlines calls OnTimeout for the conns whose deadline passed and
+// has the ticker wake for the next one. Deadlines are few (a request head
+// being read, a TLS or HTTP/2 handshake, a drain), so a scan is cheap.
+func (l *Loop) fireDeadlines() {
+	if len(l.deadlines) == 0 {
+		return
+	}
+	now := time.Now()
+	var next time.Time
+	for c := range l.deadlines {
+		switch {
+		case c.closed || c.dead.IsZero():
+			delete(l.deadlines, c)
+		case !now.Before(c.dead):
+			c.dead = time.Time{}
+			delete(l.deadlines, c)
+			c.h.OnTimeout(c) // may set a new deadline: the map may grow
+		case next.IsZero() || c.dead.Before(next):
+			next = c.dead
+		}
+	}
+	if !next.IsZero() {
+		l.wakeAt(next)
+	}
+}
+
+// wakeAt has the ticker run a tick by t, sooner than it would otherwise.
+// Only on the loop, the only sender on next.
+func (l *Loop) wakeAt(t time.Time) {
+	d := time.Until(t)
+	select {
+	case old := <-l.next:
+		d = min(d, old)
+	default:
+	}
+	select {
+	case l.next <- max(d, minWaitTick):
+	default:
 	}
 }
 
@@ -229,9 +273,6 @@ func (l *Loop) sweep() {
 				break
 			}
 			c.closeWith(nil) // a peer that stopped reading, or never sends its FIN
-		case !c.dead.IsZero() && !l.now.Before(c.dead):
-			c.dead = time.Time{}
-			c.h.OnTimeout(c)
 		case c.idle > 0 && c.touched:
 			c.touched = false
 			c.active = l.now
