@@ -36,6 +36,8 @@ type ServerConn struct {
 	prefaceLen    int  // bytes of the client preface matched so far
 	sawSettings   bool // the client's first frame, SETTINGS, arrived
 	settingsAcked bool // the client acknowledged our SETTINGS
+	pingOut       bool // our PING awaits its ACK
+	pingSeq       uint64
 
 	maxClientID   uint32 // highest stream id the client used to open a stream
 	lastProcessed uint32 // highest stream id handed to the Handler (GOAWAY)

@@ -38,6 +38,7 @@ func (c *ServerConn) processFrame(f Frame) error {
 		err = connError(ErrCodeProtocol, "PUSH_PROMISE from a client")
 	case *PingFrame:
 		if f.IsAck() {
+			c.onPingAck(f.Data)
 			break
 		}
 		if err = c.rateControl(); err == nil && c.queueControl() {

@@ -17,11 +17,18 @@ import (
 // whose upstream is enrolled on the socket's loop, every other request the
 // web site.
 type Server struct {
-	Config      Config
-	Policy      *relay.Policy
-	Relay       *relay.Config
-	Site        http.Handler
-	IdleTimeout time.Duration // a conn with no streams for this long gets GOAWAY
+	Config Config
+	Policy *relay.Policy
+	Relay  *relay.Config
+	Site   http.Handler
+	// IdleTimeout is how long a conn may be silent: with no streams it then
+	// gets GOAWAY; with streams, a PING, and it is closed when no ACK comes
+	// within PingTimeout (0: never pinged).
+	IdleTimeout time.Duration
+	PingTimeout time.Duration
+	// SettingsTimeout closes a conn whose client has not acknowledged our
+	// SETTINGS this long after it opened (SETTINGS_TIMEOUT); 0: no limit.
+	SettingsTimeout time.Duration
 	// UDP matches connect-udp requests; nil turns connect-udp off.
 	UDP *relay.UDPTemplate
 	// Padding grants NaïveProxy padding to CONNECT streams that ask.
@@ -41,6 +48,9 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 	if s.IdleTimeout > 0 {
 		c.SetIdleTimeout(s.IdleTimeout)
 	}
+	if s.SettingsTimeout > 0 {
+		h.wait(waitSettings, s.SettingsTimeout)
+	}
 	return h
 }
 
@@ -53,7 +63,8 @@ type conn struct {
 	loop     relay.Loop         // the tunnels', made with the first CONNECT
 	closeErr error              // engine.ErrShutdown when the drain cut the socket, for the streams' tunnels
 	gone     bool
-	draining bool // the notice GOAWAY went out; the final one follows
+	draining bool    // the notice GOAWAY went out; the final one follows
+	waitFor  waiting // what the conn's deadline is for
 
 	feeding     bool   // inside Feed: OnData writes the frames out once it returns
 	flushQueued bool   // a write at the end of this loop pass is queued
@@ -61,6 +72,25 @@ type conn struct {
 }
 
 var errConnGone = errors.New("h2: connection closed")
+
+// waiting is what a conn's deadline is set for.
+type waiting uint8
+
+const (
+	waitNone     waiting = iota
+	waitSettings         // the client's ACK of our SETTINGS
+	waitPing             // the ACK of our PING
+)
+
+// wait sets the conn's deadline for w, d from now; waitNone clears it.
+func (h *conn) wait(w waiting, d time.Duration) {
+	h.waitFor = w
+	if w == waitNone {
+		h.c.SetDeadline(time.Time{})
+		return
+	}
+	h.c.SetDeadline(time.Now().Add(d))
+}
 
 // flush has the ServerConn's pending frames written: by OnData once Feed
 // returns when they come from the client's own bytes, else at the end of
@@ -106,6 +136,9 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	if err != nil {
 		return len(b)
 	}
+	if h.waitFor == waitSettings && h.sc.SettingsAcked() || h.waitFor == waitPing && !h.sc.PingOutstanding() {
+		h.wait(waitNone, 0)
+	}
 	// A peer that makes us queue answers (PING, SETTINGS) while it does not
 	// read would grow the socket buffer without a window to stop it.
 	if c.Buffered() > h.s.Relay.HardCap {
@@ -145,6 +178,22 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.draining {
 		h.sc.GoAway(ErrCodeNo, "shutting down")
 		h.writeOut()
+		return
+	}
+	switch w := h.waitFor; {
+	case w == waitSettings && !h.sc.SettingsAcked(), w == waitPing && h.sc.PingOutstanding():
+		h.sc.TimedOut() // a peer that went silent, or never spoke HTTP/2 properly
+		h.writeOut()
+		return
+	case w != waitNone:
+		h.wait(waitNone, 0)
+		return
+	}
+	if !h.sc.Idle() && h.s.PingTimeout > 0 {
+		// Streams, and nothing heard for the idle timeout: is anyone there?
+		h.sc.Ping()
+		h.writeOut()
+		h.wait(waitPing, h.s.PingTimeout)
 		return
 	}
 	if h.sc.Idle() {
