@@ -38,9 +38,10 @@ func listen(e *Engine, spec ListenerSpec) (*listener, error) {
 			return nil, err
 		}
 	}
-	// KeepAlive -1: four setsockopt calls per conn saved; idle tunnels are
-	// ended by the idle timeout, as nginx does without so_keepalive.
-	lc := net.ListenConfig{KeepAlive: -1, Control: func(_, _ string, rc syscall.RawConn) error {
+	// Without TCPKeepAlive, KeepAlive -1: four setsockopt calls per conn
+	// saved; idle tunnels are ended by the idle timeout, as nginx does
+	// without so_keepalive.
+	lc := net.ListenConfig{KeepAlive: -1, KeepAliveConfig: e.keepAlive(), Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			// SO_REUSEPORT lets a new process take over (Config.Takeover)

@@ -184,7 +184,7 @@ func (e *Engine) connect(ctx context.Context, network string, addrs []netip.Addr
 		if dl, ok := ctx.Deadline(); ok && len(addrs)-i > 1 {
 			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(addrs)-i))
 		}
-		d := net.Dialer{KeepAlive: -1} // as for accepted conns: the idle timeout ends dead tunnels
+		d := net.Dialer{KeepAlive: -1, KeepAliveConfig: e.keepAlive()} // as for accepted conns
 		d.SetMultipathTCP(false)
 		if e.cfg.Bind.IsValid() && e.cfg.Bind.Is4() == a.Is4() {
 			if network == "udp" {
@@ -209,4 +209,14 @@ func (e *Engine) connect(ctx context.Context, network string, addrs []netip.Addr
 		return nil, &DialError{StageTimeout, lastErr}
 	}
 	return nil, &DialError{StageConnect, lastErr}
+}
+
+// keepAlive is the TCP keepalive of every socket: off unless
+// Config.TCPKeepAlive is set.
+func (e *Engine) keepAlive() net.KeepAliveConfig {
+	d := e.cfg.TCPKeepAlive
+	if d <= 0 {
+		return net.KeepAliveConfig{Enable: false}
+	}
+	return net.KeepAliveConfig{Enable: true, Idle: d, Interval: max(d/3, time.Second), Count: 3}
 }

@@ -34,6 +34,11 @@ type Config struct {
 	// (SO_REUSEPORT), for a restart that hands traffic over; without it an
 	// address in use is an error, as for any other server.
 	Takeover bool
+	// TCPKeepAlive, if set, turns TCP keepalive on for client and upstream
+	// sockets: a probe after this long without traffic, then every third
+	// of it, and the socket fails after 3 unanswered ones. A peer that
+	// vanished without a FIN is then found before the idle timeout.
+	TCPKeepAlive time.Duration
 	// MaxDatagram is the largest datagram a PacketConn reads; a larger one
 	// is dropped and counted. Default 1472.
 	MaxDatagram int
