@@ -114,13 +114,34 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 		peerMaxFrameSize:  DefaultMaxFrameSize,
 	}
 	c.fr.MaxReadFrameSize = DefaultMaxFrameSize
+	if cfg.Profile == ProfileGo {
+		c.fr.MaxReadFrameSize = goMaxFrameSize
+	}
 	c.control.tokens = float64(cfg.ControlFrameBurst)
 	c.dec = newHeaderDecoder(&c.cfg)
 	c.enc = hpack.NewEncoder(&c.encBuf)
 	c.sendFlow.avail = defaultInitialWindowSize
 	c.inflow.avail = int64(cfg.ConnWindowSize)
 
-	settings := [...]Setting{
+	c.out = AppendSettings(c.out, prefaceSettings(&cfg))
+	if inc := cfg.ConnWindowSize - defaultInitialWindowSize; inc > 0 {
+		c.out = AppendWindowUpdate(c.out, 0, inc)
+	}
+	return c
+}
+
+// prefaceSettings is the SETTINGS of our connection preface, by profile.
+func prefaceSettings(cfg *Config) []Setting {
+	if cfg.Profile == ProfileGo {
+		return []Setting{
+			{SettingMaxFrameSize, goMaxFrameSize},
+			{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
+			{SettingMaxHeaderListSize, cfg.MaxHeaderListSize},
+			{SettingHeaderTableSize, cfg.HeaderTableSize},
+			{SettingInitialWindowSize, cfg.InitialWindowSize},
+		}
+	}
+	return []Setting{
 		{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
 		{SettingInitialWindowSize, cfg.InitialWindowSize},
 		{SettingMaxFrameSize, DefaultMaxFrameSize},
@@ -129,11 +150,6 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 		{SettingEnableConnectProtocol, 1},
 		{SettingNoRFC7540Priorities, 1},
 	}
-	c.out = AppendSettings(c.out, settings[:])
-	if inc := cfg.ConnWindowSize - defaultInitialWindowSize; inc > 0 {
-		c.out = AppendWindowUpdate(c.out, 0, inc)
-	}
-	return c
 }
 
 // Output returns the bytes waiting to be written to the socket. The slice is

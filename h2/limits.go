@@ -5,6 +5,8 @@ import "time"
 // Config holds the settings we advertise and the limits we enforce. The zero
 // value of every field means its default, so Config{} is a sane server.
 type Config struct {
+	// Profile is whose server the connection preface looks like.
+	Profile Profile
 	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS; a HEADERS past
 	// it gets REFUSED_STREAM (RFC 9113 section 5.1.2). Default 100.
 	MaxConcurrentStreams uint32
@@ -193,4 +195,44 @@ func (b *tokenBucket) take(now time.Duration, rate, burst int) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// Profile picks the SETTINGS a server sends before it knows anything of
+// its client, which a prober can read without credentials.
+type Profile uint8
+
+const (
+	// ProfileSluice is the proxy's own tuning: extended CONNECT
+	// (connect-udp) on, RFC 7540 priorities off, 16 KiB frames.
+	ProfileSluice Profile = iota
+	// ProfileGo is what Go's net/http server sends by default, in its
+	// order: MAX_FRAME_SIZE 1 MiB, then MAX_CONCURRENT_STREAMS,
+	// MAX_HEADER_LIST_SIZE, HEADER_TABLE_SIZE and INITIAL_WINDOW_SIZE from
+	// Config, no ENABLE_CONNECT_PROTOCOL (so no connect-udp over HTTP/2),
+	// then the connection WINDOW_UPDATE. Use GoDefaults for the values
+	// Go itself would put in them.
+	ProfileGo
+)
+
+// goMaxFrameSize is the frame size Go's server reads and advertises.
+const goMaxFrameSize = 1 << 20
+
+// GoDefaults returns cfg with the values of a default Go net/http HTTP/2
+// server where cfg has none: 250 streams, 1 MiB windows, a header list of
+// 1 MiB plus 320 bytes.
+func GoDefaults(cfg Config) Config {
+	cfg.Profile = ProfileGo
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = 250
+	}
+	if cfg.InitialWindowSize == 0 {
+		cfg.InitialWindowSize = 1 << 20
+	}
+	if cfg.ConnWindowSize == 0 {
+		cfg.ConnWindowSize = 1 << 20
+	}
+	if cfg.MaxHeaderListSize == 0 {
+		cfg.MaxHeaderListSize = 1<<20 + 32*10
+	}
+	return cfg
 }
