@@ -80,10 +80,13 @@ var (
 
 // readSize is what a read after a full one takes at most: a good share of
 // a stream window, and below the pool's largest size class. smallRead is
-// what an idle stream waits with: most interactive writes fit it.
+// what an idle stream waits with: most interactive writes fit it, and so
+// does a NaïveProxy padded frame of a short write (at most 358 bytes),
+// which a 64-byte read cut in two, doubling the loop hand-offs and the
+// upstream writes of the padded first round trips.
 const (
 	readSize  = 32 << 10
-	smallRead = 64
+	smallRead = 512
 )
 
 // tryWriteMax is the largest write the loop hands to quic-go directly
