@@ -27,6 +27,9 @@ type Server struct {
 	// UDP matches connect-udp requests (GET with Upgrade: connect-udp);
 	// nil turns connect-udp off.
 	UDP *relay.UDPTemplate
+	// ConnectResponse is the head a CONNECT's success is answered with
+	// (from ParseConnectResponse); nil sends "200 Connection established".
+	ConnectResponse []byte
 
 	site siteServer
 }

@@ -100,6 +100,8 @@ func (f *front) Reply(status int) {
 	switch {
 	case f.udp:
 		f.Conn().Write(udpUpgraded)
+	case !f.forward && f.s.ConnectResponse != nil:
+		f.Conn().Write(f.s.ConnectResponse)
 	case !f.forward:
 		f.Conn().Write(connectDone)
 	}
