@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,6 +65,12 @@ type config struct {
 	pprof, metrics    string
 	maxConns          int
 	halfClose         bool
+	configFile        string
+	checkOnly         bool
+
+	// Not flags: what the configuration was made from, for a reload.
+	args   []string          // the command line
+	values map[string]string // every flag's value, as flag.Value.String gives it
 }
 
 const usageHead = `sluice: a forward (CONNECT) proxy engine.
@@ -75,8 +82,12 @@ Flags take one or two dashes; sizes take a unit (64KiB, 1MiB), and
 durations one too (10s, 5m).
 `
 
+// parseFlags parses the command line and the --config file it names
+// (where the command line wins), then checks the settings against each
+// other. The config comes back with an error from the file or the checks
+// (so that a caller can see --check), and nil with a command-line error.
 func parseFlags(args []string, out io.Writer) (*config, error) {
-	c := &config{}
+	c := &config{args: args}
 	fs := newFlagSet(c, out)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -84,6 +95,27 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	if c.configFile != "" {
+		onCmdline := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
+		// The file is parsed and checked on a flag set of its own, whole,
+		// so that a bad line is reported even when the command line
+		// overrides it.
+		settings, err := readConfigFile(newFlagSet(&config{}, io.Discard), c.configFile)
+		if err != nil {
+			return c, err
+		}
+		for _, s := range settings {
+			if onCmdline[s.name] {
+				continue
+			}
+			if err := fs.Set(s.name, s.value); err != nil { // checked above: cannot fail
+				return c, fmt.Errorf("%s:%d: %w", c.configFile, s.line, err)
+			}
+		}
+	}
+	c.values = map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { c.values[f.Name] = f.Value.String() })
 	return c, c.check()
 }
 
@@ -146,53 +178,58 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.showVersion, "version", false, "print the version, the Go version and the versions of the modules built in, and exit")
 	fs.IntVar(&c.maxSplices, "max-splices", 1024, "tunnels spliced at once; each holds two goroutines and up to two pipes while it lasts")
 	fs.BoolVar(&c.halfClose, "half-close", true, "true half-close for HTTP/1.1 tunnels: a client FIN is passed upstream and the download continues (costs one fd per client)")
+	fs.StringVar(&c.configFile, "config", "", "read settings from this `file`: one \"name value\" per line, the names of these flags without dashes, # comments; flags on the command line win")
+	fs.BoolVar(&c.checkOnly, "check", false, "check the flags, the config file and every file they name (certificate, --auth-file, --acl, --site), print \"configuration ok\" or the errors, and exit 0 or 1 without listening")
 	fs.Usage = func() { printUsage(fs) }
 	return fs
 }
 
-// check validates the flags against each other.
+// check validates the flags against each other; it reports every problem,
+// not just the first.
 func (c *config) check() error {
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.bind != "" {
 		if _, err := netip.ParseAddr(c.bind); err != nil {
-			return fmt.Errorf("--bind %q: not an IP address", c.bind)
+			fail("--bind %q: not an IP address", c.bind)
 		}
 	}
 	if (c.cert == "") != (c.key == "") {
-		return fmt.Errorf("--cert and --key go together")
+		fail("--cert and --key go together")
 	}
 	if c.bufferSize < 4096 {
-		return fmt.Errorf("--buffer-size %s: at least 4KiB", &c.bufferSize)
+		fail("--buffer-size %s: at least 4KiB", &c.bufferSize)
 	}
 	if c.probeResistance && c.authFile == "" {
-		return fmt.Errorf("--probe-resistance needs --auth-file: without credentials there is nothing to hide behind")
+		fail("--probe-resistance needs --auth-file: without credentials there is nothing to hide behind")
 	}
 	if c.probeSecret != "" && !c.probeResistance {
-		return fmt.Errorf("--probe-secret goes with --probe-resistance")
+		fail("--probe-secret goes with --probe-resistance")
 	}
 	if c.listen == "" && c.listenTLS == "" && c.listenQUIC.addr(c.listenTLS) == "" && c.listenSNI == "" {
-		return fmt.Errorf("nothing to listen on: set --listen, --listen-tls, --listen-quic or --listen-sni")
+		fail("nothing to listen on: set --listen, --listen-tls, --listen-quic or --listen-sni")
 	}
 	if c.udpMaxDatagram < 1 || c.udpMaxDatagram > 65527 {
-		return fmt.Errorf("--udp-max-datagram %s: between 1 and 65527 bytes", &c.udpMaxDatagram)
+		fail("--udp-max-datagram %s: between 1 and 65527 bytes", &c.udpMaxDatagram)
 	}
 	if _, err := relay.ParseUDPTemplate(c.udpTemplate); err != nil {
-		return fmt.Errorf("--udp-template %q: %v", c.udpTemplate, err)
+		fail("--udp-template %q: %v", c.udpTemplate, err)
 	}
 	if c.sniPort < 1 || c.sniPort > 65535 {
-		return fmt.Errorf("--sni-port %d: between 1 and 65535", c.sniPort)
+		fail("--sni-port %d: between 1 and 65535", c.sniPort)
 	}
 	if c.sniDefault != "" {
 		if _, err := acl.ParseTarget(sniDefaultTarget(c.sniDefault, c.sniPort)); err != nil {
-			return fmt.Errorf("--sni-default %q: %w", c.sniDefault, err)
+			fail("--sni-default %q: %w", c.sniDefault, err)
 		}
 	}
 	if c.h2MaxStreams < 1 || c.h2MaxStreams > 1<<20 {
-		return fmt.Errorf("--h2-max-streams %d: between 1 and 1048576", c.h2MaxStreams)
+		fail("--h2-max-streams %d: between 1 and 1048576", c.h2MaxStreams)
 	}
 	if c.quicMaxStreams < 1 {
-		return fmt.Errorf("--quic-max-streams %d: at least 1", c.quicMaxStreams)
+		fail("--quic-max-streams %d: at least 1", c.quicMaxStreams)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // quicAddr is --listen-quic: by default the --listen-tls address.

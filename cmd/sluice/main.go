@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,8 +22,11 @@ func run(args []string) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if cfg != nil && cfg.checkOnly {
+		return checkMain(cfg, err, os.Stdout, os.Stderr)
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice:", err)
+		printErrors(os.Stderr, err)
 		return 2
 	}
 	if cfg.showVersion {
@@ -34,11 +36,11 @@ func run(args []string) int {
 	engine.SetProcs(cfg.workers)
 	s, err := newServer(cfg, os.Stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice:", err)
+		printErrors(os.Stderr, err)
 		return 1
 	}
 	if err := s.start(); err != nil {
-		fmt.Fprintln(os.Stderr, "sluice:", err)
+		printErrors(os.Stderr, err)
 		return 1
 	}
 	for name, a := range s.addrs {

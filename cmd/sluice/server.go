@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +27,8 @@ import (
 
 // server wires the engine, the front ends and the policy together.
 type server struct {
-	// Static after newServer.
+	// Static after newServer, but for the settings reload changes in cfg
+	// (only the signal loop reads those).
 	cfg       *config
 	log       zerolog.Logger
 	accessLog *zerolog.Logger
@@ -44,22 +46,19 @@ type server struct {
 	splices   *relay.Splices
 	aux       []*http.Server      // pprof, metrics
 	addrs     map[string]net.Addr // "listen", "listen-tls", "listen-quic", "pprof", "metrics"
+
+	// What reload compares with: the sha256 of the files in force, by
+	// setting ("acl", "auth-file", "cert" for the pair). Only the signal
+	// loop (reload) touches it after newServer.
+	sums map[string][32]byte
 }
 
 func newServer(cfg *config, errOut io.Writer) (*server, error) {
-	lvl, err := zerolog.ParseLevel(cfg.logLevel)
+	s, err := prepare(cfg, errOut)
 	if err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", cfg.logLevel, err)
+		return nil, err
 	}
-	s := &server{cfg: cfg, addrs: map[string]net.Addr{}}
-	s.log = zerolog.New(errOut).Level(lvl).With().Timestamp().Logger()
 	if err := s.openAccessLog(); err != nil {
-		return nil, err
-	}
-	if err := s.newPolicy(); err != nil {
-		return nil, err
-	}
-	if s.site, err = siteHandler(cfg.site); err != nil {
 		return nil, err
 	}
 	s.newFrontEnds()
@@ -68,6 +67,39 @@ func newServer(cfg *config, errOut io.Writer) (*server, error) {
 	}
 	s.policy.Self = selfAddrs(s.addrs)
 	s.logPolicy()
+	return s, nil
+}
+
+// prepare builds every part of a server that can be wrong without a socket
+// or a file opened for writing: the log level, the policy and the files it
+// reads (--acl, --auth-file), the site, the certificate, the listen
+// addresses. It reports every problem, not just the first. newServer
+// starts with it and --check runs it alone.
+func prepare(cfg *config, errOut io.Writer) (*server, error) {
+	var errs []error
+	lvl, err := zerolog.ParseLevel(cfg.logLevel)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: %w", cfg.logLevel, err))
+	}
+	s := &server{cfg: cfg, addrs: map[string]net.Addr{}, sums: map[string][32]byte{}}
+	s.log = zerolog.New(errOut).Level(lvl).With().Timestamp().Logger()
+	if err := s.newPolicy(); err != nil {
+		errs = append(errs, err)
+	}
+	if s.site, err = siteHandler(cfg.site); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.cert != "" {
+		if err := s.loadCert(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := checkAddrs(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -93,34 +125,42 @@ func (s *server) openAccessLog() error {
 	return nil
 }
 
-// newPolicy builds the ports, the ACL and the gate.
+// newPolicy builds the ports, the ACL and the gate, reporting every
+// problem.
 func (s *server) newPolicy() error {
 	cfg := s.cfg
+	var errs []error
 	ports, err := acl.ParsePorts(cfg.allowPorts)
 	if err != nil {
-		return fmt.Errorf("--allow-ports: %w", err)
+		errs = append(errs, fmt.Errorf("--allow-ports: %w", err))
 	}
-	fwd := cfg.forwardPorts
-	if fwd == "" {
-		fwd = "80,443," + ports.String()
-	}
-	forwardPorts, err := acl.ParsePorts(fwd)
-	if err != nil {
-		return fmt.Errorf("--allow-forward-ports: %w", err)
+	var forwardPorts acl.Ports
+	if fwd := cfg.forwardPorts; fwd != "" || err == nil {
+		if fwd == "" {
+			fwd = "80,443," + ports.String()
+		}
+		if forwardPorts, err = acl.ParsePorts(fwd); err != nil {
+			errs = append(errs, fmt.Errorf("--allow-forward-ports: %w", err))
+		}
 	}
 	clients, err := acl.ParseClients(cfg.allowClients)
 	if err != nil {
-		return fmt.Errorf("--allow-clients: %w", err)
+		errs = append(errs, fmt.Errorf("--allow-clients: %w", err))
 	}
 	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout, Clients: clients}
 	if cfg.aclFile != "" {
-		m, err := acl.LoadMap(cfg.aclFile)
+		m, sum, err := loadACL(cfg.aclFile)
 		if err != nil {
-			return fmt.Errorf("--acl: %w", err)
+			errs = append(errs, fmt.Errorf("--acl: %w", err))
+		} else {
+			s.policy.ACL.Store(m)
+			s.sums["acl"] = sum
 		}
-		s.policy.ACL.Store(m)
 	}
-	return s.setupGate()
+	if err := s.setupGate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // h2IdleTimeout is how long an HTTP/2 conn with no stream stays open: the
@@ -299,16 +339,15 @@ func (s *server) openTLS(c *engine.Conn) engine.Handler {
 	return s.h1.Open(c)
 }
 
+// tlsConfig serves the certificate prepare loaded, or a generated one.
 func (s *server) tlsConfig() (*tls.Config, error) {
-	if s.cfg.cert == "" {
+	if s.cert.Load() == nil {
 		s.log.Info().Msg("no --cert given: using a generated self-signed certificate")
 		cert, err := engine.SelfSignedCert()
 		if err != nil {
 			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		s.cert.Store(&cert)
-	} else if err := s.loadCert(); err != nil {
-		return nil, err
 	}
 	return &tls.Config{
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
@@ -317,13 +356,14 @@ func (s *server) tlsConfig() (*tls.Config, error) {
 	}, nil
 }
 
-// loadCert reads --cert and --key; on SIGHUP too, for TLS and QUIC alike.
+// loadCert reads --cert and --key, served by TLS and QUIC alike.
 func (s *server) loadCert() error {
-	cert, err := tls.LoadX509KeyPair(s.cfg.cert, s.cfg.key)
+	cert, sum, err := loadCertPair(s.cfg.cert, s.cfg.key)
 	if err != nil {
-		return fmt.Errorf("certificate: %w", err)
+		return err
 	}
-	s.cert.Store(&cert)
+	s.cert.Store(cert)
+	s.sums["cert"] = sum
 	return nil
 }
 
@@ -438,10 +478,11 @@ func (s *server) setupGate() error {
 		PerIP:           acl.NewLimiter[netip.Prefix](cfg.perIP),
 	}
 	if cfg.authFile != "" {
-		u, err := acl.LoadHtpasswd(cfg.authFile)
+		u, sum, err := loadUsers(cfg.authFile)
 		if err != nil {
 			return fmt.Errorf("--auth-file: %w", err)
 		}
+		s.sums["auth-file"] = sum
 		g.Auth = acl.NewAuthenticator(u, 0)
 		s.log.Info().Str("file", cfg.authFile).Int("users", u.Len()).Msg("proxy authentication on")
 	}

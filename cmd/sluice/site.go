@@ -21,6 +21,9 @@ func siteHandler(spec string) (http.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--site %q: %w", spec, err)
 		}
+		if u.Host == "" {
+			return nil, fmt.Errorf("--site %q: a URL without a host", spec)
+		}
 		return httputil.NewSingleHostReverseProxy(u), nil
 	default:
 		st, err := os.Stat(spec)

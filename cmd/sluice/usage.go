@@ -13,6 +13,7 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
+	{"Configuration", []string{"config", "check"}},
 	{"Listeners", []string{"listen", "listen-tls", "listen-quic", "cert", "key", "workers", "max-conns", "takeover"}},
 	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
 	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
