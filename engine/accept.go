@@ -117,9 +117,6 @@ func (l *listener) acceptLoop() {
 		if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 			c.remote = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		}
-		if e.cfg.HalfClose {
-			c.hold = dupOf(nc) // -1 on EMFILE: this conn just lacks true half-close
-		}
 		if l.spec.TLS != nil {
 			e.sem <- struct{}{}
 			e.jobs.run(func() { l.handshake(c, nc) })
@@ -168,10 +165,6 @@ func (l *listener) reaper() {
 
 // abandon releases a client conn that never reached a loop.
 func (c *Conn) abandon() {
-	if c.hold >= 0 {
-		_ = unix.Close(c.hold)
-		c.hold = -1
-	}
 	c.closed = true
 	c.eng.connDone(c)
 }

@@ -40,7 +40,6 @@ type Conn struct {
 	h       Handler
 	rs      readState
 	fd      int // our own dup of the socket while detached from gnet, else -1
-	hold    int // dup kept from accept for true half-close, -1 if none
 	q       *byteBuffer
 	tls     *tls.Conn
 	tr      *tlsTransport
@@ -82,7 +81,7 @@ const (
 )
 
 func newConn(e *Engine, ln *listener, upstream bool) *Conn {
-	return &Conn{eng: e, ln: ln, upstream: upstream, fd: -1, hold: -1, drainLow: -1}
+	return &Conn{eng: e, ln: ln, upstream: upstream, fd: -1, drainLow: -1}
 }
 
 // SetHandler replaces the handler; the next event goes to h.
@@ -328,10 +327,6 @@ func (c *Conn) releaseFDs() {
 		_ = unix.Close(c.fd)
 		c.fd = -1
 	}
-	if c.hold >= 0 {
-		_ = unix.Close(c.hold)
-		c.hold = -1
-	}
 }
 
 func (c *Conn) releaseBuffers() {
@@ -403,23 +398,29 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 		c.closeWith(err)
 		return
 	}
+	halfClose := c.eng.cfg.HalfClose && !c.upstream && !c.wshut
 	// gnet writes what it still holds for this conn only until the first
 	// EAGAIN and drops the rest; a backlog here may be lost, so say so.
-	if gc.OutboundBuffered() > 0 && c.hold >= 0 {
+	if gc.OutboundBuffered() > 0 && halfClose {
 		c.closeWith(errEOFBacklog)
 		return
 	}
 	c.rs = readEOF
-	if c.hold >= 0 && !c.wshut {
-		c.fd, c.hold = c.hold, -1
-		if c.h != nil && !c.peerDone {
-			c.peerDone = true
-			c.h.OnReadEOF(c)
+	// True half-close: gnet closes its fd once OnClose returns, so keep a
+	// dup of it now, and write on it what is left to send. The dup is paid
+	// only by conns whose peer half-closed, not by every conn from accept.
+	if halfClose {
+		if fd, err := gc.Dup(); err == nil { // EMFILE: this conn just lacks true half-close
+			c.fd = fd
+			if c.h != nil && !c.peerDone {
+				c.peerDone = true
+				c.h.OnReadEOF(c)
+			}
+			if !c.closed && c.flushThen == flushClose {
+				c.serviceFlush()
+			}
+			return
 		}
-		if !c.closed && c.flushThen == flushClose {
-			c.serviceFlush()
-		}
-		return
 	}
 	c.closeWith(io.EOF)
 }
