@@ -437,36 +437,6 @@ func (s *server) shutdown(ctx context.Context) error {
 	return err
 }
 
-// reload re-reads the files that SIGHUP covers; a broken file keeps the old
-// one in force. Open tunnels are not touched.
-func (s *server) reload() {
-	if s.cfg.cert != "" {
-		if err := s.loadCert(); err != nil {
-			s.log.Error().Err(err).Str("file", s.cfg.cert).Msg("certificate reload failed; keeping the old one")
-		} else {
-			s.log.Info().Str("file", s.cfg.cert).Msg("certificate reloaded")
-		}
-	}
-	if s.cfg.authFile != "" {
-		u, err := acl.LoadHtpasswd(s.cfg.authFile)
-		if err != nil {
-			s.log.Error().Err(err).Str("file", s.cfg.authFile).Msg("auth file reload failed; keeping the old users")
-		} else {
-			s.policy.Gate.Auth.SetUsers(u)
-			s.log.Info().Str("file", s.cfg.authFile).Int("users", u.Len()).Msg("auth file reloaded")
-		}
-	}
-	if s.cfg.aclFile != "" {
-		m, err := acl.LoadMap(s.cfg.aclFile)
-		if err != nil {
-			s.log.Error().Err(err).Str("file", s.cfg.aclFile).Msg("acl reload failed; keeping the old map")
-		} else {
-			s.policy.ACL.Store(m)
-			s.log.Info().Str("file", s.cfg.aclFile).Int("rules", m.Len()).Msg("acl reloaded")
-		}
-	}
-}
-
 // setupGate builds authentication, probe resistance and the tunnel limits.
 func (s *server) setupGate() error {
 	cfg := s.cfg
