@@ -46,21 +46,51 @@ func run(args []string) int {
 	for name, a := range s.addrs {
 		s.log.Info().Str("listener", name).Str("addr", a.String()).Msg("listening")
 	}
+	return s.serveSignals()
+}
+
+// serveSignals runs the server until SIGTERM or SIGINT and drains it then:
+// SIGHUP reloads, SIGUSR1 reopens the access log, and a second SIGTERM or
+// SIGINT during the drain cuts what is left at once.
+func (s *server) serveSignals() int {
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	sdNotify("READY=1")
+serving:
 	for x := range sig {
-		if x == syscall.SIGHUP {
+		switch x {
+		case syscall.SIGHUP:
+			sdReloading()
 			s.reload()
-			continue
+			sdNotify("READY=1")
+		case syscall.SIGUSR1:
+			s.reopenAccessLog()
+		default:
+			break serving
 		}
-		s.log.Info().Dur("drain_timeout", cfg.drainTimeout).Msg("draining")
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
-		err := s.shutdown(ctx)
-		cancel()
-		if err != nil {
-			s.log.Warn().Err(err).Msg("drain timeout: remaining tunnels cut")
-		}
-		return 0
 	}
-	return 0
+	sdNotify("STOPPING=1")
+	s.log.Info().Dur("drain_timeout", s.cfg.drainTimeout).Msg("draining")
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.drainTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				s.log.Warn().Err(err).Msg("drain timeout: remaining tunnels cut")
+			}
+			return 0
+		case x := <-sig:
+			switch x {
+			case syscall.SIGTERM, syscall.SIGINT:
+				s.log.Warn().Msg("second " + x.String() + " during the drain: cutting the remaining tunnels now")
+				cancel()
+			case syscall.SIGUSR1:
+				s.reopenAccessLog()
+			}
+		}
+	}
 }

@@ -47,6 +47,9 @@ type server struct {
 	aux       []*http.Server      // pprof, metrics
 	addrs     map[string]net.Addr // "listen", "listen-tls", "listen-quic", "pprof", "metrics"
 
+	// The --access-log file, which SIGUSR1 reopens; nil for stdout,
+	// stderr or off.
+	accessFile *reopenFile
 	// What reload compares with: the sha256 of the files in force, by
 	// setting ("acl", "auth-file", "cert" for the pair). Only the signal
 	// loop (reload) touches it after newServer.
@@ -103,7 +106,8 @@ func prepare(cfg *config, errOut io.Writer) (*server, error) {
 	return s, nil
 }
 
-// openAccessLog opens --access-log.
+// openAccessLog opens --access-log. A file is opened through a reopenFile,
+// so that SIGUSR1 can reopen it after logrotate moved it.
 func (s *server) openAccessLog() error {
 	switch s.cfg.accessLog {
 	case "off", "":
@@ -114,11 +118,11 @@ func (s *server) openAccessLog() error {
 		l := zerolog.New(os.Stderr)
 		s.accessLog = &l
 	default:
-		f, err := os.OpenFile(s.cfg.accessLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := openReopenFile(s.cfg.accessLog)
 		if err != nil {
 			return fmt.Errorf("--access-log: %w", err)
 		}
-		s.accessOut = f
+		s.accessOut, s.accessFile = f, f
 		l := zerolog.New(f)
 		s.accessLog = &l
 	}
