@@ -46,6 +46,7 @@ func run(args []string) int {
 	for name, a := range s.addrs {
 		s.log.Info().Str("listener", name).Str("addr", a.String()).Msg("listening")
 	}
+	logFDLimit(s.log, cfg.maxConns)
 	return s.serveSignals()
 }
 
