@@ -397,7 +397,7 @@ func (s *server) start() error {
 // serveAux runs an operator-facing HTTP listener (pprof, metrics) beside
 // the proxy, on net/http: not the hot path.
 func (s *server) serveAux(name, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenAux(addr, s.cfg.takeover)
 	if err != nil {
 		return fmt.Errorf("--%s: %w", name, err)
 	}
