@@ -79,7 +79,8 @@ With no flags it serves HTTP/1.1 CONNECT and h2c on 127.0.0.1:8080 and
 HTTP/1.1 CONNECT inside TLS on 127.0.0.1:8443 with a generated self-signed
 certificate. Everything that is not a proxy request sees a web site.
 Flags take one or two dashes; sizes take a unit (64KiB, 1MiB), and
-durations one too (10s, 5m).
+durations one too (10s, 5m). A --config file sets the same names, one
+"name value" a line; see "Deployment" in the README.
 `
 
 // parseFlags parses the command line and the --config file it names
