@@ -112,26 +112,28 @@ func (l *Loop) unwait(c *Conn) {
 func (l *Loop) ticker() {
 	t := time.NewTimer(restTick)
 	defer t.Stop()
-	d := restTick
+	due := time.Now().Add(restTick)
+	sooner := func(d time.Duration) {
+		if at := time.Now().Add(max(d, minWaitTick)); at.Before(due) {
+			due = at
+			t.Reset(time.Until(at))
+		}
+	}
 	for {
 		select {
 		case <-l.eng.done:
 			return
 		case <-l.kick:
-			if d > minWaitTick {
-				d = minWaitTick
-				t.Reset(d)
-			}
+			sooner(minWaitTick)
 			continue
 		case nd := <-l.next:
-			d = max(nd, minWaitTick)
-			t.Reset(d)
+			sooner(nd) // a request for a tick by then, never a later one
 			continue
 		case <-t.C:
 		}
 		l.exec(l.tick)
-		d = restTick
-		t.Reset(d)
+		due = time.Now().Add(restTick)
+		t.Reset(restTick)
 	}
 }
 
