@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/acl"
+	"github.com/sluice-proxy/sluice/h1"
 	"github.com/sluice-proxy/sluice/relay"
 )
 
@@ -26,6 +27,12 @@ type config struct {
 	quic0RTT          bool
 	quicMaxStreams    int64
 	h2MaxStreams      uint
+	h2IdleTimeout     time.Duration
+	h2PingTimeout     time.Duration
+	h2SettingsTimeout time.Duration
+	tcpKeepAlive      time.Duration
+	connectResponse   string
+	camouflage        string
 	quicStreamWindow  size
 	quicConnWindow    size
 	quicIdleTimeout   time.Duration
@@ -71,6 +78,7 @@ type config struct {
 	// Not flags: what the configuration was made from, for a reload.
 	args   []string          // the command line
 	values map[string]string // every flag's value, as flag.Value.String gives it
+	set    map[string]bool   // the flags given, on the command line or in the file
 }
 
 const usageHead = `sluice: a forward (CONNECT) proxy engine.
@@ -115,8 +123,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 			}
 		}
 	}
-	c.values = map[string]string{}
+	c.values, c.set = map[string]string{}, map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) { c.values[f.Name] = f.Value.String() })
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	return c, c.check()
 }
 
@@ -131,7 +140,13 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sniDefault, "sni-default", "", "where an SNI connection without a server name (or with an IP literal) goes, host or host:port; empty closes it")
 	fs.Var(&c.listenQUIC, "listen-quic", "UDP `address` for HTTP/3 (nginx: listen ... quic), ALPN h3, the TLS listener's certificate; \"\" = off")
 	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
-	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams)")
+	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams); 250 under --camouflage go")
+	fs.DurationVar(&c.h2IdleTimeout, "h2-idle-timeout", 75*time.Second, "an HTTP/2 connection silent this long gets GOAWAY when it has no stream, a PING when it has (keepalive_timeout)")
+	fs.DurationVar(&c.h2PingTimeout, "h2-ping-timeout", 15*time.Second, "an HTTP/2 connection that does not answer that PING within this is closed (0 = no PING)")
+	fs.DurationVar(&c.h2SettingsTimeout, "h2-settings-timeout", 10*time.Second, "an HTTP/2 client that has not acknowledged our SETTINGS this long after connecting is closed (SETTINGS_TIMEOUT; 0 = never)")
+	fs.DurationVar(&c.tcpKeepAlive, "tcp-keepalive", 0, "TCP keepalive on client and upstream sockets: a probe after this long without traffic, so a peer gone without a FIN is found before --idle-timeout (0 = off, as nginx without so_keepalive)")
+	fs.StringVar(&c.connectResponse, "connect-response", "", `the head an HTTP/1.1 CONNECT's success is answered with, "\r\n" between lines (proxy_connect_response); empty = "HTTP/1.1 200 Connection established"`)
+	fs.StringVar(&c.camouflage, "camouflage", "", "whose HTTP/2 connection preface to send before any request: go (a default Go net/http server's) or off (sluice's own, with extended CONNECT for connect-udp); empty = go with --probe-resistance, else off")
 	fs.Int64Var(&c.quicMaxStreams, "quic-max-streams", 128, "concurrent request streams per QUIC connection (http3_max_concurrent_streams)")
 	c.quicStreamWindow, c.quicConnWindow = 1<<20, 16<<20
 	fs.Var(&c.quicStreamWindow, "quic-stream-window", "most a QUIC stream may have sent that the proxy has not read, a `size` (http3_stream_buffer_size)")
@@ -230,6 +245,20 @@ func (c *config) check() error {
 	if c.quicMaxStreams < 1 {
 		fail("--quic-max-streams %d: at least 1", c.quicMaxStreams)
 	}
+	if c.camouflage != "" && c.camouflage != "go" && c.camouflage != "off" {
+		fail("--camouflage %q: go or off", c.camouflage)
+	}
+	if c.connectResponse != "" {
+		if _, err := h1.ParseConnectResponse(c.connectResponse); err != nil {
+			fail("--connect-response: %v", err)
+		}
+	}
+	for name, d := range map[string]time.Duration{"h2-idle-timeout": c.h2IdleTimeout, "h2-ping-timeout": c.h2PingTimeout,
+		"h2-settings-timeout": c.h2SettingsTimeout, "tcp-keepalive": c.tcpKeepAlive} {
+		if d < 0 {
+			fail("--%s %v: not negative", name, d)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -262,4 +291,9 @@ func sniDefaultTarget(d string, port uint) string {
 		return d
 	}
 	return net.JoinHostPort(d, strconv.Itoa(int(port)))
+}
+
+// camouflageGo reports whether the HTTP/2 preface is Go net/http's.
+func (c *config) camouflageGo() bool {
+	return c.camouflage == "go" || c.camouflage == "" && c.probeResistance
 }

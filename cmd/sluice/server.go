@@ -11,6 +11,7 @@ import (
 	_ "net/http/pprof" // served only on --pprof's own listener
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/sluice-proxy/sluice/h3"
 	"github.com/sluice-proxy/sluice/relay"
 	"github.com/sluice-proxy/sluice/relay/sni"
+	"golang.org/x/sys/unix"
 )
 
 // server wires the engine, the front ends and the policy together.
@@ -167,10 +169,6 @@ func (s *server) newPolicy() error {
 	return errors.Join(errs...)
 }
 
-// h2IdleTimeout is how long an HTTP/2 conn with no stream stays open: the
-// keep-alive of nginx (keepalive_timeout) and of Go's net/http.
-const h2IdleTimeout = 75 * time.Second
-
 // newFrontEnds builds the engine and the HTTP/1.1, HTTP/2 and HTTP/3 front
 // ends over one relay configuration.
 func (s *server) newFrontEnds() {
@@ -196,6 +194,7 @@ func (s *server) newFrontEnds() {
 		HandshakeTimeout: cfg.handshakeTimeout,
 		Takeover:         cfg.takeover,
 		MaxDatagram:      int(cfg.udpMaxDatagram),
+		TCPKeepAlive:     cfg.tcpKeepAlive,
 		Log:              s.log,
 	}
 	if cfg.bind != "" {
@@ -205,7 +204,17 @@ func (s *server) newFrontEnds() {
 		ecfg.Resolver = resolverFor(cfg.resolver)
 	}
 	s.eng = engine.New(ecfg)
-	s.h2 = &h2.Server{Config: h2.Config{MaxConcurrentStreams: uint32(cfg.h2MaxStreams)}, Policy: s.policy, Relay: s.rcfg, Site: s.site, IdleTimeout: h2IdleTimeout, UDP: s.udp, Padding: cfg.padding}
+	s.h2 = &h2.Server{
+		Config: h2Config(cfg), Policy: s.policy, Relay: s.rcfg, Site: s.site, UDP: s.udp, Padding: cfg.padding,
+		IdleTimeout: cfg.h2IdleTimeout, PingTimeout: cfg.h2PingTimeout, SettingsTimeout: cfg.h2SettingsTimeout,
+	}
+	if s.h2.Config.Profile == h2.ProfileGo {
+		s.h2.UDP = nil // no extended CONNECT in Go's preface: connect-udp is for HTTP/3 and HTTP/1.1 here
+	}
+	var connectResponse []byte
+	if cfg.connectResponse != "" {
+		connectResponse, _ = h1.ParseConnectResponse(cfg.connectResponse) // checked with the flags
+	}
 	s.h1 = &h1.Server{
 		H2:            s.h2.Open,
 		Limits:        h1.DefaultLimits(),
@@ -214,7 +223,22 @@ func (s *server) newFrontEnds() {
 		HeaderTimeout: cfg.headerTimeout,
 		Site:          s.site,
 		UDP:           s.udp,
+
+		ConnectResponse: connectResponse,
 	}
+}
+
+// h2Config is the HTTP/2 settings: sluice's own, or with --camouflage go
+// a default Go net/http server's, where an explicit flag still wins.
+func h2Config(cfg *config) h2.Config {
+	var c h2.Config
+	if cfg.set["h2-max-streams"] || !cfg.camouflageGo() {
+		c.MaxConcurrentStreams = uint32(cfg.h2MaxStreams)
+	}
+	if cfg.camouflageGo() {
+		c = h2.GoDefaults(c)
+	}
+	return c
 }
 
 // listen opens every listener now, so that a taken address fails the start
@@ -244,21 +268,24 @@ func (s *server) listen() error {
 	if err != nil {
 		return err
 	}
-	if cfg.listenTLS != "" {
-		a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS})
-		if err != nil {
-			return fmt.Errorf("--listen-tls: %w", err)
+	if host, port, _ := net.SplitHostPort(cfg.listenTLS); port == "0" && quicAddr != "" && !cfg.listenQUIC.set {
+		if err := s.listenTLSPair(host, tc); err != nil {
+			return err
 		}
-		s.addrs["listen-tls"] = a
-	}
-	if quicAddr == "" {
-		return nil
-	}
-	if a, ok := s.addrs["listen-tls"].(*net.TCPAddr); ok && !cfg.listenQUIC.set {
-		quicAddr = a.String() // the TLS port, also when it was ":0"
-	}
-	if s.quic, err = engine.ListenUDP(quicAddr, cfg.takeover); err != nil {
-		return fmt.Errorf("--listen-quic: %w", err)
+	} else {
+		if cfg.listenTLS != "" {
+			a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS})
+			if err != nil {
+				return fmt.Errorf("--listen-tls: %w", err)
+			}
+			s.addrs["listen-tls"] = a
+		}
+		if quicAddr == "" {
+			return nil
+		}
+		if s.quic, err = engine.ListenUDP(quicAddr, cfg.takeover); err != nil {
+			return fmt.Errorf("--listen-quic: %w", err)
+		}
 	}
 	s.addrs["listen-quic"] = s.quic.LocalAddr()
 	s.site = altSvc(s.site, h3.AltSvc(s.quic.LocalAddr().(*net.UDPAddr).Port))
@@ -271,6 +298,30 @@ func (s *server) listen() error {
 		},
 	}
 	return nil
+}
+
+// listenTLSPair serves "--listen-tls HOST:0" with HTTP/3 on the same port
+// number: an ephemeral TCP port may be a UDP port some other socket holds,
+// so the UDP side is bound first and the TCP bind retried on a new port
+// when that number is taken for TCP.
+func (s *server) listenTLSPair(host string, tc *tls.Config) error {
+	const tries = 16
+	for i := 0; ; i++ {
+		u, err := engine.ListenUDP(net.JoinHostPort(host, "0"), false)
+		if err != nil {
+			return fmt.Errorf("--listen-quic: %w", err)
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(u.LocalAddr().(*net.UDPAddr).Port))
+		a, err := s.eng.Listen(engine.ListenerSpec{Addr: addr, TLS: tc, Open: s.openTLS})
+		if err == nil {
+			s.quic, s.addrs["listen-tls"] = u, a
+			return nil
+		}
+		_ = u.Close()
+		if !errors.Is(err, unix.EADDRINUSE) || i == tries-1 {
+			return fmt.Errorf("--listen-tls: %w", err)
+		}
+	}
 }
 
 // altSvc announces HTTP/3 on the responses of the TLS listener (and of

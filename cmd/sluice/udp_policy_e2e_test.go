@@ -88,7 +88,9 @@ func TestE2EUDPProbeResistance(t *testing.T) {
 	echo := startUDPEcho(t)
 	authPath := filepath.Join(t.TempDir(), "htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "dana", "udp-pass", "$2a$")+"\n")
-	p := startOpenProxy(t, "--auth-file", authPath, "--probe-resistance")
+	// --camouflage off: under the default (go) HTTP/2 offers no extended
+	// CONNECT at all, which TestE2ECamouflageH2Preface covers.
+	p := startOpenProxy(t, "--auth-file", authPath, "--probe-resistance", "--camouflage", "off")
 	for _, tc := range capsuleTransports(p) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, resp := tc.open(t, echo.addr())

@@ -15,16 +15,16 @@ var flagGroups = []struct {
 }{
 	{"Configuration", []string{"config", "check"}},
 	{"Listeners", []string{"listen", "listen-tls", "listen-quic", "cert", "key", "workers", "max-conns", "takeover"}},
-	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
+	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "h2-idle-timeout", "h2-ping-timeout", "h2-settings-timeout", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
 	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
-		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver"}},
+		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver", "tcp-keepalive", "connect-response"}},
 	{"SNI forwarding", []string{"listen-sni", "sni-port", "sni-default"}},
 	{"connect-udp", []string{"udp", "udp-template", "udp-idle-timeout", "udp-max-datagram"}},
 	{"Policy", []string{"allow-ports", "allow-forward-ports", "allow-private", "allow-clients", "acl"}},
 	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
 	{"The site", []string{"site"}},
-	{"Padding", []string{"padding"}},
+	{"Camouflage and padding", []string{"camouflage", "padding"}},
 	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "version"}},
 }
 
