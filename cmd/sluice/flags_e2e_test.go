@@ -9,11 +9,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestE2EFlagsBindSetsSourceAddress: --bind sets the source address of
@@ -168,4 +172,93 @@ func TestE2EFlagsSizesAndVersion(t *testing.T) {
 	for n := range grouped {
 		t.Errorf("group entry %q is not a flag", n)
 	}
+}
+
+// TestE2EFlagsConnectResponse: --connect-response replaces the head of an
+// HTTP/1.1 CONNECT's success, byte for byte, and the tunnel's bytes
+// follow it; a head that would give the answer a body is refused at start.
+func TestE2EFlagsConnectResponse(t *testing.T) {
+	t.Parallel()
+	echo := startEcho(t)
+	p := startOpenProxy(t, "--connect-response", `HTTP/1.1 200 OK\r\nProxy-Agent: edge-7`)
+	const want = "HTTP/1.1 200 OK\r\nProxy-Agent: edge-7\r\n\r\n"
+	for _, useTLS := range []bool{false, true} {
+		c := dialProxy(t, p.addr(useTLS), useTLS)
+		if _, err := io.WriteString(c, connectReq(echo.addr())); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		if n, err := io.ReadFull(c, got); err != nil || string(got) != want {
+			t.Fatalf("%s: CONNECT answered %q (%v); want exactly %q", listenerName(useTLS), got[:n], err, want)
+		}
+		echoRoundTrip(t, c, 4096)
+	}
+	for _, bad := range []string{`HTTP/1.1 302 Found`, `HTTP/1.1 200 OK\r\nContent-Length: 5`, `not a head`} {
+		if _, err := parseFlags([]string{"--connect-response", bad}, io.Discard); err == nil {
+			t.Errorf("--connect-response %q accepted", bad)
+		}
+	}
+}
+
+// TestE2EFlagsTCPKeepAlive: with --tcp-keepalive both sockets of a tunnel
+// probe after that idle time (read back from the proxy's own sockets,
+// which live in this process); without it neither does.
+func TestE2EFlagsTCPKeepAlive(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		on   int
+		idle int
+	}{{[]string{"--tcp-keepalive", "45s"}, 1, 45}, {nil, 0, 0}} {
+		echo := startEcho(t) // its own, so the upstream socket found is this tunnel's
+		p := startOpenProxy(t, tc.args...)
+		c := openTunnel(t, p, false, echo.addr())
+		echoRoundTrip(t, c, 64)
+		client := sockByPeer(t, c.LocalAddr().String())
+		upstream := sockByPeer(t, echo.addr())
+		for name, fd := range map[string]int{"client": client, "upstream": upstream} {
+			on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if on != tc.on {
+				t.Errorf("%v: %s socket SO_KEEPALIVE %d; want %d", tc.args, name, on, tc.on)
+			}
+			if tc.on == 1 {
+				if idle, _ := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE); idle != tc.idle {
+					t.Errorf("%v: %s socket TCP_KEEPIDLE %d; want %d", tc.args, name, idle, tc.idle)
+				}
+			}
+		}
+		_ = c.Close()
+	}
+}
+
+// sockByPeer finds this process's TCP socket whose peer is addr: the
+// proxy's end of a conn, as the test's own sockets have other peers.
+func sockByPeer(t *testing.T, addr string) int {
+	t.Helper()
+	want, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		sa, err := unix.Getpeername(fd)
+		if err != nil {
+			continue
+		}
+		if in, ok := sa.(*unix.SockaddrInet4); ok && netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port)) == want {
+			return fd
+		}
+	}
+	t.Fatalf("no socket of this process has the peer %s", addr)
+	return -1
 }
