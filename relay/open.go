@@ -152,6 +152,10 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		return
 	}
 	t.release = release
+	if p.Parent != nil {
+		t.connectParent(p.Parent, adm.Dial, !p.AllowPrivate, r.Upstream)
+		return
+	}
 	t.Connect(adm.Dial, r.Upstream)
 }
 

@@ -25,6 +25,9 @@ type Policy struct {
 	// Self reports whether an address is one of the proxy's own listeners:
 	// a tunnel to itself would loop. Nil checks nothing.
 	Self func(netip.AddrPort) bool
+	// Parent, if set, is the parent proxy every TCP tunnel and forwarded
+	// request goes through (--upstream-proxy); connect-udp is refused.
+	Parent *Parent
 }
 
 // MaySite reports whether a proxy request may end up answered by the web

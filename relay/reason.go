@@ -37,6 +37,14 @@ const (
 	ReasonNoFDs          Reason = "no_fds"          // out of file descriptors while dialing (503)
 )
 
+// Why a parent proxy (--upstream-proxy) gave no tunnel; the client gets 502.
+const (
+	ReasonParentAuth    Reason = "parent_auth"         // the parent answered the CONNECT 407: it wants other credentials
+	ReasonParentRefused Reason = "parent_refused"      // the parent answered with neither 2xx nor 407 (403, 502, ...)
+	ReasonParentBad     Reason = "parent_bad_response" // the parent closed, or sent no HTTP/1.x head, before it answered
+	ReasonParentUDP     Reason = "parent_no_udp"       // a connect-udp flow: a parent carries TCP only, so it is refused
+)
+
 // Why a connection to the SNI listener gets no tunnel (closed, no status).
 const (
 	ReasonNotTLS    Reason = "not_tls"           // its first bytes are no TLS handshake

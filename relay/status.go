@@ -9,7 +9,8 @@ import (
 
 // Status maps a failed tunnel setup to the HTTP status every front end
 // answers with: 403 for a guarded address, 504 for a timeout, 503 when the
-// proxy ran out of file descriptors (that request only), else 502.
+// proxy ran out of file descriptors (that request only), else 502 (a
+// parent proxy's refusal too).
 func Status(err error) int {
 	switch DialReason(err) {
 	case ReasonPrivate, ReasonSelf:
@@ -24,6 +25,10 @@ func Status(err error) int {
 
 // DialReason says which part of a dial failed, for the access log.
 func DialReason(err error) Reason {
+	var pe *ParentError
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
 	var de *engine.DialError
 	if !errors.As(err, &de) {
 		return ReasonConnectFailed

@@ -1,0 +1,492 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/sluice-proxy/sluice/engine"
+	"github.com/valyala/bytebufferpool"
+)
+
+// Parent is a parent proxy (--upstream-proxy; Squid's cache_peer ...
+// parent, Caddy forwardproxy's upstream). With one in the Policy every TCP
+// tunnel, and every forwarded request, is dialed to the parent instead of
+// its target, and asks the parent with an HTTP/1.1 CONNECT for the
+// target; only once the parent answers 2xx is the tunnel connected, and
+// the client answered. The policy still decides on the client's target
+// (ports, ACL, and the address guard on sluice's own resolution of it).
+// Immutable once in use.
+type Parent struct {
+	Host string // a name or an IP literal (no brackets)
+	Port uint16
+	// Resolver resolves targets for the address guard before the parent
+	// is asked; nil is the system's. It should be the engine's
+	// (--resolver).
+	Resolver *net.Resolver
+	auth     string // the Proxy-Authorization value, "" without credentials
+	user     string
+}
+
+// ParseParent parses an --upstream-proxy URL:
+// http://[user:pass@]host[:port], the port 80 when not given. Credentials
+// are sent as Proxy-Authorization: Basic. https:// parents are refused:
+// the engine has no client-side TLS on its loops.
+func ParseParent(raw string) (*Parent, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "http":
+	case "https":
+		return nil, errors.New("https:// parents are not supported (no TLS toward a parent): use an http:// one")
+	default:
+		return nil, fmt.Errorf("scheme %q: want http://", u.Scheme)
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return nil, errors.New("no host: want http://[user:pass@]host:port")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, errors.New("a parent proxy URL has no path, query or fragment")
+	}
+	p := &Parent{Host: u.Hostname(), Port: 80}
+	if p.Host == "" {
+		return nil, errors.New("no host: want http://[user:pass@]host:port")
+	}
+	if ps := u.Port(); ps != "" {
+		n, err := strconv.ParseUint(ps, 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("port %q: want 1 to 65535", ps)
+		}
+		p.Port = uint16(n)
+	}
+	if ip, err := netip.ParseAddr(p.Host); err == nil {
+		p.Host = ip.Unmap().String()
+	}
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		p.user = u.User.Username()
+		if p.user == "" {
+			return nil, errors.New("credentials without a user name")
+		}
+		p.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(p.user+":"+pass))
+	}
+	return p, nil
+}
+
+// String is the parent as it may be logged: without the password.
+func (p *Parent) String() string {
+	s := "http://"
+	if p.user != "" {
+		s += url.User(p.user).String() + ":xxxxx@"
+	}
+	return s + net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))
+}
+
+// appendConnect appends the CONNECT request for host:port to dst.
+func (p *Parent) appendConnect(dst []byte, host string, port uint16) []byte {
+	hp := net.JoinHostPort(host, strconv.Itoa(int(port)))
+	dst = append(dst, "CONNECT "...)
+	dst = append(dst, hp...)
+	dst = append(dst, " HTTP/1.1\r\nHost: "...)
+	dst = append(dst, hp...)
+	dst = append(dst, "\r\n"...)
+	if p.auth != "" {
+		dst = append(dst, "Proxy-Authorization: "...)
+		dst = append(dst, p.auth...)
+		dst = append(dst, "\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+// ParentError is a parent that would not open the tunnel: the client gets
+// 502, and the access log Reason.
+type ParentError struct {
+	Code   int // the parent's status; 0 when it sent no head
+	Reason Reason
+	Err    error
+}
+
+func (e *ParentError) Error() string {
+	s := "relay: parent proxy: " + string(e.Reason)
+	if e.Code != 0 {
+		s += ": answered " + strconv.Itoa(e.Code)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *ParentError) Unwrap() error { return e.Err }
+
+// maxParentHead bounds the parent's answer to a CONNECT, interim heads
+// included.
+const maxParentHead = 16 << 10
+
+var (
+	errParentHeadLong = errors.New("answer head over 16 KiB")
+	errParentClosed   = errors.New("closed before answering")
+	errParentTimeout  = errors.New("no answer to CONNECT within the connect timeout")
+	errParentCanceled = errors.New("canceled")
+)
+
+// parseParentHead reads the parent's answer at the start of b: the code of
+// its final (non-1xx) head and the bytes its heads took. n == 0 with a nil
+// error means the head is not complete yet. Only the status line matters:
+// a 2xx answer to CONNECT has no body (RFC 9110 section 9.3.6), and any
+// other ends the tunnel.
+func parseParentHead(b []byte) (code, n int, err error) {
+	for {
+		rest := b[n:]
+		end := headEnd(rest)
+		if end < 0 {
+			if len(b) > maxParentHead {
+				return 0, 0, errParentHeadLong
+			}
+			return 0, 0, nil
+		}
+		if n+end > maxParentHead {
+			return 0, 0, errParentHeadLong
+		}
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i]
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		code, err = statusCode(line)
+		if err != nil {
+			return 0, 0, err
+		}
+		n += end
+		if code >= 200 || code == 101 {
+			return code, n, nil
+		}
+	}
+}
+
+// headEnd is the length of the head at the start of b, its empty line
+// included (CRLF or a bare LF), or -1 when that line has not come.
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		line := b[i : i+j]
+		i += j + 1
+		if len(line) == 0 || len(line) == 1 && line[0] == '\r' {
+			return i
+		}
+	}
+	return -1
+}
+
+// statusCode parses "HTTP/1.x NNN reason".
+func statusCode(line []byte) (int, error) {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' ||
+		len(line) > 12 && line[12] != ' ' {
+		return 0, fmt.Errorf("no HTTP/1.x status line: %.40q", line)
+	}
+	code := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("bad status code: %.40q", line)
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
+		return 0, fmt.Errorf("bad status code: %.40q", line)
+	}
+	return code, nil
+}
+
+// connectParent is Connect through p: the target, admitted and vetted by
+// the policy, is asked of the parent. guard says the address guard is on:
+// the target's name is resolved here and every address must pass
+// target.Check before the parent hears of it.
+func (t *Tunnel) connectParent(p *Parent, target engine.DialTarget, guard bool, wrap func(End) End) {
+	t.state = dialing
+	if wrap != nil {
+		t.pending().wrap = wrap
+	}
+	if t.Rec.Kind == KindUDP {
+		// A parent carries TCP only (CONNECT): a flow is refused rather than
+		// sent around it.
+		t.dialed(nil, engine.DialInfo{}, &ParentError{Reason: ReasonParentUDP, Err: errors.New("connect-udp cannot go through an HTTP parent proxy")})
+		return
+	}
+	d := &parentDial{
+		loop: t.loop, parent: p, target: target, next: &t.ends[upstream],
+		deadline: time.Now().Add(target.Timeout),
+	}
+	d.start(guard)
+	if t.state == dialing && !d.reported {
+		t.cancelDial = d.cancel
+	}
+}
+
+// parentDial is one tunnel's way to its target through a parent: the
+// local check of the target, the dial of the parent, the CONNECT and its
+// answer. It reports to next once, as a Loop.Dial would, with the parent's
+// socket on a 2xx. Loop-owned.
+type parentDial struct {
+	loop     Loop
+	parent   *Parent
+	target   engine.DialTarget
+	next     Dialed
+	deadline time.Time
+
+	phase     parentPhase
+	reported  bool
+	stopCheck context.CancelFunc // the local resolution, while it runs
+	cancelEng func()             // the dial of the parent, while it runs
+	up        End
+	info      engine.DialInfo
+	resolve   time.Duration // the local resolution of the target
+	asked     time.Time     // when the CONNECT went out
+	head      *bytebufferpool.ByteBuffer
+	timer     *time.Timer
+}
+
+type parentPhase uint8
+
+const (
+	parentChecking parentPhase = iota // resolving the target for the guard
+	parentDialing                     // connecting to the parent
+	parentAsking                      // the CONNECT is out, its answer not in
+	parentDone
+)
+
+// start vets the target, then dials the parent.
+func (d *parentDial) start(guard bool) {
+	t := d.target
+	if ip, err := netip.ParseAddr(t.Host); err == nil {
+		d.vet([]netip.Addr{ip}, nil)
+		return
+	}
+	if !guard || t.Check == nil {
+		d.dialParent()
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), d.deadline)
+	d.stopCheck = cancel
+	r := d.parent.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	begin := time.Now()
+	go func() {
+		addrs, err := r.LookupNetIP(ctx, "ip", t.Host)
+		took := time.Since(begin)
+		if err == nil && len(addrs) == 0 {
+			err = errors.New("no addresses")
+		}
+		var de error
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			de = &engine.DialError{Stage: engine.StageTimeout, Err: err}
+		default:
+			de = &engine.DialError{Stage: engine.StageResolve, Err: err}
+		}
+		cancel()
+		d.loop.Exec(func() {
+			d.resolve = took
+			d.vet(addrs, de)
+		})
+	}()
+}
+
+// vet checks every address of the target: the parent resolves the name
+// again and may pick any of them, so one guarded address refuses it.
+func (d *parentDial) vet(addrs []netip.Addr, err error) {
+	if d.phase != parentChecking {
+		return // canceled meanwhile
+	}
+	d.stopCheck = nil
+	d.info.Resolve = d.resolve
+	if err != nil {
+		d.report(nil, err)
+		return
+	}
+	if d.target.Check != nil {
+		for _, a := range addrs {
+			a = a.Unmap()
+			if cerr := d.target.Check(a); cerr != nil {
+				d.info.Addr = netip.AddrPortFrom(a, d.target.Port)
+				d.report(nil, &engine.DialError{Stage: engine.StageForbidden, Err: cerr})
+				return
+			}
+		}
+	}
+	d.dialParent()
+}
+
+func (d *parentDial) dialParent() {
+	d.phase = parentDialing
+	left := time.Until(d.deadline)
+	if left <= 0 {
+		d.report(nil, &engine.DialError{Stage: engine.StageTimeout, Err: errParentTimeout})
+		return
+	}
+	cancel := d.loop.Dial(engine.DialTarget{Host: d.parent.Host, Port: d.parent.Port, Timeout: left}, d)
+	if d.phase == parentDialing {
+		d.cancelEng = cancel
+	}
+}
+
+// Dialed implements Dialed: the parent's socket, or why there is none.
+func (d *parentDial) Dialed(up End, info engine.DialInfo, err error) {
+	if d.phase != parentDialing {
+		if up != nil {
+			up.Close()
+		}
+		return
+	}
+	d.cancelEng = nil
+	d.info.Addr, d.info.Connect = info.Addr, info.Connect
+	d.info.Resolve += info.Resolve
+	if err != nil {
+		d.report(nil, err)
+		return
+	}
+	d.up, d.phase = up, parentAsking
+	up.Bind(d)
+	d.asked = time.Now()
+	b := stagePool.Get()
+	b.B = d.parent.appendConnect(b.B[:0], d.target.Host, d.target.Port)
+	up.Write(b.B)
+	stagePool.Put(b)
+	left := time.Until(d.deadline)
+	loop := d.loop
+	d.timer = time.AfterFunc(max(left, 0), func() { loop.Exec(d.timedOut) })
+}
+
+// Data implements Events for the parent's socket while its answer comes.
+func (d *parentDial) Data(p []byte) {
+	if d.phase != parentAsking {
+		return
+	}
+	b := p
+	if d.head != nil {
+		d.head.B = append(d.head.B, p...)
+		b = d.head.B
+	}
+	code, n, err := parseParentHead(b)
+	switch {
+	case err != nil:
+		d.fail(&ParentError{Reason: ReasonParentBad, Err: err})
+	case n == 0:
+		if d.head == nil {
+			d.head = stagePool.Get()
+			d.head.B = append(d.head.B[:0], p...)
+		}
+	case code >= 200 && code < 300:
+		d.connected(b[n:])
+	case code == 407:
+		d.fail(&ParentError{Code: code, Reason: ReasonParentAuth})
+	default:
+		d.fail(&ParentError{Code: code, Reason: ReasonParentRefused})
+	}
+	if d.head != nil && d.phase == parentDone {
+		stagePool.Put(d.head)
+		d.head = nil
+	}
+}
+
+// connected hands the parent's socket to the tunnel as its upstream, then
+// what the parent sent after its answer (the target's first bytes) as if
+// read now.
+func (d *parentDial) connected(rest []byte) {
+	d.info.Connect += time.Since(d.asked)
+	up := d.up
+	d.report(up, nil)
+	if len(rest) == 0 {
+		return
+	}
+	if s := socketOf(up); s != nil && s.c != nil && s.c.Closed() {
+		return
+	}
+	if in, ok := up.(injector); ok {
+		in.inject(rest)
+	}
+}
+
+// EOF implements Events: the parent closed before it answered.
+func (d *parentDial) EOF() {
+	if d.phase == parentAsking {
+		d.fail(&ParentError{Reason: ReasonParentBad, Err: errParentClosed})
+	}
+}
+
+// Drained implements Events.
+func (d *parentDial) Drained() {}
+
+// Closed implements Events: the parent's socket is gone before it answered.
+func (d *parentDial) Closed(err error) {
+	if d.phase != parentAsking {
+		return
+	}
+	d.up = nil
+	if err == nil || errors.Is(err, io.EOF) {
+		d.report(nil, &ParentError{Reason: ReasonParentBad, Err: errParentClosed})
+		return
+	}
+	d.report(nil, &engine.DialError{Stage: engine.StageConnect, Err: err})
+}
+
+func (d *parentDial) timedOut() {
+	if d.phase == parentAsking {
+		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentTimeout})
+	}
+}
+
+// cancel abandons the way to the parent (the client left); the tunnel
+// still hears, with an error.
+func (d *parentDial) cancel() {
+	switch d.phase {
+	case parentChecking:
+		if d.stopCheck != nil {
+			d.stopCheck()
+		}
+		d.report(nil, &engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
+	case parentDialing:
+		if d.cancelEng != nil {
+			d.cancelEng() // its Dialed reports
+		}
+	case parentAsking:
+		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
+	}
+}
+
+// fail closes the parent's socket and reports err.
+func (d *parentDial) fail(err error) {
+	up := d.up
+	d.up = nil
+	d.report(nil, err)
+	if up != nil {
+		up.Close()
+	}
+}
+
+// report tells the tunnel, once.
+func (d *parentDial) report(up End, err error) {
+	if d.reported {
+		return
+	}
+	d.reported, d.phase = true, parentDone
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.next.Dialed(up, d.info, err)
+}
