@@ -398,7 +398,7 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 		c.closeWith(err)
 		return
 	}
-	halfClose := c.eng.cfg.HalfClose && !c.upstream && !c.wshut
+	halfClose := c.eng.cfg.HalfClose && !c.wshut
 	// gnet writes what it still holds for this conn only until the first
 	// EAGAIN and drops the rest; a backlog here may be lost, so say so.
 	if gc.OutboundBuffered() > 0 && halfClose {

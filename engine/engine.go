@@ -24,7 +24,7 @@ type Config struct {
 	Workers          int           // event loops; default GOMAXPROCS
 	ReadBufferCap    int           // per-loop read buffer; default 256 KiB
 	MaxConns         int           // concurrent client conns; 0 = no cap
-	HalfClose        bool          // keep a dup per client fd so a client FIN is a true half-close
+	HalfClose        bool          // dup a socket at its peer's FIN so the other way keeps flowing (true half-close)
 	Linger           time.Duration // after our FIN, how long to wait for the peer's (reading and dropping its bytes) before close; default 2 s
 	HandshakeTimeout time.Duration // TLS handshake; default 10 s
 	MaxHandshakes    int           // concurrent TLS handshakes; default 256 per core

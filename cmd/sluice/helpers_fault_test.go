@@ -1,0 +1,321 @@
+package main
+
+// The clients and origins of the fault matrix: one tunnel interface over
+// HTTP/1.1 (plain and TLS), HTTP/2 and HTTP/3, origins that misbehave on
+// cue, and the leak snapshot every scenario ends with.
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+	"github.com/sluice-proxy/sluice/relay"
+	"golang.org/x/net/http2"
+)
+
+// faultTunnel is one CONNECT tunnel as its client sees it.
+type faultTunnel interface {
+	io.ReadWriter
+	closeWrite() error // the client's half-close
+	reset()            // the client aborts this tunnel only
+}
+
+// faultClient opens tunnels on one client connection (h2, h3) or one
+// connection per tunnel (h1).
+type faultClient interface {
+	connect(t *testing.T, target string) (faultTunnel, int)
+	vanish() // the client's connection dies without a goodbye
+	close()
+}
+
+// faultProto names a protocol and makes its clients.
+type faultProto struct {
+	name string
+	dial func(t *testing.T, p *proxy) faultClient
+}
+
+var faultProtos = []faultProto{
+	{"h1", func(t *testing.T, p *proxy) faultClient { return &h1Fault{p: p} }},
+	{"h1tls", func(t *testing.T, p *proxy) faultClient { return &h1Fault{p: p, tls: true} }},
+	{"h2", func(t *testing.T, p *proxy) faultClient { return dialH2Fault(t, p, true) }},
+	{"h2c", func(t *testing.T, p *proxy) faultClient { return dialH2Fault(t, p, false) }},
+	{"h3", dialH3Fault},
+}
+
+// h1Fault opens one TCP (or TLS) connection per tunnel.
+type h1Fault struct {
+	p     *proxy
+	tls   bool
+	conns []*net.TCPConn
+}
+
+type h1FaultTunnel struct {
+	c   net.Conn
+	raw *net.TCPConn
+	br  *bufio.Reader
+}
+
+func (h *h1Fault) connect(t *testing.T, target string) (faultTunnel, int) {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", h.p.addr(h.tls), waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := raw.(*net.TCPConn)
+	h.conns = append(h.conns, tcp)
+	_ = raw.SetDeadline(time.Now().Add(3 * waitLimit))
+	var c net.Conn = raw
+	if h.tls {
+		c = tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	}
+	if _, err := io.WriteString(c, connectReq(target)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		t.Fatalf("CONNECT %s: %v", target, err)
+	}
+	return &h1FaultTunnel{c: c, raw: tcp, br: br}, resp.StatusCode
+}
+
+func (h *h1Fault) vanish() {
+	for _, c := range h.conns {
+		_ = c.SetLinger(0)
+		_ = c.Close()
+	}
+}
+
+func (h *h1Fault) close() {
+	for _, c := range h.conns {
+		_ = c.Close()
+	}
+}
+
+func (u *h1FaultTunnel) Read(b []byte) (int, error)  { return u.br.Read(b) }
+func (u *h1FaultTunnel) Write(b []byte) (int, error) { return u.c.Write(b) }
+
+func (u *h1FaultTunnel) closeWrite() error {
+	if tc, ok := u.c.(*tls.Conn); ok {
+		return tc.CloseWrite()
+	}
+	return u.raw.CloseWrite()
+}
+
+func (u *h1FaultTunnel) reset() {
+	_ = u.raw.SetLinger(0)
+	_ = u.raw.Close()
+}
+
+// h2Fault is one HTTP/2 connection (TLS or h2c) with streams on it.
+type h2Fault struct {
+	raw *net.TCPConn
+	cc  *http2.ClientConn
+}
+
+type h2FaultTunnel struct {
+	resp *http.Response
+	pw   *io.PipeWriter
+}
+
+func dialH2Fault(t *testing.T, p *proxy, useTLS bool) faultClient {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", p.addr(useTLS), waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c net.Conn = raw
+	if useTLS {
+		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		c = tc
+	}
+	return &h2Fault{raw: raw.(*net.TCPConn), cc: h2Over(t, c)}
+}
+
+func (h *h2Fault) connect(t *testing.T, target string) (faultTunnel, int) {
+	t.Helper()
+	resp, pw, err := h2Connect(h.cc, target, nil)
+	if err != nil {
+		t.Fatalf("h2 CONNECT %s: %v", target, err)
+	}
+	if resp.StatusCode != 200 {
+		pw.Close()
+		_ = resp.Body.Close()
+	}
+	return &h2FaultTunnel{resp: resp, pw: pw}, resp.StatusCode
+}
+
+func (h *h2Fault) vanish() {
+	_ = h.raw.SetLinger(0)
+	_ = h.raw.Close()
+}
+
+func (h *h2Fault) close() {
+	_ = h.cc.Close()
+	_ = h.raw.Close()
+}
+
+func (u *h2FaultTunnel) Read(b []byte) (int, error)  { return u.resp.Body.Read(b) }
+func (u *h2FaultTunnel) Write(b []byte) (int, error) { return u.pw.Write(b) }
+func (u *h2FaultTunnel) closeWrite() error           { return u.pw.Close() }
+func (u *h2FaultTunnel) reset()                      { _ = u.resp.Body.Close() } // RST_STREAM CANCEL
+
+// h3Fault is one QUIC connection on a UDP socket of its own, so that the
+// client can vanish by closing the socket: no CONNECTION_CLOSE is sent.
+type h3Fault struct {
+	udp  *net.UDPConn
+	tr   *quic.Transport
+	conn *quic.Conn
+	cc   *http3.ClientConn
+}
+
+type h3FaultTunnel struct{ rs *http3.RequestStream }
+
+func dialH3Fault(t *testing.T, p *proxy) faultClient {
+	t.Helper()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	to, err := net.ResolveUDPAddr("udp", p.quic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	conn, err := tr.Dial(ctx, to, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, &quic.Config{})
+	if err != nil {
+		t.Fatalf("QUIC to the proxy: %v", err)
+	}
+	return &h3Fault{udp: udp, tr: tr, conn: conn, cc: (&http3.Transport{}).NewClientConn(conn)}
+}
+
+func (h *h3Fault) connect(t *testing.T, target string) (faultTunnel, int) {
+	t.Helper()
+	rs, resp := h3Connect(t, h.cc, target, nil)
+	return &h3FaultTunnel{rs: rs}, resp.StatusCode
+}
+
+func (h *h3Fault) vanish() {
+	_ = h.udp.Close()
+	_ = h.tr.Close()
+}
+
+func (h *h3Fault) close() {
+	_ = h.conn.CloseWithError(0, "")
+	_ = h.tr.Close()
+	_ = h.udp.Close()
+}
+
+func (u *h3FaultTunnel) Read(b []byte) (int, error)  { return u.rs.Read(b) }
+func (u *h3FaultTunnel) Write(b []byte) (int, error) { return u.rs.Write(b) }
+func (u *h3FaultTunnel) closeWrite() error           { return u.rs.Close() }
+func (u *h3FaultTunnel) reset() {
+	u.rs.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
+	u.rs.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
+}
+
+// watchedOrigin is a TCP origin that runs fn on each conn and tells, on
+// ended, when the proxy's side of the conn is gone (fn returned after
+// reading EOF or an error).
+type watchedOrigin struct {
+	ln    net.Listener
+	ended chan error
+}
+
+func startWatchedOrigin(t *testing.T, fn func(c net.Conn) error) *watchedOrigin {
+	t.Helper()
+	o := &watchedOrigin{ended: make(chan error, 16)}
+	o.ln = funcOrigin(t, func(c net.Conn) { o.ended <- fn(c) })
+	return o
+}
+
+func (o *watchedOrigin) addr() string { return o.ln.Addr().String() }
+
+// waitEnded waits for the origin to see its conn end.
+func (o *watchedOrigin) waitEnded(t *testing.T, what string) error {
+	t.Helper()
+	select {
+	case err := <-o.ended:
+		return err
+	case <-time.After(3 * waitLimit):
+		t.Fatalf("%s: the origin's conn was still open after %v", what, 3*waitLimit)
+		return nil
+	}
+}
+
+// drainUntilEnd reads c until EOF or an error and returns how many bytes
+// came and why it stopped (nil for EOF).
+func drainUntilEnd(c net.Conn) (int64, error) {
+	n, err := io.Copy(io.Discard, c)
+	return n, err
+}
+
+// leaks is what must come back to where it was once a scenario is over.
+type leaks struct {
+	fds, goroutines int
+	clients         int64
+	tunnels         int64
+}
+
+func snapshot(t *testing.T, p *proxy) leaks {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open int64
+	for _, byKind := range relay.Sum(p.s.eng.Loops(), time.Second).Open {
+		for _, n := range byKind {
+			open += n
+		}
+	}
+	return leaks{fds: len(ents), goroutines: runtime.NumGoroutine(), clients: p.s.eng.ActiveConns(), tunnels: open}
+}
+
+// noLeaks waits (bounded) until fds and goroutines are back at base or
+// below and no client conn or tunnel is open.
+func noLeaks(t *testing.T, p *proxy, base leaks, what string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * waitLimit)
+	for {
+		now := snapshot(t, p)
+		if now.fds <= base.fds && now.goroutines <= base.goroutines && now.clients == 0 && now.tunnels == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%s: leaked: now %+v, baseline %+v\n%s", what, now, base, buf)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// isStreamError reports whether err is the reset of a tunnel: h2
+// RST_STREAM with code, h3 reset with code3, or for h1 a closed socket.
+func isTunnelReset(err error, code http2.ErrCode, code3 http3.ErrCode) bool {
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		return se.Code == code
+	}
+	var he *http3.Error
+	if errors.As(err, &he) {
+		return he.ErrorCode == code3
+	}
+	return err != nil
+}
