@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -18,6 +19,12 @@ type DialTarget struct {
 	// Check vets every resolved address before it is dialed (the private
 	// address guard, ACL CIDRs). Addresses it rejects are skipped.
 	Check func(netip.Addr) error
+	// TLS, if set, makes a TCP upstream a TLS client: the handshake runs on
+	// the dial's goroutine, within Timeout, before the socket is enrolled;
+	// then its records are read and written on the loop, as an accepted TLS
+	// conn's are. A failed handshake is a StageConnect error (StageTimeout
+	// past Timeout) wrapping crypto/tls's.
+	TLS *tls.Config
 }
 
 // DialInfo describes a dial, successful or not.
@@ -75,8 +82,17 @@ type DialHandler interface {
 // with an error). Safe from any goroutine.
 func (l *Loop) Dial(t DialTarget, h DialHandler) (cancel func()) {
 	fail := func(info DialInfo, err error) { h.Dialed(nil, info, err) }
-	return l.dialJob(t, "tcp", fail, func(nc net.Conn, info DialInfo) {
+	return l.dialJob(t, "tcp", fail, func(ctx context.Context, nc net.Conn, info DialInfo) {
 		up := newConn(l.eng, nil, true)
+		if t.TLS != nil {
+			tc, tr, err := clientHandshake(ctx, nc, t.TLS)
+			if err != nil {
+				_ = nc.Close()
+				l.exec(func() { fail(info, err) })
+				return
+			}
+			up.tls, up.tr = tc, tr
+		}
 		up.h, up.loop, up.remote = h, l, info.Addr
 		up.onOpen = func() { h.Dialed(up, info, nil) }
 		ch, err := l.el.Enroll(gnet.NewContext(context.Background(), up), nc)
@@ -98,7 +114,7 @@ func (l *Loop) Dial(t DialTarget, h DialHandler) (cancel func()) {
 // dialJob resolves t and connects a socket of network to the first allowed
 // address, off the loop: failed hears of an error on l, got receives the
 // socket on the dial's goroutine.
-func (l *Loop) dialJob(t DialTarget, network string, failed func(DialInfo, error), got func(net.Conn, DialInfo)) (cancel func()) {
+func (l *Loop) dialJob(t DialTarget, network string, failed func(DialInfo, error), got func(context.Context, net.Conn, DialInfo)) (cancel func()) {
 	ctx, cancelCtx := context.WithTimeout(context.Background(), t.Timeout)
 	e := l.eng
 	e.jobs.run(func() {
@@ -112,9 +128,29 @@ func (l *Loop) dialJob(t DialTarget, network string, failed func(DialInfo, error
 			l.exec(func() { failed(info, err) })
 			return
 		}
-		got(nc, info)
+		got(ctx, nc, info)
 	})
 	return cancelCtx
+}
+
+// clientHandshake runs a TLS client handshake over nc within ctx; the
+// conn's transport is then switched to the loop when it is enrolled.
+func clientHandshake(ctx context.Context, nc net.Conn, conf *tls.Config) (*tls.Conn, *tlsTransport, error) {
+	tr := &tlsTransport{nc: nc}
+	tc := tls.Client(tr, conf)
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	}
+	err := tc.HandshakeContext(ctx)
+	_ = nc.SetDeadline(time.Time{})
+	if err != nil {
+		var ne net.Error
+		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+			return nil, nil, &DialError{StageTimeout, err}
+		}
+		return nil, nil, &DialError{StageConnect, err}
+	}
+	return tc, tr, nil
 }
 
 // opened runs in OnOpen of an enrolled upstream: the dial is done, and

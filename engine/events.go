@@ -37,14 +37,14 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.now = time.Now()
 	l.conns[c] = struct{}{}
 	c.active = l.now
-	if c.upstream {
-		c.opened()
-		return nil, gnet.None
-	}
 	if c.tr != nil {
 		c.tr.c = c
 	}
-	c.h = c.ln.spec.Open(c)
+	if c.upstream {
+		c.opened()
+	} else {
+		c.h = c.ln.spec.Open(c)
+	}
 	if c.tls != nil && !c.closed {
 		// The handshake may have read application data already.
 		c.inTraffic = true

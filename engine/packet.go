@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -88,7 +89,7 @@ var packetPool Pool
 // it on l. cancel abandons the dial (h still hears, with an error).
 func (l *Loop) DialUDP(t DialTarget, h PacketDialHandler) (cancel func()) {
 	fail := func(info DialInfo, err error) { h.DialedUDP(nil, info, err) }
-	return l.dialJob(t, "udp", fail, func(nc net.Conn, info DialInfo) {
+	return l.dialJob(t, "udp", fail, func(_ context.Context, nc net.Conn, info DialInfo) {
 		pc, err := newPacketConn(l, nc.(*net.UDPConn), h)
 		if err != nil {
 			_ = nc.Close()
