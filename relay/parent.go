@@ -3,6 +3,8 @@ package relay
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -28,6 +30,10 @@ import (
 type Parent struct {
 	Host string // a name or an IP literal (no brackets)
 	Port uint16
+	// TLS is set for an https:// parent: sluice speaks TLS to it,
+	// verifying its certificate for Host against RootCAs (nil: the
+	// system's roots).
+	TLS *tls.Config
 	// Resolver resolves targets for the address guard before the parent
 	// is asked; nil is the system's. It should be the engine's
 	// (--resolver).
@@ -37,20 +43,21 @@ type Parent struct {
 }
 
 // ParseParent parses an --upstream-proxy URL:
-// http://[user:pass@]host[:port], the port 80 when not given. Credentials
-// are sent as Proxy-Authorization: Basic. https:// parents are refused:
-// the engine has no client-side TLS on its loops.
+// http://[user:pass@]host[:port] or https://[user:pass@]host[:port], the
+// port 80 or 443 when not given. Credentials are sent as
+// Proxy-Authorization: Basic.
 func ParseParent(raw string) (*Parent, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
+	port := uint16(80)
 	switch u.Scheme {
 	case "http":
 	case "https":
-		return nil, errors.New("https:// parents are not supported (no TLS toward a parent): use an http:// one")
+		port = 443
 	default:
-		return nil, fmt.Errorf("scheme %q: want http://", u.Scheme)
+		return nil, fmt.Errorf("scheme %q: want http:// or https://", u.Scheme)
 	}
 	if u.Opaque != "" || u.Host == "" {
 		return nil, errors.New("no host: want http://[user:pass@]host:port")
@@ -58,7 +65,7 @@ func ParseParent(raw string) (*Parent, error) {
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, errors.New("a parent proxy URL has no path, query or fragment")
 	}
-	p := &Parent{Host: u.Hostname(), Port: 80}
+	p := &Parent{Host: u.Hostname(), Port: port}
 	if p.Host == "" {
 		return nil, errors.New("no host: want http://[user:pass@]host:port")
 	}
@@ -72,6 +79,10 @@ func ParseParent(raw string) (*Parent, error) {
 	if ip, err := netip.ParseAddr(p.Host); err == nil {
 		p.Host = ip.Unmap().String()
 	}
+	if u.Scheme == "https" {
+		// An IP literal is verified against the certificate's IP SANs.
+		p.TLS = &tls.Config{ServerName: p.Host, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	}
 	if u.User != nil {
 		pass, _ := u.User.Password()
 		p.user = u.User.Username()
@@ -83,9 +94,26 @@ func ParseParent(raw string) (*Parent, error) {
 	return p, nil
 }
 
+// UseRoots makes an https:// parent be verified against the PEM
+// certificates in pem (--upstream-proxy-ca) instead of the system's roots.
+func (p *Parent) UseRoots(pem []byte) error {
+	if p.TLS == nil {
+		return errors.New("not an https:// parent")
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return errors.New("no PEM certificate in it")
+	}
+	p.TLS.RootCAs = roots
+	return nil
+}
+
 // String is the parent as it may be logged: without the password.
 func (p *Parent) String() string {
 	s := "http://"
+	if p.TLS != nil {
+		s = "https://"
+	}
 	if p.user != "" {
 		s += url.User(p.user).String() + ":xxxxx@"
 	}
@@ -339,7 +367,7 @@ func (d *parentDial) dialParent() {
 		d.report(nil, &engine.DialError{Stage: engine.StageTimeout, Err: errParentTimeout})
 		return
 	}
-	cancel := d.loop.Dial(engine.DialTarget{Host: d.parent.Host, Port: d.parent.Port, Timeout: left}, d)
+	cancel := d.loop.Dial(engine.DialTarget{Host: d.parent.Host, Port: d.parent.Port, Timeout: left, TLS: d.parent.TLS}, d)
 	if d.phase == parentDialing {
 		d.cancelEng = cancel
 	}
@@ -357,6 +385,9 @@ func (d *parentDial) Dialed(up End, info engine.DialInfo, err error) {
 	d.info.Addr, d.info.Connect = info.Addr, info.Connect
 	d.info.Resolve += info.Resolve
 	if err != nil {
+		if tlsFailed(err) {
+			err = &ParentError{Reason: ReasonParentTLS, Err: err}
+		}
 		d.report(nil, err)
 		return
 	}
@@ -467,6 +498,19 @@ func (d *parentDial) cancel() {
 	case parentAsking:
 		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
 	}
+}
+
+// tlsFailed reports whether a dial failed in the TLS handshake with an
+// https:// parent: its certificate, or its TLS.
+func tlsFailed(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var ae tls.AlertError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.As(err, &ae) || errors.As(err, &rh)
 }
 
 // fail closes the parent's socket and reports err.

@@ -3,6 +3,8 @@ package relay
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,8 @@ func TestParseParent(t *testing.T) {
 		// Aladdin:open sesame is RFC 7617's example; a percent-escaped
 		// password is decoded before it is encoded.
 		{"http://Aladdin:open%20sesame@parent.example:3128", "parent.example", 3128, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", "http://Aladdin:xxxxx@parent.example:3128"},
+		{"https://parent.example", "parent.example", 443, "", "https://parent.example:443"},
+		{"https://u:p@127.0.0.1:8443", "127.0.0.1", 8443, "Basic dTpw", "https://u:xxxxx@127.0.0.1:8443"},
 	} {
 		p, err := ParseParent(tc.in)
 		if err != nil {
@@ -40,13 +44,16 @@ func TestParseParent(t *testing.T) {
 		if p.Host != tc.host || p.Port != tc.port || p.auth != tc.auth || p.String() != tc.logged {
 			t.Errorf("ParseParent(%q) = %q %d %q %q; want %q %d %q %q", tc.in, p.Host, p.Port, p.auth, p, tc.host, tc.port, tc.auth, tc.logged)
 		}
+		if https := strings.HasPrefix(tc.in, "https:"); https != (p.TLS != nil) || https && p.TLS.ServerName != tc.host {
+			t.Errorf("ParseParent(%q): TLS %+v; want TLS toward %q only for https://", tc.in, p.TLS, tc.host)
+		}
 		if strings.Contains(p.String(), "sesame") {
 			t.Errorf("%q: String() shows the password: %s", tc.in, p)
 		}
 	}
 	for _, bad := range []string{"", "127.0.0.1:3128", "socks5://127.0.0.1:1080", "http://", "http://:3128",
 		"http://127.0.0.1:0", "http://127.0.0.1:70000", "http://127.0.0.1:3128/path", "http://127.0.0.1:3128?q",
-		"http://:pass@127.0.0.1:3128", "https://127.0.0.1:3128", "http://a b:1"} {
+		"http://:pass@127.0.0.1:3128", "ftp://127.0.0.1:21", "http://a b:1"} {
 		if _, err := ParseParent(bad); err == nil {
 			t.Errorf("ParseParent(%q) accepted", bad)
 		}
@@ -96,8 +103,17 @@ type fakeParent struct {
 
 func startFakeParent(t *testing.T, answer string) *fakeParent {
 	t.Helper()
+	return startFakeParentWith(t, answer, nil)
+}
+
+// startFakeParentWith is startFakeParent speaking TLS with cert, if set.
+func startFakeParentWith(t *testing.T, answer string, cert *tls.Certificate) *fakeParent {
+	t.Helper()
 	p := &fakeParent{heads: make(chan string, 16), early: make(chan string, 16), gone: make(chan struct{}), answer: answer}
 	p.addr = parentListen(t, func(c net.Conn) {
+		if cert != nil {
+			c = tls.Server(c, &tls.Config{Certificates: []tls.Certificate{*cert}})
+		}
 		defer c.Close()
 		p.conns.Add(1)
 		br := bufio.NewReader(c)
@@ -106,7 +122,9 @@ func startFakeParent(t *testing.T, answer string) *fakeParent {
 			line, err := br.ReadString('\n')
 			head.WriteString(line)
 			if err != nil {
-				p.heads <- head.String()
+				if head.Len() > 0 {
+					p.heads <- head.String()
+				}
 				return
 			}
 			if line == "\r\n" {
@@ -439,4 +457,65 @@ func parentDialTo(t *testing.T, addr string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestParentTLS: an https:// parent is spoken to in TLS, its certificate
+// verified for the URL's host (a name or an IP literal): through one the
+// roots vouch for the tunnel carries bytes; one they do not is refused 502
+// parent_tls, and no CONNECT is sent to it.
+func TestParentTLS(t *testing.T) {
+	t.Parallel()
+	cert, err := engine.SelfSignedCert() // for localhost and 127.0.0.1
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := startFakeParentWith(t, "HTTP/1.1 200 Connection established\r\n\r\n", &cert)
+	_, port, _ := net.SplitHostPort(parent.addr)
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		pol := parentPolicy(t, "https://u:p@"+net.JoinHostPort(host, port), true)
+		pol.Parent.TLS.RootCAs = x509.NewCertPool()
+		pol.Parent.TLS.RootCAs.AddCert(leaf)
+		pp := startParentProxy(t, pol, KindTCP, "origin.example:443")
+		c := parentDialTo(t, pp.addr)
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		if s := readStatus(t, br); s != "STATUS 200" {
+			t.Fatalf("%s: client got %q; want STATUS 200", host, s)
+		}
+		if head := <-parent.heads; !strings.HasPrefix(head, "CONNECT origin.example:443 HTTP/1.1\r\n") || !strings.Contains(head, "Proxy-Authorization: Basic dTpw\r\n") {
+			t.Errorf("%s: the parent got %q", host, head)
+		}
+		<-parent.early
+		if _, err := io.WriteString(c, "over tls"); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len("over tls"))
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != "over tls" {
+			t.Fatalf("%s: echo through the TLS parent: %q, %v", host, got, err)
+		}
+		c.Close()
+		if tun := pp.nextEnded(t); tun.Rec.Status != 200 {
+			t.Errorf("%s: logged %d; want 200", host, tun.Rec.Status)
+		}
+	}
+
+	before := len(parent.heads)
+	pol := parentPolicy(t, "https://"+parent.addr, true)
+	pol.Parent.TLS.RootCAs = x509.NewCertPool() // vouches for nobody
+	pp := startParentProxy(t, pol, KindTCP, "origin.example:443")
+	c := parentDialTo(t, pp.addr)
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 502" {
+		t.Fatalf("untrusted parent: client got %q; want STATUS 502", s)
+	}
+	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonParentTLS || tun.Rec.Resolved.String() != parent.addr {
+		t.Errorf("untrusted parent: logged %q resolved %v; want parent_tls at %s", tun.Rec.Reason, tun.Rec.Resolved, parent.addr)
+	}
+	if len(parent.heads) != before {
+		t.Errorf("a CONNECT went to a parent whose certificate failed")
+	}
 }

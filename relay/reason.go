@@ -42,6 +42,7 @@ const (
 	ReasonParentAuth    Reason = "parent_auth"         // the parent answered the CONNECT 407: it wants other credentials
 	ReasonParentRefused Reason = "parent_refused"      // the parent answered with neither 2xx nor 407 (403, 502, ...)
 	ReasonParentBad     Reason = "parent_bad_response" // the parent closed, or sent no HTTP/1.x head, before it answered
+	ReasonParentTLS     Reason = "parent_tls"          // the TLS handshake with an https:// parent failed: its certificate, or its TLS
 	ReasonParentUDP     Reason = "parent_no_udp"       // a connect-udp flow: a parent carries TCP only, so it is refused
 )
 
