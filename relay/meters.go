@@ -195,7 +195,7 @@ func (t *Tunnel) dialTimes(resolve, connect time.Duration, connected bool) {
 	if resolve > 0 {
 		t.m.DNS.observe(resolve)
 	}
-	if connected {
+	if connected && connect != ReusedConnect {
 		t.m.Connect.observe(connect)
 	}
 }

@@ -1,0 +1,28 @@
+package relay
+
+import "time"
+
+// ReusedConnect is the DialInfo.Connect of an upstream that a Loop's Dial
+// did not dial but took, connected, from a pool of idle connections (an
+// HTTP/1.1 origin kept alive): the tunnel counts no connect time for it
+// and its access-log line says "reused":true.
+const ReusedConnect time.Duration = -1
+
+// Release ends t as done while both its ends stay open: the exchange it
+// carried (one forwarded request and its response) is complete and the
+// front end takes both connections back, the client's for its next
+// request and the origin's, maybe, for a pool. The access-log line is
+// written and the gate's slots are given back as for any end; later
+// events of the ends are ignored, so the front end must bind them anew.
+// It reports false, doing nothing, unless t is open.
+func (t *Tunnel) Release() bool {
+	if t.state != open {
+		return false
+	}
+	for i := range t.ends {
+		t.ends[i].done = true
+	}
+	t.setReason(ReasonDone, false)
+	t.finish()
+	return true
+}
