@@ -66,6 +66,8 @@ type config struct {
 	maxSplices        int
 	bind              string
 	resolver          string
+	upstreamProxy     string
+	upstreamProxyCA   string
 	site              string
 	accessLog         string
 	logLevel          string
@@ -183,6 +185,8 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.perIP, "max-tunnels-per-ip", 0, "concurrent tunnels one client address (IPv6: its /64) may hold; more get 429 (0 = no cap)")
 	fs.StringVar(&c.bind, "bind", "", "source address for upstream connections")
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server host:port to use instead of the system's")
+	fs.StringVar(&c.upstreamProxy, "upstream-proxy", "", "parent proxy every TCP tunnel and forwarded request goes through, by CONNECT: http://[user:pass@]host:port or https://... (Squid cache_peer parent, Caddy upstream); connect-udp is refused with it")
+	fs.StringVar(&c.upstreamProxyCA, "upstream-proxy-ca", "", "PEM `file` of the certificates an https:// --upstream-proxy is verified against, instead of the system's roots")
 	fs.StringVar(&c.site, "site", "", "what non-proxy requests see: a directory of static files or an http(s):// URL to reverse-proxy; a built-in page when empty")
 	fs.StringVar(&c.accessLog, "access-log", "stdout", "access log: a file path, \"stdout\", \"stderr\" or \"off\"")
 	fs.StringVar(&c.logLevel, "log-level", "info", "error log level: debug, info, warn, error")
@@ -252,6 +256,15 @@ func (c *config) check() error {
 		if _, err := h1.ParseConnectResponse(c.connectResponse); err != nil {
 			fail("--connect-response: %v", err)
 		}
+	}
+	if c.upstreamProxy != "" {
+		if p, err := relay.ParseParent(c.upstreamProxy); err != nil {
+			fail("--upstream-proxy: %v", err)
+		} else if c.upstreamProxyCA != "" && p.TLS == nil {
+			fail("--upstream-proxy-ca goes with an https:// --upstream-proxy")
+		}
+	} else if c.upstreamProxyCA != "" {
+		fail("--upstream-proxy-ca goes with an https:// --upstream-proxy")
 	}
 	for name, d := range map[string]time.Duration{"h2-idle-timeout": c.h2IdleTimeout, "h2-ping-timeout": c.h2PingTimeout,
 		"h2-settings-timeout": c.h2SettingsTimeout, "tcp-keepalive": c.tcpKeepAlive} {

@@ -154,6 +154,21 @@ func (s *server) newPolicy() error {
 		errs = append(errs, fmt.Errorf("--allow-clients: %w", err))
 	}
 	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout, Clients: clients}
+	if cfg.upstreamProxy != "" {
+		s.policy.Parent, _ = relay.ParseParent(cfg.upstreamProxy) // checked with the flags
+		if cfg.resolver != "" {
+			s.policy.Parent.Resolver = resolverFor(cfg.resolver) // the guard's resolution, as the engine's
+		}
+		if cfg.upstreamProxyCA != "" {
+			pem, err := os.ReadFile(cfg.upstreamProxyCA)
+			if err == nil {
+				err = s.policy.Parent.UseRoots(pem)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("--upstream-proxy-ca: %w", err))
+			}
+		}
+	}
 	if cfg.aclFile != "" {
 		m, sum, err := loadACL(cfg.aclFile)
 		if err != nil {
@@ -346,6 +361,9 @@ func (s *server) logPolicy() {
 	}
 	if s.policy.Gate.Auth == nil {
 		ev = ev.Str("auth", "none: anyone who reaches a listener may use the proxy (--auth-file)")
+	}
+	if s.policy.Parent != nil {
+		ev = ev.Str("upstream_proxy", s.policy.Parent.String()+": every TCP tunnel and forwarded request goes through it; connect-udp is refused")
 	}
 	ev.Msg("policy: CONNECT only to --allow-ports, plain HTTP forwarding only to --allow-forward-ports")
 	if s.policy.Gate.Auth == nil && s.policy.Clients.All() {
