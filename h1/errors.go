@@ -81,6 +81,7 @@ var (
 	errRespFields     = statusErr(502, "too many response fields")
 	errRespField      = statusErr(502, "malformed response field")
 	errRespCL         = statusErr(502, "invalid response Content-Length")
+	errRespChunked    = statusErr(502, "malformed chunked response body")
 )
 
 // Chunked framing errors (RFC 9112 section 7.1).

@@ -19,13 +19,14 @@ import (
 // once, canonically: "Transfer-Encoding: chunked" if r.Chunked (the body
 // is forwarded as-is), else "Content-Length" if r.ContentLength >= 0; no
 // field named in Connection can remove it, so a client cannot make the
-// origin read its body as the next request. "Connection: close" ends the
-// head, so the response ends when the origin closes.
+// origin read its body as the next request. The head ends with the Via and
+// Connection fields o asks for: without "Connection: close" the origin may
+// keep the connection for the next request (HTTP/1.1's default).
 //
 // Only http:// targets are accepted; anything else, userinfo in the URI or
 // a bad authority is a 400 [*StatusError], with dst returned unchanged.
 // host aliases r.Target; the port defaults to 80.
-func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port uint16, err error) {
+func AppendForwardRequest(dst []byte, r *Request, o ForwardOptions) (out []byte, host string, port uint16, err error) {
 	if r.Form != FormAbsolute {
 		return dst, "", 0, errNotAbsolute
 	}
@@ -67,9 +68,13 @@ func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port
 	dst = append(dst, auth...)
 	dst = append(dst, "\r\n"...)
 	conn := newConnOptions(r.Fields)
+	var via viaList
 	for _, f := range r.Fields {
 		if isHopByHop(f.Name) || isFraming(f.Name) || len(f.Name) == len("Host") && equalFold(f.Name, "Host") ||
 			conn.n > 0 && conn.names(f.Name) {
+			continue
+		}
+		if o.Via != "" && via.take(f) {
 			continue
 		}
 		dst = appendField(dst, f.Name, f.Value)
@@ -82,17 +87,66 @@ func AppendForwardRequest(dst []byte, r *Request) (out []byte, host string, port
 		dst = strconv.AppendInt(dst, r.ContentLength, 10)
 		dst = append(dst, "\r\n"...)
 	}
-	dst = append(dst, "Connection: close\r\n\r\n"...)
+	dst = o.end(dst, &via, r.ProtoMajor, r.ProtoMinor)
 	return dst, h, uint16(p), nil
+}
+
+// ForwardOptions say how a forwarded head ends.
+type ForwardOptions struct {
+	// Via, if set, is the pseudonym the proxy adds to Via as the
+	// message's received-by (RFC 9110 section 7.6.3): "1.1 sluice", after
+	// the Via entries the message came with, in one field.
+	Via string
+	// Connection, if set, is the value of the Connection field the head
+	// ends with: "close" when the connection ends after this message,
+	// "keep-alive" toward an HTTP/1.0 peer whose connection persists.
+	Connection string
+}
+
+// end appends the Via and Connection fields and the empty line.
+func (o ForwardOptions) end(dst []byte, via *viaList, major, minor int) []byte {
+	if o.Via != "" {
+		dst = append(dst, "Via: "...)
+		for _, v := range via.vals {
+			dst = append(dst, v...)
+			dst = append(dst, ", "...)
+		}
+		// The received-protocol: HTTP's version alone (section 7.6.3).
+		dst = append(dst, byte('0'+major), '.', byte('0'+minor), ' ')
+		dst = append(dst, o.Via...)
+		dst = append(dst, "\r\n"...)
+	}
+	if o.Connection != "" {
+		dst = append(dst, "Connection: "...)
+		dst = append(dst, o.Connection...)
+		dst = append(dst, "\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+// viaList collects the Via fields of a message, in order, so the proxy's
+// own entry can follow them in one field.
+type viaList struct{ vals []string }
+
+// take reports whether f is a Via field, and keeps its non-empty value.
+func (v *viaList) take(f Field) bool {
+	if len(f.Name) != len("Via") || !equalFold(f.Name, "Via") {
+		return false
+	}
+	if f.Value != "" {
+		v.vals = append(v.vals, f.Value)
+	}
+	return true
 }
 
 // AppendForwardResponse appends the head a proxy sends its client for an
 // origin's response: "HTTP/1.1 <code> <reason>", the fields without the
 // hop-by-hop ones (as for [AppendForwardRequest], but the framing fields
-// are kept as received), and "Connection: close". When Transfer-Encoding
-// is present, Content-Length is dropped (RFC 9112 section 6.3), so the
-// client frames the body exactly as the origin's framing says.
-func AppendForwardResponse(dst []byte, r *Response) []byte {
+// are kept as received), then the Via and Connection fields o asks for.
+// When Transfer-Encoding is present, Content-Length is dropped (RFC 9112
+// section 6.3), so the client frames the body exactly as the origin's
+// framing says.
+func AppendForwardResponse(dst []byte, r *Response, o ForwardOptions) []byte {
 	hasTE := false
 	for _, f := range r.Fields {
 		if equalFold(f.Name, "Transfer-Encoding") {
@@ -106,6 +160,7 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 	}
 	dst = appendStatusLine(dst, code, r.Reason)
 	conn := newConnOptions(r.Fields)
+	var via viaList
 	for _, f := range r.Fields {
 		if isHopByHop(f.Name) {
 			continue
@@ -119,9 +174,12 @@ func AppendForwardResponse(dst []byte, r *Response) []byte {
 		if !framing && conn.n > 0 && conn.names(f.Name) {
 			continue
 		}
+		if o.Via != "" && via.take(f) {
+			continue
+		}
 		dst = appendField(dst, f.Name, f.Value)
 	}
-	return append(dst, "Connection: close\r\n\r\n"...)
+	return o.end(dst, &via, r.ProtoMajor, r.ProtoMinor)
 }
 
 // isHopByHop reports whether name is a field that applies to one

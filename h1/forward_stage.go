@@ -47,7 +47,7 @@ func (r *responseHeads) Decode(b []byte) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, &relay.StageError{Status: 502, Reason: relay.ReasonBadResponse, Err: err}
 	}
-	r.out = AppendForwardResponse(r.out[:0], &resp)
+	r.out = AppendForwardResponse(r.out[:0], &resp, ForwardOptions{Connection: "close"})
 	if resp.Code >= 200 || resp.Code == 101 {
 		r.done = true
 		r.status(resp.Code)

@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+// closeOpts end a head as a one-shot forward did: "Connection: close".
+var (
+	closeOpts = ForwardOptions{Connection: "close"}
+	viaOpts   = ForwardOptions{Via: "sluice"}
+)
+
 var forwardRequests = []struct {
 	name string
 	in   string
@@ -62,7 +68,7 @@ func TestAppendForwardRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			prefix := []byte("keep")
-			out, host, port, err := AppendForwardRequest(prefix, &req)
+			out, host, port, err := AppendForwardRequest(prefix, &req, closeOpts)
 			if err != nil {
 				t.Fatalf("AppendForwardRequest: %v", err)
 			}
@@ -109,7 +115,7 @@ func TestAppendForwardRequestErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := []byte("keep")
-			out, host, port, err := AppendForwardRequest(dst, &req)
+			out, host, port, err := AppendForwardRequest(dst, &req, closeOpts)
 			if codeOf(err) != 400 || string(out) != "keep" || host != "" || port != 0 {
 				t.Errorf("got %q %q:%d %v; want dst unchanged and 400", out, host, port, err)
 			}
@@ -150,7 +156,7 @@ func TestAppendForwardResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := AppendForwardResponse(nil, &resp)
+			out := AppendForwardResponse(nil, &resp, closeOpts)
 			if string(out) != tt.out {
 				t.Errorf("got  %q\nwant %q", out, tt.out)
 			}
@@ -180,7 +186,7 @@ func BenchmarkAppendForwardRequest(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchGet)))
 	for b.Loop() {
-		if _, _, _, err := AppendForwardRequest(buf[:0], &req); err != nil {
+		if _, _, _, err := AppendForwardRequest(buf[:0], &req, viaOpts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -195,7 +201,7 @@ func BenchmarkAppendForwardResponse(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchResponse)))
 	for b.Loop() {
-		AppendForwardResponse(buf[:0], &resp)
+		AppendForwardResponse(buf[:0], &resp, viaOpts)
 	}
 }
 
@@ -208,9 +214,71 @@ func TestForwardManyConnectionFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, _, err := AppendForwardRequest(nil, &req)
+	out, _, _, err := AppendForwardRequest(nil, &req, closeOpts)
 	want := "GET / HTTP/1.1\r\nHost: h\r\nX-B: 2\r\nConnection: close\r\n\r\n"
 	if err != nil || string(out) != want {
 		t.Errorf("got %q, %v; want %q", out, err, want)
+	}
+}
+
+// TestForwardVia: the proxy's Via entry (RFC 9110 section 7.6.3) names the
+// version of the message it received and follows the entries the message
+// came with, in one field; the Connection field the options ask for comes
+// last. Without options the head ends with neither, so the origin may keep
+// the connection (HTTP/1.1's default).
+func TestForwardVia(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   string
+		o    ForwardOptions
+		out  string
+	}{
+		{"RFC9110-7.6.3/added", "GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n", viaOpts,
+			"GET / HTTP/1.1\r\nHost: h\r\nVia: 1.1 sluice\r\n\r\n"},
+		{"RFC9110-7.6.3/received-protocol-1.0", "GET http://h/ HTTP/1.0\r\n\r\n", ForwardOptions{Via: "sluice", Connection: "close"},
+			"GET / HTTP/1.1\r\nHost: h\r\nVia: 1.0 sluice\r\nConnection: close\r\n\r\n"},
+		{"RFC9110-7.6.3/appended", "GET http://h/ HTTP/1.1\r\nHost: h\r\nVia: 1.1 a\r\nX: 1\r\nvia: 1.0 b (c), 1.1 d\r\n\r\n", viaOpts,
+			"GET / HTTP/1.1\r\nHost: h\r\nX: 1\r\nVia: 1.1 a, 1.0 b (c), 1.1 d, 1.1 sluice\r\n\r\n"},
+		{"RFC9110-7.6.3/kept-without-via", "GET http://h/ HTTP/1.1\r\nHost: h\r\nVia: 1.1 a\r\n\r\n", ForwardOptions{},
+			"GET / HTTP/1.1\r\nHost: h\r\nVia: 1.1 a\r\n\r\n"},
+		{"RFC9110-7.6.1/via-named-by-connection", "GET http://h/ HTTP/1.1\r\nHost: h\r\nConnection: via\r\nVia: 1.1 a\r\n\r\n", viaOpts,
+			"GET / HTTP/1.1\r\nHost: h\r\nVia: 1.1 sluice\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _, err := ParseRequest([]byte(tt.in), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, _, err := AppendForwardRequest(nil, &req, tt.o)
+			if err != nil || string(out) != tt.out {
+				t.Errorf("got  %q, %v\nwant %q", out, err, tt.out)
+			}
+			back, n, err := ParseRequest(out, Limits{})
+			if err != nil || n != len(out) || back.Close != (tt.o.Connection == "close") {
+				t.Errorf("round trip: n=%d err=%v close=%v", n, err, back.Close)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		in   string
+		o    ForwardOptions
+		out  string
+	}{
+		{"RFC9110-7.6.3/response", "HTTP/1.1 200 OK\r\nVia: 1.1 cdn\r\nContent-Length: 0\r\n\r\n", viaOpts,
+			"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.1 cdn, 1.1 sluice\r\n\r\n"},
+		{"RFC9112-9.3/keep-alive-to-1.0", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+			ForwardOptions{Via: "sluice", Connection: "keep-alive"},
+			"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nVia: 1.0 sluice\r\nConnection: keep-alive\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, _, err := ParseResponse([]byte(tt.in), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out := AppendForwardResponse(nil, &resp, tt.o); string(out) != tt.out {
+				t.Errorf("got  %q\nwant %q", out, tt.out)
+			}
+		})
 	}
 }

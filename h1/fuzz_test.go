@@ -63,7 +63,7 @@ func FuzzParseRequest(f *testing.F) {
 // checkForwardRoundTrip asserts that a forwarded request parses back as
 // the same request in origin-form, with the same framing.
 func checkForwardRoundTrip(t *testing.T, req *Request) {
-	out, _, port, err := AppendForwardRequest(nil, req)
+	out, _, port, err := AppendForwardRequest(nil, req, ForwardOptions{Via: "sluice", Connection: "close"})
 	if err != nil {
 		if codeOf(err) != 400 || len(out) != 0 {
 			t.Fatalf("AppendForwardRequest: out=%q err=%v", out, err)
@@ -80,6 +80,25 @@ func checkForwardRoundTrip(t *testing.T, req *Request) {
 	if back.Method != req.Method || back.Form != FormOrigin || !back.Close ||
 		back.ContentLength != req.ContentLength || back.Chunked != req.Chunked {
 		t.Fatalf("forwarded %+v from %+v", back, req)
+	}
+	checkVia(t, back.Fields, req.ProtoMinor)
+}
+
+// checkVia asserts that a forwarded head has exactly one Via field, which
+// ends with the proxy's own entry.
+func checkVia(t *testing.T, fields []Field, minor int) {
+	t.Helper()
+	n := 0
+	for _, f := range fields {
+		if equalFold(f.Name, "Via") {
+			n++
+			if want := "1." + string(rune('0'+minor)) + " sluice"; !strings.HasSuffix(f.Value, want) {
+				t.Fatalf("Via %q does not end with %q", f.Value, want)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d Via fields in a forwarded head", n)
 	}
 }
 
@@ -114,7 +133,7 @@ func FuzzParseResponse(f *testing.F) {
 				continue
 			}
 			checkFields(t, resp.Fields)
-			out := AppendForwardResponse(nil, &resp)
+			out := AppendForwardResponse(nil, &resp, ForwardOptions{Via: "sluice"})
 			back, n, err := ParseResponse(out, Limits{MaxRequestLine: 1 << 20, MaxHeaderBytes: 1 << 20, MaxFields: 1000})
 			if err != nil || n != len(out) {
 				t.Fatalf("forwarded head %q does not parse: n=%d err=%v", out, n, err)
@@ -122,6 +141,7 @@ func FuzzParseResponse(f *testing.F) {
 			if back.Code != resp.Code || back.Chunked != resp.Chunked || back.ContentLength != resp.ContentLength {
 				t.Fatalf("forwarded %+v from %+v", back, resp)
 			}
+			checkVia(t, back.Fields, resp.ProtoMinor)
 		}
 	})
 }

@@ -62,7 +62,7 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 		s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, f, f, r)
 		return
 	}
-	head, host, port, err := AppendForwardRequest(nil, req)
+	head, host, port, err := AppendForwardRequest(nil, req, ForwardOptions{Connection: "close"})
 	if err != nil {
 		relay.Refuse(relay.OnLoop(c.Loop()), s.Relay, r, 400, relay.ReasonBadRequest)
 		s.fail(c, 400)
