@@ -41,8 +41,14 @@ type ServerConn struct {
 
 	maxClientID   uint32 // highest stream id the client used to open a stream
 	lastProcessed uint32 // highest stream id handed to the Handler (GOAWAY)
-	recent        [16]closedStream
-	recentPos     int
+	// goLast is the last stream id of our GOAWAY under ProfileGo, kept as
+	// Go's server keeps it: the highest stream whose HEADERS got past its
+	// framer, raised to the stream of a frame that failed the connection.
+	goLast     uint32
+	settingsIn int // ProfileGo: SETTINGS ACKs received, to refuse a second
+
+	recent    [16]closedStream
+	recentPos int
 
 	inflow            inflow  // connection receive window
 	sendFlow          outflow // connection send window
@@ -227,8 +233,18 @@ func (c *ServerConn) GoAway(code ErrCode, debug string) {
 		return
 	}
 	c.goAwaySent = true
+	if c.goProfile() {
+		c.out = AppendGoAway(c.out, c.goLast, code, nil)
+		return
+	}
 	c.out = AppendGoAway(c.out, c.lastProcessed, code, []byte(debug))
 }
+
+// goProfile reports whether the connection behaves as Go's net/http
+// server does where a prober can tell: GOAWAY without debug data and with
+// Go's last stream id, a bad client preface closed without GOAWAY, and the
+// other cases noted where they are handled.
+func (c *ServerConn) goProfile() bool { return c.cfg.Profile == ProfileGo }
 
 // GoAwayNotice announces a coming shutdown without refusing anything yet:
 // a GOAWAY NO_ERROR with the largest stream id (RFC 9113 section 6.8
@@ -268,6 +284,12 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 	if c.prefaceLen < len(ClientPreface) {
 		m := min(len(in), len(ClientPreface)-c.prefaceLen)
 		if string(in[:m]) != ClientPreface[c.prefaceLen:c.prefaceLen+m] {
+			if c.goProfile() {
+				// Go's server hangs up without a GOAWAY.
+				c.failed = true
+				c.failErr = connError(ErrCodeProtocol, "invalid client preface")
+				return 0, c.failErr
+			}
 			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
 		}
 		c.prefaceLen += m
@@ -281,7 +303,9 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 		}
 		n += m
 		if err == nil {
-			err = c.processFrame(f)
+			if err = c.processFrame(f); err != nil {
+				c.raiseGoLast(f.Header().StreamID, err)
+			}
 		} else if se, ok := err.(StreamError); ok {
 			c.flood.total += int64(m)
 			if c.hb.active || !c.sawSettings {
@@ -312,9 +336,24 @@ func (c *ServerConn) fail(err error) error {
 	}
 	c.failed = true
 	c.failErr = ce
-	c.out = AppendGoAway(c.out, c.lastProcessed, ce.Code, []byte(ce.Reason))
+	if c.goProfile() {
+		c.out = AppendGoAway(c.out, c.goLast, ce.Code, nil)
+	} else {
+		c.out = AppendGoAway(c.out, c.lastProcessed, ce.Code, []byte(ce.Reason))
+	}
 	c.resetAll(ce.Code)
 	return ce
+}
+
+// raiseGoLast moves goLast to the stream of a frame that failed the
+// connection, as Go's server does for a frame its framer passed; the
+// frame-order errors are its framer's, and do not move it.
+func (c *ServerConn) raiseGoLast(id uint32, err error) {
+	ce, ok := err.(ConnError)
+	if !ok || ce.Reason == reasonInsideBlock || ce.Reason == reasonLoneContinuation {
+		return
+	}
+	c.goLast = max(c.goLast, id)
 }
 
 func (c *ServerConn) resetAll(code ErrCode) {

@@ -7,14 +7,34 @@ func (c *ServerConn) processFrame(f Frame) error {
 	c.flood.total += FrameHeaderLen + int64(fh.Length)
 	if !c.sawSettings {
 		// RFC 9113 section 3.4: the preface ends with a SETTINGS frame.
-		if fh.Type != FrameSettings || fh.Flags.Has(FlagSettingsAck) {
+		// Go's server takes an ACK of its own SETTINGS as that frame.
+		if fh.Type != FrameSettings || fh.Flags.Has(FlagSettingsAck) && !c.goProfile() {
 			return connError(ErrCodeProtocol, "first frame not SETTINGS")
 		}
 		c.sawSettings = true
 	}
 	if c.hb.active && fh.Type != FrameContinuation {
 		// RFC 9113 section 6.2: a field block is contiguous.
-		return connError(ErrCodeProtocol, "frame inside a field block")
+		return connError(ErrCodeProtocol, reasonInsideBlock)
+	}
+	if c.goProfile() && c.goAwaySent && fh.StreamID > c.goLast && !c.hb.active {
+		// Go's server ignores what comes for new streams after its
+		// GOAWAY; a field block is still decoded, to keep HPACK in step.
+		switch f := f.(type) {
+		case *HeadersFrame:
+			c.hb = headerBlock{active: true, streamID: f.StreamID, kind: blockDiscard}
+			c.dec.begin()
+			return c.fragment(f.BlockFragment, f.HeadersEnded())
+		case *DataFrame:
+			if !c.inflow.take(f.Length) {
+				return connError(ErrCodeFlowControl, "connection window overrun")
+			}
+			c.giveConn(int(f.Length))
+			return nil
+		}
+		if fh.Type != FrameContinuation {
+			return nil
+		}
 	}
 	var err error
 	switch f := f.(type) {
@@ -46,6 +66,10 @@ func (c *ServerConn) processFrame(f Frame) error {
 		}
 	case *GoAwayFrame:
 		c.peerGoAway = true
+		if c.goProfile() {
+			// Go's server answers with a graceful GOAWAY of its own.
+			c.GoAway(ErrCodeNo, "")
+		}
 	case *WindowUpdateFrame:
 		err = c.onWindowUpdate(f)
 	}
@@ -57,6 +81,13 @@ func (c *ServerConn) processFrame(f Frame) error {
 	}
 	return err
 }
+
+// Reasons of the frame-order errors, which Go's framer finds before its
+// server sees the frame (see raiseGoLast).
+const (
+	reasonInsideBlock      = "frame inside a field block"
+	reasonLoneContinuation = "CONTINUATION without HEADERS"
+)
 
 // noteEmpty counts frames that carry and end nothing.
 func (c *ServerConn) noteEmpty(empty bool) error {
@@ -110,7 +141,7 @@ func (c *ServerConn) onData(f *DataFrame) error {
 	}
 	st.received += int64(len(f.Data))
 	end := f.StreamEnded()
-	if st.contentLength >= 0 && (st.received > st.contentLength || end && st.received != st.contentLength) {
+	if st.contentLength >= 0 && (st.received > st.contentLength || end && st.received != st.contentLength && !c.goProfile()) {
 		c.giveConn(len(f.Data)) // never delivered, never consumed
 		return streamError(id, ErrCodeProtocol, errContentLength)
 	}
@@ -155,7 +186,11 @@ func (c *ServerConn) onHeaders(f *HeadersFrame) error {
 			// RFC 9113 section 5.1.1: stream ids only grow.
 			return connError(ErrCodeProtocol, "stream id went backwards")
 		default:
-			// RFC 9113 section 5.1: closed streams take no HEADERS.
+			// RFC 9113 section 5.1: closed streams take no HEADERS. Go's
+			// server says PROTOCOL_ERROR, as for an id that went down.
+			if c.goProfile() {
+				return connError(ErrCodeProtocol, "HEADERS on a closed stream")
+			}
 			return connError(ErrCodeStreamClosed, "HEADERS on a closed stream")
 		}
 	default:
@@ -181,7 +216,7 @@ func (c *ServerConn) onHeaders(f *HeadersFrame) error {
 
 func (c *ServerConn) onContinuation(f *ContinuationFrame) error {
 	if !c.hb.active || f.StreamID != c.hb.streamID {
-		return connError(ErrCodeProtocol, "CONTINUATION without HEADERS")
+		return connError(ErrCodeProtocol, reasonLoneContinuation)
 	}
 	c.hb.conts++
 	if c.hb.conts > c.cfg.MaxContinuations {
@@ -218,6 +253,15 @@ func (c *ServerConn) fragment(p []byte, end bool) error {
 }
 
 func (c *ServerConn) endBlock(hb *headerBlock) error {
+	var req *Request
+	var reqErr error
+	if hb.kind == blockRequest && !hb.hasErr && !c.dec.overflow {
+		req = new(Request)
+		reqErr = buildRequest(c.dec.fields, req, c.goProfile())
+	}
+	if hb.kind == blockRequest && !framerError(reqErr) {
+		c.goLast = max(c.goLast, hb.streamID)
+	}
 	switch {
 	case hb.hasErr:
 		switch {
@@ -240,7 +284,7 @@ func (c *ServerConn) endBlock(hb *headerBlock) error {
 		if err := checkTrailers(c.dec.fields); err != nil {
 			return streamError(st.id, ErrCodeProtocol, err)
 		}
-		if st.contentLength >= 0 && st.received != st.contentLength {
+		if st.contentLength >= 0 && st.received != st.contentLength && !c.goProfile() {
 			return streamError(st.id, ErrCodeProtocol, errContentLength)
 		}
 		st.remoteClosed = true
@@ -263,8 +307,13 @@ func (c *ServerConn) endBlock(hb *headerBlock) error {
 		c.refuse(id, ErrCodeNo)
 		return nil
 	}
-	req := new(Request)
-	if err := buildRequest(c.dec.fields, req); err != nil || hb.endStream && req.ContentLength > 0 {
+	if reqErr != nil || hb.endStream && req.ContentLength > 0 && !c.goProfile() {
+		c.refuse(id, ErrCodeProtocol)
+		return nil
+	}
+	if req.Protocol != "" && c.goProfile() {
+		// Go's preface offers no extended CONNECT, and its server refuses
+		// a :protocol it did not offer.
 		c.refuse(id, ErrCodeProtocol)
 		return nil
 	}
@@ -292,6 +341,12 @@ func (c *ServerConn) onRSTStream(f *RSTStreamFrame) error {
 
 func (c *ServerConn) onSettings(f *SettingsFrame) error {
 	if f.IsAck() {
+		if c.goProfile() {
+			// We sent one SETTINGS; Go's server fails a second ACK.
+			if c.settingsIn++; c.settingsIn > 1 {
+				return connError(ErrCodeProtocol, "SETTINGS ACK for nothing")
+			}
+		}
 		if !c.settingsAcked {
 			c.settingsAcked = true
 			if d := int64(c.cfg.InitialWindowSize) - defaultInitialWindowSize; d < 0 {

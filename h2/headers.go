@@ -25,6 +25,10 @@ type Request struct {
 	ContentLength int64
 	// EndStream reports that the HEADERS carried END_STREAM: no body follows.
 	EndStream bool
+	// Reject is, under ProfileGo, the text of the 400 Go's server answers
+	// a request with connection-specific fields with (it does not reset
+	// the stream); empty otherwise.
+	Reject string
 }
 
 // errMalformed and friends are the causes of the stream PROTOCOL_ERRORs of a
@@ -59,10 +63,13 @@ const (
 
 // buildRequest validates a decoded request field block and fills req. Any
 // error it returns makes the request malformed: a stream PROTOCOL_ERROR.
-func buildRequest(fields []hpack.HeaderField, req *Request) error {
+// With goRules, connection-specific fields and a te other than trailers
+// do not: they set req.Reject, as Go's server answers them with a 400.
+func buildRequest(fields []hpack.HeaderField, req *Request, goRules bool) error {
 	*req = Request{ContentLength: -1}
 	var saw int
 	regular := 0
+	connSpecific := false
 	for _, f := range fields {
 		if len(f.Name) > 0 && f.Name[0] == ':' {
 			if regular > 0 {
@@ -95,7 +102,10 @@ func buildRequest(fields []hpack.HeaderField, req *Request) error {
 			continue
 		}
 		if err := checkRegularField(f); err != nil {
-			return err
+			if !goRules || err != errConnectionSpecific && err != errBadTE {
+				return err
+			}
+			connSpecific = true
 		}
 		if f.Name == "host" && saw&sawAuthority != 0 && !strings.EqualFold(f.Value, req.Authority) {
 			// RFC 9113 section 8.3.1: two different targets in one
@@ -156,7 +166,43 @@ func buildRequest(fields []hpack.HeaderField, req *Request) error {
 			}
 		}
 	}
+	if connSpecific {
+		req.Reject = goRejectText(req.Header)
+	}
 	return nil
+}
+
+// goConnFields are the fields Go's server refuses in an HTTP/2 request, in
+// the order it looks for them, with the names it reports.
+var goConnFields = [...]struct{ name, canonical string }{
+	{"connection", "Connection"},
+	{"keep-alive", "Keep-Alive"},
+	{"proxy-connection", "Proxy-Connection"},
+	{"transfer-encoding", "Transfer-Encoding"},
+	{"upgrade", "Upgrade"},
+}
+
+// goRejectText is the body Go's server sends (before http.Error's
+// newline) for a request with connection-specific fields.
+func goRejectText(header []hpack.HeaderField) string {
+	for _, c := range goConnFields {
+		for _, f := range header {
+			if f.Name == c.name {
+				return `request header "` + c.canonical + `" is not valid in HTTP/2`
+			}
+		}
+	}
+	return `request header "TE" may only be "trailers" in HTTP/2`
+}
+
+// framerError reports the malformations Go's framer finds while decoding
+// a field block, before its server counts the stream as opened.
+func framerError(err error) bool {
+	switch err {
+	case errPseudoAfterRegular, errUnknownPseudo, errDuplicatePseudo, errBadFieldName, errBadFieldValue:
+		return true
+	}
+	return false
 }
 
 // checkTrailers validates a trailer block (RFC 9113 section 8.1): regular

@@ -219,7 +219,9 @@ const goMaxFrameSize = 1 << 20
 
 // GoDefaults returns cfg with the values of a default Go net/http HTTP/2
 // server where cfg has none: 250 streams, 1 MiB windows, a header list of
-// 1 MiB plus 320 bytes.
+// 1 MiB plus 320 bytes, and within it no smaller limit on a field, on the
+// number of fields or on the CONTINUATION frames of 16 KiB that carry
+// them (Go bounds only the bytes). The empty-frame and flood guards stay.
 func GoDefaults(cfg Config) Config {
 	cfg.Profile = ProfileGo
 	if cfg.MaxConcurrentStreams == 0 {
@@ -233,6 +235,15 @@ func GoDefaults(cfg Config) Config {
 	}
 	if cfg.MaxHeaderListSize == 0 {
 		cfg.MaxHeaderListSize = 1<<20 + 32*10
+	}
+	if cfg.MaxFieldSize == 0 {
+		cfg.MaxFieldSize = int(cfg.MaxHeaderListSize)
+	}
+	if cfg.MaxHeaderFields == 0 {
+		cfg.MaxHeaderFields = int(cfg.MaxHeaderListSize / 32) // each field costs 32 bytes more than its text
+	}
+	if cfg.MaxContinuations == 0 {
+		cfg.MaxContinuations = int(cfg.MaxHeaderListSize/DefaultMaxFrameSize) + 1
 	}
 	return cfg
 }

@@ -240,6 +240,9 @@ type streamEvents conn
 func (e *streamEvents) OnRequest(st *Stream, req *Request) {
 	h := (*conn)(e)
 	switch {
+	case req.Reject != "":
+		// ProfileGo: what Go's server answers connection-specific fields with.
+		h.serveSiteWith(st, req, goReject(req.Reject))
 	case req.Method == http.MethodConnect && req.Protocol == "":
 		h.connect(st, req)
 	case req.Method == http.MethodConnect && req.Protocol == "connect-udp" && h.s.UDP != nil:

@@ -37,9 +37,12 @@ type Stream struct {
 
 	remoteClosed bool // END_STREAM received: half-closed (remote)
 	localClosed  bool // END_STREAM sent: half-closed (local)
-	wroteHeaders bool // a final (non-1xx) response header block went out
-	dead         bool // closed and removed from the connection
-	blocked      bool // WriteData came up short; OnWindow is owed
+	// resetAfterEnd: once END_STREAM went out, a client side still open
+	// gets RST_STREAM NO_ERROR (ProfileGo site streams).
+	resetAfterEnd bool
+	wroteHeaders  bool // a final (non-1xx) response header block went out
+	dead          bool // closed and removed from the connection
+	blocked       bool // WriteData came up short; OnWindow is owed
 
 	in            inflow
 	out           outflow
@@ -102,9 +105,27 @@ func (st *Stream) WriteHeaders(status int, fields []hpack.HeaderField, endStream
 	}
 	c.writeHeaderBlock(st.id, status, fields, endStream)
 	if endStream {
-		st.localClosed = true
-		c.maybeClose(st)
+		st.endLocal()
 	}
+}
+
+// endLocal closes the stream for sending; one marked resetAfterEnd whose
+// client has not ended its side gets RST_STREAM NO_ERROR, as Go's server
+// sends once its handler is done (RFC 9113 section 8.1 allows it).
+func (st *Stream) endLocal() {
+	st.localClosed = true
+	c := st.c
+	if st.resetAfterEnd && !st.remoteClosed && !st.dead {
+		// Remembered as ended, not as reset: what the client sends
+		// later gets STREAM_CLOSED, as from Go's server once its
+		// RST_STREAM went out.
+		c.closeStream(st, closedEnded)
+		if c.queueControl() {
+			c.out = AppendRSTStream(c.out, st.id, ErrCodeNo)
+		}
+		return
+	}
+	c.maybeClose(st)
 }
 
 // WriteData frames up to min(len(p), SendWindow()) bytes of p as DATA
@@ -142,8 +163,7 @@ func (st *Stream) WriteData(p []byte, end bool) int {
 	c.sendFlow.avail -= int64(n)
 	c.flood.payload += int64(n)
 	if endStream {
-		st.localClosed = true
-		c.maybeClose(st)
+		st.endLocal()
 	}
 	return n
 }
