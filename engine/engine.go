@@ -52,6 +52,10 @@ type ListenerSpec struct {
 	// Open runs on the loop when a client conn is ready (after the TLS
 	// handshake) and returns its handler.
 	Open func(c *Conn) Handler
+	// GoPlainHTTP answers plain HTTP on a TLS listener only where Go's
+	// net/http does (GET, HEAD, POST, PUT, OPTIONS), not also CONNECT and
+	// the other methods.
+	GoPlainHTTP bool
 }
 
 // Stats are engine-wide counters. Safe from any goroutine.

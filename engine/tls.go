@@ -115,7 +115,7 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 		e.stats.handshakeErrors.Add(1)
 		e.log.Debug().Err(err).Str("client", c.remote.String()).Msg("tls handshake")
 		var rh tls.RecordHeaderError
-		if errors.As(err, &rh) && rh.Conn != nil && plaintextHTTP(rh.RecordHeader[:]) {
+		if errors.As(err, &rh) && rh.Conn != nil && plaintextHTTP(rh.RecordHeader[:], l.spec.GoPlainHTTP) {
 			// A client configured for a plain-HTTP proxy on the TLS port:
 			// tell it what went wrong, in the words Go's net/http uses.
 			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -221,11 +221,14 @@ func (c *Conn) tlsEOF() {
 }
 
 // plaintextHTTP reports whether the first five bytes of a would-be TLS
-// record are the start of an HTTP/1.x request.
-func plaintextHTTP(hdr []byte) bool {
+// record are the start of an HTTP/1.x request; goOnly keeps to the ones
+// Go's net/http recognizes.
+func plaintextHTTP(hdr []byte, goOnly bool) bool {
 	switch string(hdr) {
-	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "CONNE", "DELET", "PATCH", "GET h", "TRACE":
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
 		return true
+	case "CONNE", "DELET", "PATCH", "GET h", "TRACE":
+		return !goOnly
 	}
 	return false
 }

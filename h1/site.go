@@ -25,8 +25,11 @@ func (s *siteServer) serve(h http.Handler, nc net.Conn) {
 			Handler:           withTLS(h),
 			ReadHeaderTimeout: 15 * time.Second,
 			IdleTimeout:       75 * time.Second,
-			MaxHeaderBytes:    64 << 10,
-			ConnContext:       tlsContext,
+			// MaxHeaderBytes is net/http's default, 1 MiB: what a Go web
+			// server accepts is what the site accepts (only requests the
+			// proxy's own parser let through, or all of them under
+			// --probe-resistance, reach it).
+			ConnContext: tlsContext,
 		}
 		go func() { _ = s.srv.Serve(s.ln) }()
 	})

@@ -69,7 +69,7 @@ func (s *Server) connectUDP(w http.ResponseWriter, r *http.Request) {
 		req.Bad = relay.ReasonBadRequest
 	}
 	e := newStreamEnd(s, w, r, loopOf(s, r))
-	s.open(newUDPEnd(e, peerDatagrams(w, r)), e, req)
+	s.open(newUDPEnd(e, !s.Config.Camouflage && peerDatagrams(w, r)), e, req)
 }
 
 // peerDatagrams reports whether the client announced HTTP/3 datagrams

@@ -26,6 +26,12 @@ type Config struct {
 	IdleTimeout  time.Duration // a connection with no packets for this long is closed; default 30 s (quic_timeout)
 	KeepAlive    time.Duration // PINGs this often keep NAT mappings; 0: none (quic_keepalive)
 	Allow0RTT    bool          // accept 0-RTT: early data can be replayed by a network attacker
+	// Camouflage makes what a client sees before any request quic-go's
+	// http3.Server defaults: no QUIC or HTTP/3 datagrams (so connect-udp
+	// gets capsules only), 100 bidirectional and 100 unidirectional
+	// streams unless MaxStreams says otherwise, 512 KiB and 768 KiB initial
+	// windows. The windows still grow to StreamWindow and ConnWindow.
+	Camouflage bool
 }
 
 func (c Config) quic() *quic.Config {
@@ -39,7 +45,15 @@ func (c Config) quic() *quic.Config {
 		MaxIdleTimeout:                 c.IdleTimeout,
 		KeepAlivePeriod:                c.KeepAlive,
 		Allow0RTT:                      c.Allow0RTT,
-		EnableDatagrams:                true,
+		EnableDatagrams:                !c.Camouflage,
+	}
+	if c.Camouflage {
+		q.MaxIncomingUniStreams = 0 // quic-go's default
+		q.InitialStreamReceiveWindow = 512 << 10
+		q.InitialConnectionReceiveWindow = 768 << 10
+		if q.MaxIncomingStreams <= 0 {
+			q.MaxIncomingStreams = 100
+		}
 	}
 	if q.MaxIncomingStreams <= 0 {
 		q.MaxIncomingStreams = 128
@@ -92,7 +106,7 @@ func (s *Server) Start(pc net.PacketConn, failed func(error)) {
 		Handler:         s,
 		TLSConfig:       tc,
 		QUICConfig:      s.Config.quic(),
-		EnableDatagrams: true,
+		EnableDatagrams: !s.Config.Camouflage,
 		Logger:          slog.New(slogHandler{s.Log}),
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
 			// All the tunnels of a connection share one loop, as the
@@ -110,9 +124,10 @@ func (s *Server) Start(pc net.PacketConn, failed func(error)) {
 }
 
 // AltSvc is the Alt-Svc value that announces this server on port, for the
-// responses of the TLS listener.
+// responses of the TLS listener: the one quic-go's http3.Server.SetQUICHeaders
+// writes, 30 days.
 func AltSvc(port int) string {
-	return `h3=":` + strconv.Itoa(port) + `"; ma=86400`
+	return `h3=":` + strconv.Itoa(port) + `"; ma=2592000`
 }
 
 // Active is the number of HTTP/3 tunnels open now. Safe from any goroutine.

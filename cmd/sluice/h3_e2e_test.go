@@ -118,8 +118,8 @@ func TestE2EH3ConnectInteractive(t *testing.T) {
 	}
 }
 
-// TestE2EH3Site: a request that is not a CONNECT gets the site, with the
-// Alt-Svc that announces HTTP/3.
+// TestE2EH3Site: a request that is not a CONNECT gets the site, without
+// an Alt-Svc (it is already on HTTP/3).
 func TestE2EH3Site(t *testing.T) {
 	t.Parallel()
 	p := startProxy(t)
@@ -131,7 +131,9 @@ func TestE2EH3Site(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("Welcome")) || resp.Header.Get("Alt-Svc") == "" {
+	// No Alt-Svc on HTTP/3 itself, as from quic-go's http3 servers: the
+	// TLS listener's answers carry it (TestE2EH3AltSvc).
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("Welcome")) || resp.Header.Get("Alt-Svc") != "" {
 		t.Fatalf("GET / over h3: %d %v %q", resp.StatusCode, resp.Header, body)
 	}
 }
@@ -362,7 +364,7 @@ func TestE2EH3AltSvc(t *testing.T) {
 		_, port, _ := net.SplitHostPort(p.quic)
 		want := ""
 		if useTLS {
-			want = `h3=":` + port + `"; ma=86400`
+			want = `h3=":` + port + `"; ma=2592000`
 		}
 		if got := r.resp.Header.Get("Alt-Svc"); got != want {
 			t.Errorf("site over %s: Alt-Svc %q; want %q", listenerName(useTLS), got, want)

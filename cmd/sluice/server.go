@@ -289,7 +289,7 @@ func (s *server) listen() error {
 		}
 	} else {
 		if cfg.listenTLS != "" {
-			a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS})
+			a, err := s.eng.Listen(engine.ListenerSpec{Addr: cfg.listenTLS, TLS: tc, Open: s.openTLS, GoPlainHTTP: cfg.camouflageGo()})
 			if err != nil {
 				return fmt.Errorf("--listen-tls: %w", err)
 			}
@@ -310,7 +310,11 @@ func (s *server) listen() error {
 		Config: h3.Config{
 			MaxStreams: cfg.quicMaxStreams, StreamWindow: uint64(cfg.quicStreamWindow), ConnWindow: uint64(cfg.quicConnWindow),
 			IdleTimeout: cfg.quicIdleTimeout, KeepAlive: cfg.quicKeepAlive, Allow0RTT: cfg.quic0RTT,
+			Camouflage: cfg.camouflageGo(),
 		},
+	}
+	if cfg.camouflageGo() && !cfg.set["quic-max-streams"] {
+		s.h3.Config.MaxStreams = 0 // quic-go's default, 100
 	}
 	return nil
 }
@@ -327,7 +331,7 @@ func (s *server) listenTLSPair(host string, tc *tls.Config) error {
 			return fmt.Errorf("--listen-quic: %w", err)
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(u.LocalAddr().(*net.UDPAddr).Port))
-		a, err := s.eng.Listen(engine.ListenerSpec{Addr: addr, TLS: tc, Open: s.openTLS})
+		a, err := s.eng.Listen(engine.ListenerSpec{Addr: addr, TLS: tc, Open: s.openTLS, GoPlainHTTP: s.cfg.camouflageGo()})
 		if err == nil {
 			s.quic, s.addrs["listen-tls"] = u, a
 			return nil
@@ -339,11 +343,11 @@ func (s *server) listenTLSPair(host string, tc *tls.Config) error {
 	}
 }
 
-// altSvc announces HTTP/3 on the responses of the TLS listener (and of
-// HTTP/3 itself), so browsers find it.
+// altSvc announces HTTP/3 on the responses of the TLS listener, so
+// browsers find it; not on HTTP/3's own, as quic-go's http3 servers do.
 func altSvc(site http.Handler, value string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS != nil {
+		if r.TLS != nil && r.ProtoMajor < 3 {
 			w.Header().Set("Alt-Svc", value)
 		}
 		site.ServeHTTP(w, r)
