@@ -276,6 +276,7 @@ type parentDial struct {
 
 	phase     parentPhase
 	reported  bool
+	canceled  bool               // while dialing: the client left, the dial's answer ends it
 	stopCheck context.CancelFunc // the local resolution, while it runs
 	cancelEng func()             // the dial of the parent, while it runs
 	up        End
@@ -384,6 +385,10 @@ func (d *parentDial) Dialed(up End, info engine.DialInfo, err error) {
 	d.cancelEng = nil
 	d.info.Addr, d.info.Connect = info.Addr, info.Connect
 	d.info.Resolve += info.Resolve
+	if err == nil && d.canceled { // connected as the client left: ask the parent nothing
+		up.Close()
+		err = &engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled}
+	}
 	if err != nil {
 		if tlsFailed(err) {
 			err = &ParentError{Reason: ReasonParentTLS, Err: err}
@@ -492,6 +497,7 @@ func (d *parentDial) cancel() {
 		}
 		d.report(nil, &engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
 	case parentDialing:
+		d.canceled = true
 		if d.cancelEng != nil {
 			d.cancelEng() // its Dialed reports
 		}

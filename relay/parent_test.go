@@ -519,3 +519,37 @@ func TestParentTLS(t *testing.T) {
 		t.Errorf("a CONNECT went to a parent whose certificate failed")
 	}
 }
+
+// holdLoop is a fakeLoop whose dials are answered only by the test, even
+// when canceled.
+type holdLoop struct{ fakeLoop }
+
+func (l *holdLoop) Dial(t engine.DialTarget, done Dialed) func() {
+	l.dials = append(l.dials, done)
+	l.target = append(l.target, t)
+	return func() {}
+}
+
+// TestParentClientLeavesWhileDialing: the tunnel dials the parent, not the
+// target; a parent connected after the client left is closed without a
+// CONNECT, and the request is logged 499.
+func TestParentClientLeavesWhileDialing(t *testing.T) {
+	t.Parallel()
+	pol := parentPolicy(t, "http://127.0.0.1:3128", true)
+	l := &holdLoop{}
+	c, f := newFakeEnd(), &fakeFront{}
+	tun := pol.Open(l, &Config{}, c, f, Request{Proto: ProtoH1, Kind: KindTCP, Method: "CONNECT", Target: "192.0.2.1:443",
+		Client: netip.MustParseAddrPort("192.0.2.9:5000")})
+	if len(l.dials) != 1 || l.target[0].Host != "127.0.0.1" || l.target[0].Port != 3128 || l.target[0].Check != nil {
+		t.Fatalf("dials %v; want one, to the parent, with no address check", l.target)
+	}
+	c.ev.Closed(nil) // the client leaves
+	up := newFakeEnd()
+	l.dials[0].Dialed(up, engine.DialInfo{Addr: netip.MustParseAddrPort("127.0.0.1:3128")}, nil)
+	if !up.reset || len(up.got) != 0 {
+		t.Errorf("parent connected after the client left: closed %v, sent %q; want closed, nothing sent", up.reset, up.got)
+	}
+	if tun.Rec.Status != StatusClientGone || len(f.replies) != 0 {
+		t.Errorf("logged %d, replies %v; want 499 and no answer", tun.Rec.Status, f.replies)
+	}
+}
