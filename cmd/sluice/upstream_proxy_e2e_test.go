@@ -4,6 +4,10 @@ package main
 // and forwarded requests through a parent, a second in-process sluice.
 
 import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -251,5 +255,67 @@ func TestE2EUpstreamProxyTLS(t *testing.T) {
 	expectH1Status(t, untrusted, false, "127.0.0.1", echo.addr(), "", 502, "a parent the system roots do not vouch for")
 	if l := untrusted.waitLog(echo.addr()); l.str("reason") != "parent_tls" {
 		t.Errorf("logged %v; want parent_tls", l)
+	}
+}
+
+// TestE2EUpstreamProxySNIAndH3: an HTTP/3 CONNECT and an SNI-forwarded
+// connection go through the parent too, the SNI one as a CONNECT to the
+// ClientHello's name and --sni-port, which the parent resolves.
+func TestE2EUpstreamProxySNIAndH3(t *testing.T) {
+	t.Parallel()
+	echo := startEcho(t)
+	origin := httpsOrigin(t)
+	dns, asked := loopbackDNS(t)
+	parent := startOpenProxy(t, "--resolver", dns)
+	child := startOpenProxy(t, "--upstream-proxy", parentURL(parent, "", ""),
+		"--listen-sni", "127.0.0.1:0", "--sni-port", strconv.Itoa(originPort(origin)))
+
+	rs, resp := h3Connect(t, h3Conn(t, child, nil), echo.addr(), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("h3 CONNECT through the parent: %d", resp.StatusCode)
+	}
+	msg := []byte("h3 through the parent")
+	go func() {
+		_, _ = rs.Write(msg)
+		_ = rs.Close() // FIN: the echo origin then closes too
+	}()
+	if got, err := io.ReadAll(rs); err != nil || string(got) != string(msg) {
+		t.Fatalf("h3 echo through the parent: %q, %v", got, err)
+	}
+
+	pool := x509.NewCertPool()
+	pool.AddCert(origin.Certificate())
+	raw, err := net.DialTimeout("tcp", child.sni(), waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	_ = raw.SetDeadline(time.Now().Add(waitLimit))
+	c := tls.Client(raw, &tls.Config{ServerName: "example.com", RootCAs: pool}) // in httptest's certificate
+	if err := c.Handshake(); err != nil {
+		t.Fatalf("TLS through the SNI listener and the parent: %v", err)
+	}
+	fmt.Fprintf(c, "GET /sni-via-parent HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+	r, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	if string(body) != "origin says /sni-via-parent" {
+		t.Fatalf("SNI through the parent: body %q", body)
+	}
+	_ = raw.Close() // the origin's FIN came through half-closed; the tunnel ends with the client
+	sniTarget := "example.com:" + strconv.Itoa(originPort(origin))
+	if l := parent.waitLog(sniTarget); l.str("method") != "CONNECT" || l.num("status") != 200 {
+		t.Errorf("parent logged %v; want the SNI connection's CONNECT", l)
+	}
+	if l := parent.waitLog(echo.addr()); l.num("status") != 200 {
+		t.Errorf("parent logged %v; want the h3 tunnel's CONNECT", l)
+	}
+	if !asked("example.com") {
+		t.Error("the parent did not resolve the SNI name")
+	}
+	if l := child.waitLog(sniTarget); l.str("proto") != "sni" || l.str("resolved") != parent.plain {
+		t.Errorf("child logged %v; want proto sni resolved %s", l, parent.plain)
 	}
 }
