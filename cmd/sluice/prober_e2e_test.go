@@ -12,8 +12,10 @@ package main
 // gone fails the test too, so the list cannot rot.
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/binary"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -458,3 +460,40 @@ func TestE2EProberDifferential(t *testing.T) {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n          ") }
+
+// TestE2EProberCamouflageStillProxies: what camouflage hides is still
+// served to a client that may use the proxy: CONNECT over HTTP/3 and
+// HTTP/2, and connect-udp over HTTP/3 with its datagrams in capsules, as
+// no QUIC datagrams are offered under --camouflage go.
+func TestE2EProberCamouflageStillProxies(t *testing.T) {
+	t.Parallel()
+	echo := startEcho(t)
+	udp := startUDPEcho(t)
+	p := startOpenProxy(t, "--camouflage", "go")
+	rs, resp := h3Connect(t, h3Conn(t, p, nil), echo.addr(), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT over HTTP/3: status %d", resp.StatusCode)
+	}
+	_ = rs.SetReadDeadline(time.Now().Add(waitLimit))
+	want := []byte("through the camouflage")
+	got := make([]byte, len(want))
+	if _, err := rs.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(rs, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("HTTP/3 tunnel echoed %q (%v)", got, err)
+	}
+	h2Echo(t, h2ClientConn(t, p, true), echo.addr(), nil)
+
+	f, resp := h3CapsuleUDP(t, h3Conn(t, p, nil), p.quic, udp.addr())
+	if f == nil {
+		t.Fatalf("connect-udp over HTTP/3: status %d", resp.StatusCode)
+	}
+	defer f.close()
+	if err := f.send(want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.recv(waitLimit); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("connect-udp over HTTP/3 echoed %q (%v)", got, err)
+	}
+}
