@@ -134,29 +134,19 @@ func (f *capsuleFlow) Close() error {
 }
 
 // udpH1Open upgrades a new TCP connection (RFC 9298 section 3.3).
-func udpH1Open(ctx context.Context, addr string, tmpl *uritemplate.Template, target string, timeout time.Duration) (flow, error) {
+func udpH1Open(ctx context.Context, o *h1Opener, tmpl *uritemplate.Template, target string) (flow, error) {
 	u, err := expand(tmpl, target)
 	if err != nil {
 		return nil, err
 	}
-	path := strings.TrimPrefix(u, "https://"+addr)
-	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	_, c, err := o.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := nc.(*net.TCPConn)
-	c.SetDeadline(time.Now().Add(timeout))
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr +
-		"\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		c.Close()
-		return nil, err
-	}
-	code, line, rest, err := readHead(c)
+	code, line, rest, err := roundTrip(c, "GET "+strings.TrimPrefix(u, "https://"+o.addr)+" HTTP/1.1\r\nHost: "+o.addr+
+		"\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n")
 	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("connect-udp response: %w", err)
+		return nil, fmt.Errorf("connect-udp: %w", err)
 	}
 	if code != 101 {
 		c.Close()

@@ -71,15 +71,9 @@ func (o *h1Opener) open(ctx context.Context, target string) (stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		c.Close()
-		return nil, err
-	}
-	code, line, rest, err := readHead(c)
+	code, line, rest, err := roundTrip(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
 	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("CONNECT response: %w", err)
+		return nil, err
 	}
 	if code/100 != 2 {
 		c.Close()
@@ -108,6 +102,21 @@ func (o *h1Opener) dial(ctx context.Context) (net.Conn, *net.TCPConn, error) {
 		return nil, nil, fmt.Errorf("tls: %w", err)
 	}
 	return tc, raw, nil
+}
+
+// roundTrip writes a request head and reads the response head (see
+// readHead); on an error c is closed.
+func roundTrip(c net.Conn, req string) (int, string, []byte, error) {
+	if _, err := io.WriteString(c, req); err != nil {
+		c.Close()
+		return 0, "", nil, err
+	}
+	code, line, rest, err := readHead(c)
+	if err != nil {
+		c.Close()
+		return 0, "", nil, fmt.Errorf("response: %w", err)
+	}
+	return code, line, rest, nil
 }
 
 // readHead reads a response head into a small buffer (no bufio.Reader

@@ -107,6 +107,7 @@ else
 	wait "$SLUICE_PID" || sluice_rc=$?
 fi
 SLUICE_PID=
+rm -rf "$WORK/src" "$WORK/sluice" "$WORK/soak" # the log stays
 
 if [ -f "$MD" ]; then
 	{
@@ -116,6 +117,11 @@ if [ -f "$MD" ]; then
 		echo "sluice \`${SLUICE_ARGS[*]}\`, built from $BUILT; $(go version | cut -d' ' -f3); load average $LOAD_BEFORE before, $LOAD_AFTER after; $(nproc) cores."
 		echo "sluice exit status after SIGTERM: $sluice_rc; its log: $(grep -c '"level":"warn"' "$WORK/sluice.log" || true) warn, $(grep -c '"level":"error"' "$WORK/sluice.log" || true) error lines."
 		grep '"level":"error"' "$WORK/sluice.log" | head -5 | sed 's/^/    /' || true
+		echo
+		echo "Its warnings, by message (fd numbers folded):"
+		echo
+		grep '"level":"warn"' "$WORK/sluice.log" | sed -E 's/.*"message":"([^"]*)".*/\1/; s/fd=[0-9]+/fd=N/g' |
+			sort | uniq -c | sort -rn | head -8 | sed 's/^/    /' || true
 	} >>"$MD"
 	cat "$MD"
 fi

@@ -27,7 +27,7 @@ const (
 func (s *soak) openFlow(ctx context.Context, class, target string, dedicated bool) (flow, error) {
 	switch class {
 	case cUDPH1:
-		return udpH1Open(ctx, s.cfg.proxyPlain, s.tmplPlain, target, s.cfg.openTimeout)
+		return udpH1Open(ctx, s.h1, s.tmplPlain, target)
 	case cUDPH2:
 		return udpH2Open(ctx, s.h2, s.tmplTLS, target, s.cfg.openTimeout)
 	case cUDPH3:
