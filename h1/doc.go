@@ -17,8 +17,14 @@
 // ([ParseResponse]), head.go (the line scanner both share), parser.go
 // ([HeadParser], for heads that arrive in pieces), authority.go
 // ([ParseAuthority], CONNECT targets), forward.go (plain-HTTP forwarding
-// with hop-by-hop fields removed), chunked.go ([ChunkedScanner]),
-// status.go (responses the proxy writes itself).
+// with hop-by-hop fields removed and Via added), respframe.go
+// ([ResponseFramer], where a response ends), chunked.go
+// ([ChunkedScanner]), status.go (responses the proxy writes itself).
+//
+// Around the core: protocol.go reads request heads off a client conn;
+// proxy.go opens CONNECT tunnels; exchange.go, origin.go and pool.go
+// forward absolute-form requests with keep-alive, one relay tunnel per
+// request, over origin conns kept in a per-loop pool between requests.
 //
 // All functions are safe for concurrent use; a [HeadParser] or
 // [ChunkedScanner] value belongs to one owner.

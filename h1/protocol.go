@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -13,8 +14,10 @@ import (
 )
 
 // Server is the HTTP/1.1 front end: it parses request heads on the event
-// loop and turns CONNECT into tunnels, absolute-form requests into one-shot
-// forwarded requests, and everything else into the web site.
+// loop and turns CONNECT into tunnels, absolute-form requests into
+// forwarded requests (several per conn, HTTP/1.1 keep-alive, each its own
+// tunnel, over origin conns kept in a per-loop pool), and everything else
+// into the web site.
 type Server struct {
 	Limits        Limits
 	Policy        *relay.Policy
@@ -30,9 +33,23 @@ type Server struct {
 	// ConnectResponse is the head a CONNECT's success is answered with
 	// (from ParseConnectResponse); nil sends "200 Connection established".
 	ConnectResponse []byte
+	// Via is the pseudonym added to the Via field of forwarded requests
+	// and responses ("sluice"); "" adds none.
+	Via string
+	// KeepAliveTimeout is how long a client conn may wait idle between
+	// forwarded requests; 0 is DefaultKeepAlive.
+	KeepAliveTimeout time.Duration
+	// OriginIdleTimeout is how long an origin conn waits in its loop's
+	// pool for the next request to its target; 0 is DefaultOriginIdle.
+	OriginIdleTimeout time.Duration
 
-	site siteServer
+	site  siteServer
+	pools sync.Map // *engine.Loop -> *originPool
 }
+
+// DefaultKeepAlive is how long an idle client conn waits for its next
+// request by default (nginx's keepalive_timeout).
+const DefaultKeepAlive = 75 * time.Second
 
 // Close stops the site server.
 func (s *Server) Close() { s.site.close() }
@@ -56,20 +73,54 @@ func (s *Server) OpenALPNH2(c *engine.Conn) engine.Handler {
 
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
-// conn is one HTTP/1.1 client conn until its request is dispatched: to
-// HTTP/2, to the site, to a tunnel (which then becomes the conn's handler)
-// or to an error answer.
+// conn is one HTTP/1.1 client conn while it reads request heads: until a
+// request is dispatched to HTTP/2, to the site, to a CONNECT tunnel (which
+// then becomes the conn's handler) or to an error answer, and for as long
+// as it forwards absolute-form requests, one exchange at a time.
 type conn struct {
 	s      *Server
 	hp     HeadParser // remembers how far the head was checked: a byte-at-a-time client costs linear time
+	x      *exchange  // the forwarded request in flight
+	carry  []byte     // bytes read past the request in flight (pipelined requests), parsed once it is done
+	served int        // forwarded requests answered on this conn
 	done   bool       // the request was dispatched
 	alpnH2 bool       // ALPN said h2: HTTP/2 unless the first bytes say otherwise
+	// Between forwarded requests.
+	idle     bool // waiting for the next request head: the keep-alive timeout runs
+	eof      bool // the client sent FIN
+	closing  bool // the conn ends: what the client sends is dropped
+	draining bool // the server drains: the conn ends after this response
 }
 
 func (h *conn) OnData(c *engine.Conn, b []byte) int {
-	if h.done {
+	if x := h.x; x != nil {
+		x.ev.Data(b)
 		return len(b)
 	}
+	if h.done || h.closing {
+		return len(b)
+	}
+	if h.idle {
+		// The next head starts: from here it has the header timeout.
+		h.idle = false
+		if h.s.HeaderTimeout > 0 {
+			c.SetDeadline(time.Now().Add(h.s.HeaderTimeout))
+		}
+	}
+	if len(h.carry) > 0 {
+		b2 := append(h.carry, b...)
+		h.carry = nil
+		if h.serve(c, b2) == 0 {
+			h.carry = b2
+		}
+		return len(b)
+	}
+	return h.serve(c, b)
+}
+
+// serve dispatches the request at the start of b and reports how much of
+// b it took: 0 while the head is incomplete, else all of it.
+func (h *conn) serve(c *engine.Conn, b []byte) int {
 	if h.alpnH2 {
 		switch SniffRequestLine(b) {
 		case SniffMore:
@@ -79,7 +130,7 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		}
 		h.alpnH2 = false
 	}
-	if h.s.H2 != nil && len(b) > 0 && b[0] == 'P' {
+	if h.s.H2 != nil && h.served == 0 && len(b) > 0 && b[0] == 'P' {
 		if len(b) < len(h2Preface) && bytes.HasPrefix(h2Preface, b) {
 			return 0
 		}
@@ -101,12 +152,50 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		h.proxyUDP(c, &req, b, n)
 		return len(b)
 	}
-	if req.Method != http.MethodConnect && req.Form != FormAbsolute {
+	switch {
+	case req.Method == http.MethodConnect:
+		h.proxy(c, &req, b, n)
+	case req.Form == FormAbsolute:
+		h.forward(c, &req, b, n)
+	default:
 		h.toSite(c, b)
-		return len(b)
 	}
-	h.proxy(c, &req, b, n)
 	return len(b)
+}
+
+// next makes the conn read its next request once a forwarded one is
+// answered: from what the client already sent, or when it sends more.
+func (h *conn) next(c *engine.Conn) {
+	h.served++
+	h.done = false
+	if len(h.carry) > 0 {
+		b := h.carry
+		h.carry = nil
+		if h.serve(c, b) > 0 {
+			return
+		}
+		h.carry = b
+		if h.eof {
+			h.closing = true
+			c.CloseAfterFlush() // a head cut short by the client's FIN
+			return
+		}
+		if h.s.HeaderTimeout > 0 {
+			c.SetDeadline(time.Now().Add(h.s.HeaderTimeout))
+		}
+		return
+	}
+	if h.eof {
+		h.closing = true
+		c.CloseAfterFlush()
+		return
+	}
+	h.idle = true
+	d := h.s.KeepAliveTimeout
+	if d <= 0 {
+		d = DefaultKeepAlive
+	}
+	c.SetDeadline(time.Now().Add(d))
 }
 
 // badRequest answers a request head that did not parse.
@@ -167,18 +256,47 @@ func (s *Server) fail(c *engine.Conn, code int) {
 	c.CloseAfterFlush()
 }
 
-// OnReadEOF: the client ended before its request head did.
-func (h *conn) OnReadEOF(c *engine.Conn) { c.Close() }
+// OnReadEOF: the client ended before its request head did, or between
+// requests, or while a forwarded request is in flight. The origin hears
+// of it only from the last request the client sent (one it pipelined
+// before its FIN still gets answered first).
+func (h *conn) OnReadEOF(c *engine.Conn) {
+	h.eof = true
+	if x := h.x; x != nil {
+		if len(h.carry) == 0 {
+			x.sentFIN = true
+			x.ev.EOF()
+		}
+		return
+	}
+	if h.served > 0 {
+		h.closing = true
+		c.CloseAfterFlush() // the last response may still be on its way
+		return
+	}
+	c.Close()
+}
 
 // OnDrain implements engine.Drainer: a conn still waiting for its request
-// gets none served.
+// gets none served; one with a forwarded request in flight ends after
+// its response.
 func (h *conn) OnDrain(c *engine.Conn) {
-	if !h.done {
+	switch {
+	case h.x != nil:
+		h.draining = true
+	case h.served > 0 && !h.done:
+		h.closing = true
+		c.CloseAfterFlush()
+	case !h.done:
 		c.Close()
 	}
 }
 
-func (h *conn) OnDrained(c *engine.Conn) {}
+func (h *conn) OnDrained(c *engine.Conn) {
+	if x := h.x; x != nil {
+		x.ev.Drained()
+	}
+}
 
 // OnTimeout is the request-head timeout (slowloris): answer 408 and close.
 // With probe resistance a 408 would tell a prober this is no plain web
@@ -186,12 +304,19 @@ func (h *conn) OnDrained(c *engine.Conn) {}
 // answers as it does when its own header timeout passes (net/http: a
 // silent close, or 400 to half a request line).
 func (h *conn) OnTimeout(c *engine.Conn) {
-	if h.done {
+	if h.done || h.x != nil || h.closing {
 		return
 	}
 	h.done = true
+	if h.idle {
+		// Kept alive and idle for KeepAliveTimeout: not a slow client.
+		h.closing = true
+		c.CloseAfterFlush()
+		return
+	}
 	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
-		partial := c.TakeUnread()
+		partial := append(h.carry, c.TakeUnread()...)
+		h.carry = nil
 		site := h.s.Site
 		c.Detach(nil, func(nc net.Conn) {
 			if nc != nil {
@@ -218,7 +343,14 @@ func (c *cutConn) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func (h *conn) OnClose(c *engine.Conn, err error) {}
+func (h *conn) OnClose(c *engine.Conn, err error) {
+	h.closing = true
+	h.carry = nil
+	if x := h.x; x != nil {
+		h.x = nil
+		x.ev.Closed(err)
+	}
+}
 
 // notHTTP reports whether a complete first line ends in something other
 // than an HTTP-version token.

@@ -44,8 +44,8 @@ func (h *conn) proxyUDP(c *engine.Conn, req *Request, b []byte, n int) {
 	s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, relay.Stage(f, relay.Capsules()), f, r)
 }
 
-// proxy opens a tunnel for a CONNECT or an absolute-form request; b is
-// everything read so far, the head is b[:n].
+// proxy opens a tunnel for a CONNECT; b is everything read so far, the
+// head is b[:n].
 func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 	s := h.s
 	r := relay.Request{
@@ -57,38 +57,18 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 		f.head = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
 	}
 	f.Attach(c)
-	if req.Method == http.MethodConnect {
-		r.Use = relay.UseConnect
-		s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, f, f, r)
-		return
-	}
-	head, host, port, err := AppendForwardRequest(nil, req, ForwardOptions{Connection: "close"})
-	if err != nil {
-		relay.Refuse(relay.OnLoop(c.Loop()), s.Relay, r, 400, relay.ReasonBadRequest)
-		s.fail(c, 400)
-		return
-	}
-	r.Use, r.Host, r.Port, r.Head = relay.UseForward, host, port, head
-	f.forward = true
-	var t *relay.Tunnel
-	r.Upstream = func(up relay.End) relay.End {
-		return relay.Stage(up, &responseHeads{status: func(code int) {
-			if t != nil {
-				t.Rec.Status = code
-			}
-		}})
-	}
-	t = s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, relay.Stage(f, &bodyStage{b: newBodyCutter(req)}), f, r)
+	r.Use = relay.UseConnect
+	s.Policy.Open(relay.OnLoop(c.Loop()), s.Relay, f, f, r)
 }
 
-// front is a proxy request's socket: the tunnel's client End (through the
-// embedded SocketEnd) and the Front that answers the request on it.
+// front is a CONNECT's or a connect-udp request's socket: the tunnel's
+// client End (through the embedded SocketEnd) and the Front that answers
+// the request on it. (Forwarded requests have an [exchange].)
 type front struct {
 	relay.SocketEnd
-	s       *Server
-	head    []byte // the request head, kept only with probe resistance
-	forward bool   // the origin's response is the answer
-	udp     bool   // a connect-udp flow: the answer is a 101
+	s    *Server
+	head []byte // the request head, kept only with probe resistance
+	udp  bool   // a connect-udp flow: the answer is a 101
 }
 
 // Reply implements relay.Front.
@@ -100,9 +80,9 @@ func (f *front) Reply(status int) {
 	switch {
 	case f.udp:
 		f.Conn().Write(udpUpgraded)
-	case !f.forward && f.s.ConnectResponse != nil:
+	case f.s.ConnectResponse != nil:
 		f.Conn().Write(f.s.ConnectResponse)
-	case !f.forward:
+	default:
 		f.Conn().Write(connectDone)
 	}
 }

@@ -52,6 +52,7 @@ type config struct {
 	drainTimeout      time.Duration
 	allowPorts        string
 	forwardPorts      string
+	noVia             bool
 	allowPrivate      bool
 	allowClients      string
 	takeover          bool
@@ -173,6 +174,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long open tunnels may finish before they are cut")
 	fs.StringVar(&c.allowPorts, "allow-ports", "443,563", "CONNECT target ports: a list of ports and ranges (443,8000-8100) or \"all\"")
 	fs.StringVar(&c.forwardPorts, "allow-forward-ports", "", "ports absolute-URI requests (plain HTTP forwarding) may go to: a list, ranges or \"all\"; default 80, 443 and --allow-ports")
+	fs.BoolVar(&c.noVia, "no-via", false, "forwarded requests and responses get no \"Via: 1.1 sluice\" (RFC 9110 section 7.6.3; nginx adds none, Squid's via off)")
 	fs.BoolVar(&c.takeover, "takeover", false, "bind listen addresses another sluice already listens on, to take its traffic over while it drains (otherwise an address in use is an error)")
 	fs.StringVar(&c.allowClients, "allow-clients", "", "client addresses and CIDRs that may use the proxy, comma-separated (Squid: acl localnet src); others get the site; empty = everyone")
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "turn off the guard that refuses loopback, private, link-local and other special addresses after DNS")

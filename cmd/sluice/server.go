@@ -230,6 +230,10 @@ func (s *server) newFrontEnds() {
 	if cfg.connectResponse != "" {
 		connectResponse, _ = h1.ParseConnectResponse(cfg.connectResponse) // checked with the flags
 	}
+	via := "sluice" // RFC 9110 section 7.6.3: a forwarded message says it passed here
+	if cfg.noVia {
+		via = ""
+	}
 	s.h1 = &h1.Server{
 		H2:            s.h2.Open,
 		Limits:        h1.DefaultLimits(),
@@ -240,6 +244,7 @@ func (s *server) newFrontEnds() {
 		UDP:           s.udp,
 
 		ConnectResponse: connectResponse,
+		Via:             via,
 	}
 }
 

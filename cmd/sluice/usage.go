@@ -20,7 +20,7 @@ var flagGroups = []struct {
 		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver", "tcp-keepalive", "connect-response", "upstream-proxy", "upstream-proxy-ca"}},
 	{"SNI forwarding", []string{"listen-sni", "sni-port", "sni-default"}},
 	{"connect-udp", []string{"udp", "udp-template", "udp-idle-timeout", "udp-max-datagram"}},
-	{"Policy", []string{"allow-ports", "allow-forward-ports", "allow-private", "allow-clients", "acl"}},
+	{"Policy", []string{"allow-ports", "allow-forward-ports", "no-via", "allow-private", "allow-clients", "acl"}},
 	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
 	{"The site", []string{"site"}},
