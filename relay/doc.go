@@ -7,9 +7,11 @@
 // (adapted in h2), and in time an HTTP/3 stream, an HTTP/3 datagram flow
 // or a UDP socket. Every End reports through the same [Events] (Data, EOF,
 // Drained, Closed), on the tunnel's loop. A codec [Stage] sits over an End
-// and transforms both ways (a forwarded request's body cut and response
-// heads; later capsules and padding); a tunnel moves to splice(2) only when
-// both its ends are bare TCP sockets.
+// and transforms both ways (a forwarded request's body cut, capsules,
+// padding); a tunnel moves to splice(2) only when both its ends are bare
+// TCP sockets. A tunnel whose exchange is complete while both ends stay
+// open (a forwarded HTTP/1.1 request, kept alive) is released: it ends as
+// done and its front end takes the connections back.
 //
 // Front ends open tunnels through [Policy.Open], the one admission path:
 // the gate (authentication, probe resistance), the policy (ports, ACL, the

@@ -9,7 +9,7 @@ import (
 
 // A Codec is a pure transform between a tunnel and one of its ends:
 // capsules over an HTTP/2 stream, padding over an HTTP/2 or HTTP/3 stream,
-// a forwarded request's body cut and response heads over HTTP/1.1 sockets.
+// a forwarded request's body cut over an HTTP/1.1 client socket.
 // Codecs satisfy it structurally, so the codec packages import nothing of
 // relay.
 type Codec interface {
