@@ -153,7 +153,7 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 	}
 	t.release = release
 	if p.Parent != nil {
-		t.connectParent(p.Parent, adm.Dial, !p.AllowPrivate, r.Upstream)
+		t.connectParent(p, adm.Dial, r.Upstream)
 		return
 	}
 	t.Connect(adm.Dial, r.Upstream)

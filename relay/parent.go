@@ -238,11 +238,12 @@ func statusCode(line []byte) (int, error) {
 	return code, nil
 }
 
-// connectParent is Connect through p: the target, admitted and vetted by
-// the policy, is asked of the parent. guard says the address guard is on:
-// the target's name is resolved here and every address must pass
-// target.Check before the parent hears of it.
-func (t *Tunnel) connectParent(p *Parent, target engine.DialTarget, guard bool, wrap func(End) End) {
+// connectParent is Connect through pol's parent: the target, admitted by
+// the policy, is asked of the parent. With the address guard on the
+// target's name is resolved here and every address must pass
+// target.Check before the parent hears of it. A parent that is this
+// proxy itself (pol.Self) would loop: it is refused as a target would be.
+func (t *Tunnel) connectParent(pol *Policy, target engine.DialTarget, wrap func(End) End) {
 	t.state = dialing
 	if wrap != nil {
 		t.pending().wrap = wrap
@@ -254,10 +255,19 @@ func (t *Tunnel) connectParent(p *Parent, target engine.DialTarget, guard bool, 
 		return
 	}
 	d := &parentDial{
-		loop: t.loop, parent: p, target: target, next: &t.ends[upstream],
+		loop: t.loop, parent: pol.Parent, target: target, next: &t.ends[upstream],
 		deadline: time.Now().Add(target.Timeout),
 	}
-	d.start(guard)
+	if self := pol.Self; self != nil {
+		port := pol.Parent.Port
+		d.selfCheck = func(ip netip.Addr) error {
+			if self(netip.AddrPortFrom(ip, port)) {
+				return ErrSelf
+			}
+			return nil
+		}
+	}
+	d.start(!pol.AllowPrivate)
 	if t.state == dialing && !d.reported {
 		t.cancelDial = d.cancel
 	}
@@ -273,6 +283,9 @@ type parentDial struct {
 	target   engine.DialTarget
 	next     Dialed
 	deadline time.Time
+	// selfCheck refuses a parent address that is one of this proxy's
+	// listeners; nil checks nothing.
+	selfCheck func(netip.Addr) error
 
 	phase     parentPhase
 	reported  bool
@@ -368,7 +381,7 @@ func (d *parentDial) dialParent() {
 		d.report(nil, &engine.DialError{Stage: engine.StageTimeout, Err: errParentTimeout})
 		return
 	}
-	cancel := d.loop.Dial(engine.DialTarget{Host: d.parent.Host, Port: d.parent.Port, Timeout: left, TLS: d.parent.TLS}, d)
+	cancel := d.loop.Dial(engine.DialTarget{Host: d.parent.Host, Port: d.parent.Port, Timeout: left, TLS: d.parent.TLS, Check: d.selfCheck}, d)
 	if d.phase == parentDialing {
 		d.cancelEng = cancel
 	}

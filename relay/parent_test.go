@@ -541,7 +541,7 @@ func TestParentClientLeavesWhileDialing(t *testing.T) {
 	tun := pol.Open(l, &Config{}, c, f, Request{Proto: ProtoH1, Kind: KindTCP, Method: "CONNECT", Target: "192.0.2.1:443",
 		Client: netip.MustParseAddrPort("192.0.2.9:5000")})
 	if len(l.dials) != 1 || l.target[0].Host != "127.0.0.1" || l.target[0].Port != 3128 || l.target[0].Check != nil {
-		t.Fatalf("dials %v; want one, to the parent, with no address check", l.target)
+		t.Fatalf("dials %v; want one, to the parent, with no address check (no Self in this policy)", l.target)
 	}
 	c.ev.Closed(nil) // the client leaves
 	up := newFakeEnd()
@@ -551,5 +551,28 @@ func TestParentClientLeavesWhileDialing(t *testing.T) {
 	}
 	if tun.Rec.Status != StatusClientGone || len(f.replies) != 0 {
 		t.Errorf("logged %d, replies %v; want 499 and no answer", tun.Rec.Status, f.replies)
+	}
+}
+
+// TestParentIsSelf: a parent that is one of this proxy's own listeners
+// would send every tunnel around in a loop: refused 403 self, whatever
+// the target, while the guard (off here) does not apply to the parent.
+func TestParentIsSelf(t *testing.T) {
+	t.Parallel()
+	parent := startFakeParent(t, "HTTP/1.1 200 OK\r\n\r\n")
+	pol := parentPolicy(t, "http://"+parent.addr, true)
+	self := netip.MustParseAddrPort(parent.addr)
+	pol.Self = func(a netip.AddrPort) bool { return a == self }
+	pp := startParentProxy(t, pol, KindTCP, "origin.example:443")
+	c := parentDialTo(t, pp.addr)
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 403" {
+		t.Fatalf("client got %q; want STATUS 403", s)
+	}
+	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonSelf {
+		t.Errorf("logged %q; want self", tun.Rec.Reason)
+	}
+	if n := parent.conns.Load(); n != 0 {
+		t.Errorf("the parent that is this proxy was connected to %d times", n)
 	}
 }

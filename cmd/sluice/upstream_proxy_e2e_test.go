@@ -105,7 +105,8 @@ func TestE2EUpstreamProxy(t *testing.T) {
 
 // TestE2EUpstreamProxyFailures: a parent that refuses the child's
 // credentials, and one that is not there, give the client 502 with the
-// reason logged; the parent logs its 407.
+// reason logged; the parent logs its 407. A parent that is the proxy
+// itself is refused 403.
 func TestE2EUpstreamProxyFailures(t *testing.T) {
 	t.Parallel()
 	echo := startEcho(t)
@@ -131,6 +132,17 @@ func TestE2EUpstreamProxyFailures(t *testing.T) {
 	}
 	if echo.count() != 0 {
 		t.Errorf("the echo origin was reached %d times without a parent that let the child through", echo.count())
+	}
+
+	// A parent that is the child's own listener would loop: 403 self.
+	own := freePort(t)
+	loop := startOpenProxy(t, "--listen", own, "--upstream-proxy", "http://"+own)
+	expectH1Status(t, loop, false, "127.0.0.1", echo.addr(), "", 403, "a parent that is the proxy itself")
+	if l := loop.waitLog(echo.addr()); l.str("reason") != "self" {
+		t.Errorf("logged %v; want self", l)
+	}
+	if n := len(loop.readLog()); n != 1 {
+		t.Errorf("%d access-log lines; want the one refusal, no tunnel the proxy made to itself", n)
 	}
 }
 
