@@ -36,10 +36,29 @@ func (c *ServerConn) onPingAck(data [8]byte) {
 // TimedOut fails the connection because the peer did not answer in time:
 // SETTINGS_TIMEOUT when our SETTINGS was never acknowledged (RFC 9113
 // section 6.5.3), NO_ERROR with "ping timeout" for a missing PING ACK.
+// Under ProfileGo a client that sent no SETTINGS is dropped without a
+// GOAWAY, as Go's server drops it.
 func (c *ServerConn) TimedOut() {
+	if c.goProfile() && !c.sawSettings {
+		// Go's server hangs up on a client that never sent SETTINGS.
+		c.failed = true
+		c.failErr = connError(ErrCodeSettingsTimeout, "no SETTINGS from the client")
+		c.resetAll(ErrCodeCancel)
+		return
+	}
 	if !c.settingsAcked {
 		_ = c.fail(connError(ErrCodeSettingsTimeout, "SETTINGS not acknowledged"))
 		return
 	}
 	_ = c.fail(connError(ErrCodeNo, "ping timeout"))
+}
+
+// settingsDone reports whether the SETTINGS wait is over: the client's
+// ACK of ours, or under ProfileGo (which waits for no ACK) its own first
+// SETTINGS.
+func (c *ServerConn) settingsDone() bool {
+	if c.goProfile() {
+		return c.sawSettings
+	}
+	return c.settingsAcked
 }

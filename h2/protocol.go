@@ -48,11 +48,20 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 	if s.IdleTimeout > 0 {
 		c.SetIdleTimeout(s.IdleTimeout)
 	}
-	if s.SettingsTimeout > 0 {
+	switch {
+	case s.Config.Profile == ProfileGo:
+		// Go's server waits goFirstSettings for the client's first frame,
+		// and not at all for the ACK of its SETTINGS.
+		h.wait(waitSettings, goFirstSettings)
+	case s.SettingsTimeout > 0:
 		h.wait(waitSettings, s.SettingsTimeout)
 	}
 	return h
 }
+
+// goFirstSettings is how long Go's server gives a client for its first
+// SETTINGS frame before it closes the conn without a GOAWAY.
+const goFirstSettings = 2 * time.Second
 
 // conn drives one ServerConn from engine events. Owned by the conn's loop.
 type conn struct {
@@ -136,7 +145,7 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	if err != nil {
 		return len(b)
 	}
-	if h.waitFor == waitSettings && h.sc.SettingsAcked() || h.waitFor == waitPing && !h.sc.PingOutstanding() {
+	if h.waitFor == waitSettings && h.sc.settingsDone() || h.waitFor == waitPing && !h.sc.PingOutstanding() {
 		h.wait(waitNone, 0)
 	}
 	// A peer that makes us queue answers (PING, SETTINGS) while it does not
@@ -181,7 +190,7 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 		return
 	}
 	switch w := h.waitFor; {
-	case w == waitSettings && !h.sc.SettingsAcked(), w == waitPing && h.sc.PingOutstanding():
+	case w == waitSettings && !h.sc.settingsDone(), w == waitPing && h.sc.PingOutstanding():
 		h.sc.TimedOut() // a peer that went silent, or never spoke HTTP/2 properly
 		h.writeOut()
 		return

@@ -206,6 +206,9 @@ type h2Script struct {
 	keepPreface bool
 	// then is written once the streams in await ended, before the PING.
 	then func(w *h2Writer)
+	// silent: no PING and GOAWAY at the end; the server's own timeouts
+	// end the conn, or probeReadFor does.
+	silent bool
 	// concurrent: the responses of several streams race, so which one
 	// HPACK encodes first, and so the HEADERS lengths, is left out.
 	concurrent bool
@@ -289,7 +292,7 @@ func h2Probe(pt probeTarget, useTLS bool, s h2Script) string {
 	}
 	ended := false
 	for readErr == nil {
-		if !ended && !tr.goAway && !tr.anyOpen(waiting) {
+		if !ended && !s.silent && !tr.goAway && !tr.anyOpen(waiting) {
 			ended = true
 			e := newH2Writer()
 			if s.then != nil {

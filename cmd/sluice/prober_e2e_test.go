@@ -167,6 +167,7 @@ func h2Probes() []proberProbe {
 			w.request(1, false, ":method", "CONNECT", ":authority", "example.com:443", ":path", "/", ":scheme", "https")
 		}, await: []uint32{1}}},
 		{"bad-preface", h2Script{raw: []byte("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")}},
+		{"magic-only-then-silence", h2Script{raw: []byte(http2.ClientPreface), silent: true}},
 		{"http1-on-h2", h2Script{raw: []byte("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")}},
 		{"first-frame-ping", h2Script{raw: preface(rawFrameHeader(8, http2.FramePing, 0, 0), make([]byte, 8))}},
 		{"first-frame-settings-ack", h2Script{raw: preface(rawFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0))}},
@@ -292,7 +293,7 @@ func h2Probes() []proberProbe {
 	}
 	for _, s := range scripts {
 		switch s.name {
-		case "preface-only", "get-root", "bad-preface", "connect-no-creds", "settings-enable-push-2", "headers-bad-hpack":
+		case "preface-only", "get-root", "bad-preface", "connect-no-creds", "settings-enable-push-2", "headers-bad-hpack", "magic-only-then-silence":
 			ps = append(ps, proberProbe{"h2c/" + s.name, func(pt probeTarget) string { return h2Probe(pt, false, s.s) }})
 		}
 	}
