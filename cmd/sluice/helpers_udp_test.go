@@ -183,6 +183,7 @@ type capsuleFlow struct {
 	// greaseEvery-th datagram (RFC 9297 section 5.4).
 	greaseEvery int
 	sent        int
+	conn        net.Conn // HTTP/1.1: the flow's own connection
 }
 
 func newCapsuleFlow(r io.Reader, w io.Writer, stop func()) *capsuleFlow {
@@ -323,7 +324,9 @@ func h1UDPPath(t *testing.T, addr string, useTLS bool, path, extra string) (*cap
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return nil, resp
 	}
-	return newCapsuleFlow(br, c, func() { _ = c.Close() }), resp
+	f := newCapsuleFlow(br, c, func() { _ = c.Close() })
+	f.conn = c
+	return f, resp
 }
 
 // h2UDP sends an extended CONNECT for connect-udp (RFC 9298 section 3.4)
