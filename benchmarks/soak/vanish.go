@@ -42,7 +42,7 @@ func tcpRepairClose(c *net.TCPConn) error {
 	return c.Close()
 }
 
-const tcpRepair = 19 // TCP_REPAIR, linux/tcp.h
+const tcpRepair = 19 // TCP_REPAIR (Linux)
 
 // canRepair says whether this process may use TCP_REPAIR (the
 // client_vanish fault on TCP is left out otherwise).
