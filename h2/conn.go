@@ -301,6 +301,13 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 		if err == ErrNeedMore {
 			break
 		}
+		if err != nil && c.goProfile() {
+			if err = goParseError(in[n:], err); m == 0 {
+				if _, ok := err.(StreamError); ok {
+					m = frameLen(in[n:]) // the frame is whole, or Parse would want more
+				}
+			}
+		}
 		n += m
 		if err == nil {
 			if err = c.processFrame(f); err != nil {

@@ -1,5 +1,7 @@
 package h2
 
+import "encoding/binary"
+
 // processFrame handles one parsed frame. Stream errors are answered here
 // with RST_STREAM; an error it returns fails the connection.
 func (c *ServerConn) processFrame(f Frame) error {
@@ -82,10 +84,55 @@ func (c *ServerConn) processFrame(f Frame) error {
 	return err
 }
 
+// goMaxSettings is the most parameters Go's server takes in one SETTINGS.
+const goMaxSettings = 100
+
+// duplicateSettings reports whether an ID repeats in f (at most
+// goMaxSettings entries are ever looked at).
+func duplicateSettings(f *SettingsFrame) bool {
+	n := f.NumSettings()
+	for i := range n {
+		id := f.Setting(i).ID
+		for j := i + 1; j < n; j++ {
+			if f.Setting(j).ID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// frameLen is the length of the frame b starts with, header included.
+func frameLen(b []byte) int {
+	return FrameHeaderLen + (int(b[0])<<16 | int(b[1])<<8 | int(b[2]))
+}
+
+// goParseError turns a framing error into the one Go's framer reports,
+// where the two differ: a PRIORITY of the wrong length fails the
+// connection, too much HEADERS padding only the stream. b starts with
+// the frame.
+func goParseError(b []byte, err error) error {
+	if len(b) < FrameHeaderLen {
+		return err
+	}
+	switch typ, id := FrameType(b[3]), binary.BigEndian.Uint32(b[5:9])&maxStreamID; {
+	case typ == FramePriority:
+		if se, ok := err.(StreamError); ok && se.Code == ErrCodeFrameSize {
+			return connError(ErrCodeFrameSize, "PRIORITY length not 5")
+		}
+	case typ == FrameHeaders:
+		if ce, ok := err.(ConnError); ok && ce.Reason == reasonHeadersPad {
+			return streamError(id, ErrCodeProtocol, nil)
+		}
+	}
+	return err
+}
+
 // Reasons of the frame-order errors, which Go's framer finds before its
 // server sees the frame (see raiseGoLast).
 const (
 	reasonInsideBlock      = "frame inside a field block"
+	reasonHeadersPad       = "HEADERS pad length too large"
 	reasonLoneContinuation = "CONTINUATION without HEADERS"
 )
 
@@ -360,6 +407,10 @@ func (c *ServerConn) onSettings(f *SettingsFrame) error {
 	}
 	if err := c.rateControl(); err != nil {
 		return err
+	}
+	if c.goProfile() && (f.NumSettings() > goMaxSettings || duplicateSettings(f)) {
+		// Go's server hangs up on these, though the RFC allows them.
+		return connError(ErrCodeProtocol, "SETTINGS too large or with duplicates")
 	}
 	if f.NumSettings() > c.cfg.MaxSettingsEntries {
 		return connError(ErrCodeEnhanceYourCalm, "too many SETTINGS parameters")

@@ -42,7 +42,7 @@ func parseHeaders(f *HeadersFrame, fh FrameHeader, p []byte) error {
 	// RFC 9113 section 6.2: padding beyond what is left for the fragment is
 	// a PROTOCOL_ERROR.
 	if int(pad) > len(p) {
-		return connError(ErrCodeProtocol, "HEADERS pad length too large")
+		return connError(ErrCodeProtocol, reasonHeadersPad)
 	}
 	f.PadLength = pad
 	f.BlockFragment = p[:len(p)-int(pad)]

@@ -221,7 +221,8 @@ const goMaxFrameSize = 1 << 20
 // server where cfg has none: 250 streams, 1 MiB windows, a header list of
 // 1 MiB plus 320 bytes, and within it no smaller limit on a field, on the
 // number of fields or on the CONTINUATION frames of 16 KiB that carry
-// them (Go bounds only the bytes). The empty-frame and flood guards stay.
+// them (Go bounds only the bytes), and Go's 100 parameters per SETTINGS.
+// The empty-frame and flood guards stay.
 func GoDefaults(cfg Config) Config {
 	cfg.Profile = ProfileGo
 	if cfg.MaxConcurrentStreams == 0 {
@@ -244,6 +245,9 @@ func GoDefaults(cfg Config) Config {
 	}
 	if cfg.MaxContinuations == 0 {
 		cfg.MaxContinuations = int(cfg.MaxHeaderListSize/DefaultMaxFrameSize) + 1
+	}
+	if cfg.MaxSettingsEntries == 0 {
+		cfg.MaxSettingsEntries = goMaxSettings
 	}
 	return cfg
 }

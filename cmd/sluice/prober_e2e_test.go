@@ -247,6 +247,46 @@ func h2Probes() []proberProbe {
 		{"rst-idle-stream", h2Script{frames: func(w *h2Writer) { _ = w.fr.WriteRSTStream(1, http2.ErrCodeCancel) }}},
 		{"stream-id-backwards", h2Script{frames: func(w *h2Writer) { w.get(3, "/sub/a.txt") }, await: []uint32{3},
 			then: func(w *h2Writer) { w.get(1, "/sub/a.txt") }}},
+		{"settings-duplicate-ids", h2Script{frames: func(w *h2Writer) {
+			_ = w.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 2000})
+		}}},
+		{"settings-40-entries", h2Script{frames: func(w *h2Writer) {
+			ss := make([]http2.Setting, 40)
+			for i := range ss {
+				ss[i] = http2.Setting{ID: http2.SettingID(0x100 + i), Val: 1}
+			}
+			_ = w.fr.WriteSettings(ss...)
+		}}},
+		{"settings-200-entries", h2Script{frames: func(w *h2Writer) {
+			ss := make([]http2.Setting, 200)
+			for i := range ss {
+				ss[i] = http2.Setting{ID: http2.SettingID(0x100 + i), Val: 1}
+			}
+			_ = w.fr.WriteSettings(ss...)
+		}}},
+		{"data-stream-0", h2Script{frames: func(w *h2Writer) { w.buf.Write(rawFrameHeader(3, http2.FrameData, 0, 0)); w.buf.WriteString("abc") }}},
+		{"headers-stream-0", h2Script{frames: func(w *h2Writer) {
+			b := w.block(":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/")
+			w.buf.Write(rawFrameHeader(len(b), http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 0))
+			w.buf.Write(b)
+		}}},
+		{"window-update-bad-length", h2Script{frames: func(w *h2Writer) {
+			w.buf.Write(rawFrameHeader(3, http2.FrameWindowUpdate, 0, 0))
+			w.buf.WriteString("abc")
+		}}},
+		{"rst-bad-length", h2Script{frames: func(w *h2Writer) {
+			w.buf.Write(rawFrameHeader(3, http2.FrameRSTStream, 0, 1))
+			w.buf.WriteString("abc")
+		}}},
+		{"priority-bad-length", h2Script{frames: func(w *h2Writer) { w.buf.Write(rawFrameHeader(3, http2.FramePriority, 0, 1)); w.buf.WriteString("abc") }}},
+		{"goaway-on-stream", h2Script{frames: func(w *h2Writer) {
+			w.buf.Write(rawFrameHeader(8, http2.FrameGoAway, 0, 1))
+			w.buf.Write(make([]byte, 8))
+		}}},
+		{"headers-bad-padding", h2Script{frames: func(w *h2Writer) {
+			w.buf.Write(rawFrameHeader(3, http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1))
+			w.buf.Write([]byte{200, 0x82, 0x84})
+		}}},
 		{"settings-two-acks", h2Script{frames: func(w *h2Writer) { _ = w.fr.WriteSettingsAck() }}},
 		{"headers-te-gzip", h2Script{frames: func(w *h2Writer) {
 			w.request(1, true, ":method", "GET", ":scheme", "https", ":authority", "localhost", ":path", "/", "te", "gzip")
