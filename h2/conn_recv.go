@@ -128,8 +128,9 @@ func goParseError(b []byte, err error) error {
 	return err
 }
 
-// Reasons of the frame-order errors, which Go's framer finds before its
-// server sees the frame (see raiseGoLast).
+// Reasons that name an error for goParseError and raiseGoLast: the
+// frame-order errors Go's framer finds before its server sees the frame,
+// and too much HEADERS padding.
 const (
 	reasonInsideBlock      = "frame inside a field block"
 	reasonHeadersPad       = "HEADERS pad length too large"
