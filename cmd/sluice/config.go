@@ -149,7 +149,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.h2SettingsTimeout, "h2-settings-timeout", 10*time.Second, "an HTTP/2 client that has not acknowledged our SETTINGS this long after connecting is closed (SETTINGS_TIMEOUT; 0 = never)")
 	fs.DurationVar(&c.tcpKeepAlive, "tcp-keepalive", 0, "TCP keepalive on client and upstream sockets: a probe after this long without traffic, so a peer gone without a FIN is found before --idle-timeout (0 = off, as nginx without so_keepalive)")
 	fs.StringVar(&c.connectResponse, "connect-response", "", `the head an HTTP/1.1 CONNECT's success is answered with, "\r\n" between lines (proxy_connect_response); empty = "HTTP/1.1 200 Connection established"`)
-	fs.StringVar(&c.camouflage, "camouflage", "", "whose HTTP/2 connection preface to send before any request: go (a default Go net/http server's) or off (sluice's own, with extended CONNECT for connect-udp); empty = go with --probe-resistance, else off")
+	fs.StringVar(&c.camouflage, "camouflage", "", "whom to look like before a client proves itself: go (a default Go net/http and quic-go http3 server: HTTP/2 preface and errors, HTTP/3 SETTINGS without datagrams) or off (sluice's own, with extended CONNECT over HTTP/2 and HTTP/3 datagrams for connect-udp); empty = go with --probe-resistance, else off")
 	fs.Int64Var(&c.quicMaxStreams, "quic-max-streams", 128, "concurrent request streams per QUIC connection (http3_max_concurrent_streams)")
 	c.quicStreamWindow, c.quicConnWindow = 1<<20, 16<<20
 	fs.Var(&c.quicStreamWindow, "quic-stream-window", "most a QUIC stream may have sent that the proxy has not read, a `size` (http3_stream_buffer_size)")

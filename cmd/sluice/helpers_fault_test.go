@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 	"github.com/sluice-proxy/sluice/relay"
 	"golang.org/x/net/http2"
+	"golang.org/x/sys/unix"
 )
 
 // faultTunnel is one CONNECT tunnel as its client sees it.
@@ -329,10 +332,43 @@ func noLeaks(t *testing.T, p *proxy, base leaks, what string) {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%s: leaked: now %+v, baseline %+v\n%s", what, now, base, buf)
+			t.Fatalf("%s: leaked: now %+v, baseline %+v\nfds:\n%s\n%s", what, now, base, fdList(), buf)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// fdList names this process's open fds and what each is, with the
+// loopback TCP endpoints of each socket, for a leak report.
+func fdList() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		b.WriteString(e.Name() + " " + target)
+		if sa, err := unix.Getsockname(fd); err == nil {
+			b.WriteString(" local " + sockaddrString(sa))
+		}
+		if sa, err := unix.Getpeername(fd); err == nil {
+			b.WriteString(" peer " + sockaddrString(sa))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	}
+	return "?"
 }
 
 // isStreamError reports whether err is the reset of a tunnel: h2
