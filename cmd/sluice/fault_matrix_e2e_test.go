@@ -14,6 +14,7 @@ import (
 
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // faultScenario runs one fault on a fresh client of one protocol.
@@ -192,6 +193,37 @@ func TestE2EFaultMatrix(t *testing.T) {
 	base := snapshot(t, p)
 	noLeaks(t, p, base, "warm-up")
 	base = snapshot(t, p)
+
+	// Rapid reset: CONNECT streams opened and reset at once, up to 10,000,
+	// as fast as the socket takes them. The premature-reset rule ends the
+	// connection with ENHANCE_YOUR_CALM long before; the dials its
+	// streams started are all undone.
+	t.Run("h2c/rapid-reset", func(t *testing.T) {
+		c := dialSilentH2(t, p.plain)
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		for i := 0; i < 10000; i++ {
+			id := uint32(2*i + 1)
+			hb.Reset()
+			_ = enc.WriteField(hpack.HeaderField{Name: ":method", Value: "CONNECT"})
+			_ = enc.WriteField(hpack.HeaderField{Name: ":authority", Value: o.hold.addr()})
+			if c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true}) != nil ||
+				c.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+				break // the server closed the connection
+			}
+		}
+		c.until(t, "GOAWAY ENHANCE_YOUR_CALM", goAwayWith(http2.ErrCodeEnhanceYourCalm))
+		c.closed(t)
+		_ = c.nc.Close()
+		for drained := false; !drained; { // origins the stream dials reached
+			select {
+			case <-o.hold.ended:
+			default:
+				drained = true
+			}
+		}
+		noLeaks(t, p, base, "h2c/rapid-reset")
+	})
 
 	for _, pr := range faultProtos {
 		for _, sc := range faultScenarios {
