@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -394,6 +395,18 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 	}
 	c.gc = nil
 	eof := err == nil || errors.Is(err, io.EOF)
+	if eof && !readZero(err) {
+		// gnet did not read a 0 here: it closes a conn whose poll event
+		// has EPOLLERR or EPOLLHUP but neither EPOLLIN nor EPOLLOUT
+		// without reading, and says io.EOF. A reset socket can poll that
+		// way: Linux's tcp_reset sets the error and TCP_CLOSE before the
+		// shutdown bits that make the socket readable, and an epoll_wait
+		// on another CPU can come in between. The error is still pending
+		// on the socket (gnet closes its fd after OnClose).
+		if serr := pendingError(gc.Fd()); serr != nil {
+			err, eof = serr, false
+		}
+	}
 	if !eof {
 		c.closeWith(err)
 		return
@@ -426,3 +439,23 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 }
 
 var errEOFBacklog = errors.New("engine: peer closed while data toward it was still queued")
+
+// readZero reports whether err is gnet's report of a read that returned 0:
+// the peer's FIN, after everything it sent.
+func readZero(err error) bool {
+	var se *os.SyscallError
+	return errors.As(err, &se) && se.Syscall == "read"
+}
+
+// pendingError takes the socket's pending error (SO_ERROR), if any: the
+// ECONNRESET of a reset that nothing has read yet.
+func pendingError(fd int) error {
+	if fd < 0 {
+		return nil
+	}
+	n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || n == 0 {
+		return nil
+	}
+	return os.NewSyscallError("read", unix.Errno(n))
+}

@@ -65,8 +65,9 @@ func (c *Conn) unpark() {
 	}
 	if nc.RemoteAddr() == nil {
 		// The socket reached TCP_CLOSE while parked (the peer sent its last
-		// bytes and closed). gnet cannot enroll it, so the loop's waiter
-		// service reads what is left.
+		// bytes and closed, or reset it). gnet cannot enroll it, so the
+		// loop's waiter service reads what is left, and the read says which
+		// (0 or ECONNRESET).
 		c.fd = dupOf(nc)
 		_ = nc.Close()
 		if c.fd < 0 {
