@@ -21,6 +21,8 @@ type tlsTransport struct {
 	c   *Conn    // after the switch; loop-owned
 	in  []byte   // borrowed ciphertext, valid during one OnTraffic
 	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
+
+	inBuf *tlsInBuf // the holder of the record buffer lent from tlsInPool, while lent
 }
 
 // tlsBatchMax bounds the ciphertext one Conn.Write gathers before it writes
@@ -107,6 +109,7 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 	defer func() { <-e.sem }()
 	tr := &tlsTransport{nc: nc}
 	tc := tls.Server(tr, l.spec.TLS)
+	tr.lendRecordBuf(tc)
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
 	err := tc.HandshakeContext(ctx)
@@ -126,6 +129,7 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
+	tr.reclaimRecordBuf(tc) // unless the client's first records came with its Finished
 	c.tls, c.tr = tc, tr
 	c.alpn = tc.ConnectionState().NegotiatedProtocol
 	l.register(c, nc)
@@ -136,9 +140,12 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 // before it reports would-block, so nothing of ct outlives the call.
 // tls.Conn.Read returns one record (16 KB at most) per call; the records
 // are gathered in the scratch buffer and delivered together, so a tunnel
-// writes one upstream chunk per read, not one per record.
+// writes one upstream chunk per read, not one per record. crypto/tls's
+// record buffer is lent for the call and taken back after it (tlsbuf.go),
+// so a quiet conn holds none.
 func (c *Conn) readTLS(ct []byte) {
 	c.tr.in = ct
+	c.tr.lendRecordBuf(c.tls)
 	buf := c.loop.scratch
 	for !c.closed {
 		n := 0
@@ -172,6 +179,7 @@ func (c *Conn) readTLS(ct []byte) {
 		break
 	}
 	c.tr.in = nil
+	c.tr.reclaimRecordBuf(c.tls)
 }
 
 // deliver hands plaintext read outside gnet's buffers (TLS, raw reads) to the
