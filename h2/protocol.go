@@ -149,8 +149,13 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 		h.wait(waitNone, 0)
 	}
 	// A peer that makes us queue answers (PING, SETTINGS) while it does not
-	// read would grow the socket buffer without a window to stop it.
-	if c.Buffered() > h.s.Relay.HardCap {
+	// read would grow the socket buffer without a window to stop it. The
+	// socket also holds the streams' tunnel bytes, each stream up to its
+	// high watermark before its upstream pauses (a conn-level
+	// WINDOW_UPDATE may release them all at once), so those are allowed
+	// beyond the cap.
+	high, _, hardCap := h.s.Relay.Limits()
+	if c.Buffered() > hardCap+h.sc.NumStreams()*high {
 		h.sc.Abort(ErrCodeEnhanceYourCalm)
 		h.writeOut()
 		c.Close()

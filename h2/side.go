@@ -49,8 +49,15 @@ func (sd *side) Write(p []byte) {
 }
 
 // Buffered implements relay.End: bytes waiting for window plus the
-// socket's backlog, which every stream of the conn shares.
-func (sd *side) Buffered() int { return sd.q.len() + sd.h.c.Buffered() }
+// socket's backlog, which every stream of the conn shares. The backlog
+// counts up to just past the high watermark: enough to pause this
+// stream's upstream while the socket is behind, but the other streams'
+// bytes in it must not push this tunnel past its hard cap (eight streams
+// at their watermark would end every one of them).
+func (sd *side) Buffered() int {
+	high, _, _ := sd.h.s.Relay.Limits()
+	return sd.q.len() + min(sd.h.c.Buffered(), high+1)
+}
 
 // PauseRead implements relay.End.
 func (sd *side) PauseRead() { sd.paused = true }

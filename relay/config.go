@@ -75,3 +75,7 @@ func (c *Config) hardCap() int {
 	}
 	return 8 * c.high()
 }
+
+// Limits returns High, Low and HardCap with their defaults applied, for a
+// front end that bounds what it queues itself.
+func (c *Config) Limits() (high, low, hardCap int) { return c.high(), c.low(), c.hardCap() }

@@ -5,8 +5,10 @@ package main
 // all its credit from streams that are refused or end while paused.
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"io"
 	"net"
 	"path/filepath"
@@ -41,6 +43,64 @@ func TestE2EH2FlowSlowReaderPausesUpstream(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
 		t.Fatalf("got %d of %d bytes (err %v) after reading resumed", len(got), len(data), err)
+	}
+}
+
+// TestE2EH2FlowFramesWhileBacklogged: a client whose socket has a backlog
+// of tunnel data it has not read yet still may send frames (here a PING;
+// a browser sends WINDOW_UPDATEs): the connection lives, the PING is
+// answered and every byte arrives. The guard against a peer that makes
+// the proxy queue answers without reading used to count the tunnels'
+// bytes and a cap of 0, so any frame with anything queued ended the
+// connection, and with it every download on it.
+func TestE2EH2FlowFramesWhileBacklogged(t *testing.T) {
+	t.Parallel()
+	data := make([]byte, 32<<20)
+	_, _ = rand.Read(data)
+	ln := funcOrigin(t, func(c net.Conn) {
+		defer c.Close()
+		_, _ = c.Write(data)
+	})
+	// A 4 MiB watermark and a client receive buffer of 32 KiB: the kernel
+	// takes little, so the proxy holds a backlog of its own.
+	p := startOpenProxy(t, "--buffer-size", "4MiB", "--splice-after", "0")
+	for _, useTLS := range []bool{true, false} {
+		t.Run(listenerName(useTLS), func(t *testing.T) {
+			raw, err := net.DialTimeout("tcp", p.addr(useTLS), waitLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = raw.Close() })
+			_ = raw.(*net.TCPConn).SetReadBuffer(32 << 10)
+			var c net.Conn = raw
+			if useTLS {
+				tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+				if err := tc.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				c = tc
+			}
+			cc := h2Over(t, c)
+			resp, pw, err := h2Connect(cc, ln.Addr().String(), nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("CONNECT: %v %v", resp, err)
+			}
+			defer pw.Close()
+			waitParked(t, p) // the client reads nothing yet: data waits in the proxy
+			pinged := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+				defer cancel()
+				pinged <- cc.Ping(ctx)
+			}()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+				t.Fatalf("got %d of %d bytes (err %v) after a PING sent while backlogged", len(got), len(data), err)
+			}
+			if err := <-pinged; err != nil {
+				t.Fatalf("the PING sent while backlogged: %v", err)
+			}
+		})
 	}
 }
 
