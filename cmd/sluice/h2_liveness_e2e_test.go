@@ -17,11 +17,15 @@ import (
 )
 
 // silentH2 is an h2c client that answers nothing: it reads the server's
-// frames into a channel and writes only what the test tells it to.
+// frames into a channel and writes only what the test tells it to. A frame
+// is valid until the next until or closed (the framer reuses its buffer),
+// so the reader goes on only once the test asks for the next one.
 type silentH2 struct {
 	nc     net.Conn
 	fr     *http2.Framer
 	frames chan http2.Frame
+	next   chan struct{} // the test is done with the frame it holds
+	held   bool
 	err    chan error // the read error that ended the conn
 }
 
@@ -31,10 +35,16 @@ func dialSilentH2(t *testing.T, addr string) *silentH2 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(3 * waitLimit))
-	c := &silentH2{nc: nc, fr: http2.NewFramer(nc, nc), frames: make(chan http2.Frame, 64), err: make(chan error, 1)}
+	c := &silentH2{nc: nc, fr: http2.NewFramer(nc, nc), frames: make(chan http2.Frame), next: make(chan struct{}), err: make(chan error, 1)}
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	t.Cleanup(func() {
+		_ = nc.Close()
+		select { // a reader waiting for the test to let go of a frame ends
+		case c.next <- struct{}{}:
+		default:
+		}
+	})
 	if _, err := io.WriteString(nc, http2.ClientPreface); err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +60,18 @@ func dialSilentH2(t *testing.T, addr string) *silentH2 {
 				return
 			}
 			c.frames <- f
+			<-c.next
 		}
 	}()
 	return c
+}
+
+// release hands the frame the test holds back to the reader.
+func (c *silentH2) release() {
+	if c.held {
+		c.held = false
+		c.next <- struct{}{}
+	}
 }
 
 // until returns the first frame ok accepts, failing if the conn ends or
@@ -61,11 +80,13 @@ func (c *silentH2) until(t *testing.T, what string, ok func(http2.Frame) bool) h
 	t.Helper()
 	timeout := time.After(waitLimit)
 	for {
+		c.release()
 		select {
 		case f, open := <-c.frames:
 			if !open {
 				t.Fatalf("conn ended before %s: %v", what, <-c.err)
 			}
+			c.held = true
 			if ok(f) {
 				return f
 			}
@@ -80,8 +101,10 @@ func (c *silentH2) closed(t *testing.T) {
 	t.Helper()
 	timeout := time.After(waitLimit)
 	for {
+		c.release()
 		select {
 		case _, open := <-c.frames:
+			c.held = open
 			if !open {
 				if err := <-c.err; !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
 					t.Fatalf("conn ended with %v; want the server's close", err)

@@ -4,6 +4,7 @@ package main
 // the drain deadline, and a shutdown right after TLS handshakes.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // waitRefused polls until a dial to addr is refused. A dial that still
@@ -204,5 +208,93 @@ func TestE2EShutdownAfterTLSAccepts(t *testing.T) {
 	defer cancel()
 	if err := p.s.shutdown(ctx); err != nil {
 		t.Fatalf("shutdown with no conns open: %v", err)
+	}
+}
+
+// TestE2EShutdownH2TwoGoAways: the drain as a raw client sees it: a first
+// GOAWAY naming the largest stream id (streams in flight still come), a
+// second one naming the last stream served; a stream opened after it gets
+// REFUSED_STREAM while the open tunnel still echoes, and shutdown returns
+// nil once that tunnel ends.
+func TestE2EShutdownH2TwoGoAways(t *testing.T) {
+	echo := startEcho(t)
+	p := startOpenProxy(t)
+	c := dialSilentH2(t, p.plain)
+	c.until(t, "the server's SETTINGS", func(f http2.Frame) bool {
+		s, ok := f.(*http2.SettingsFrame)
+		return ok && !s.IsAck()
+	})
+	if err := c.fr.WriteSettingsAck(); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(id uint32) {
+		t.Helper()
+		var hb bytes.Buffer
+		enc := hpack.NewEncoder(&hb)
+		_ = enc.WriteField(hpack.HeaderField{Name: ":method", Value: "CONNECT"})
+		_ = enc.WriteField(hpack.HeaderField{Name: ":authority", Value: echo.addr()})
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echoes := func(msg string) {
+		t.Helper()
+		if err := c.fr.WriteData(1, false, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		d := c.until(t, "the echo of "+msg, func(f http2.Frame) bool {
+			d, ok := f.(*http2.DataFrame)
+			return ok && d.StreamID == 1
+		}).(*http2.DataFrame)
+		if string(d.Data()) != msg {
+			t.Fatalf("echo %q; want %q", d.Data(), msg)
+		}
+	}
+	connect(1)
+	c.until(t, "the 200 of stream 1", func(f http2.Frame) bool {
+		h, ok := f.(*http2.MetaHeadersFrame)
+		return ok && h.StreamID == 1 && h.PseudoValue("status") == "200"
+	})
+	echoes("before")
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- p.s.shutdown(ctx)
+	}()
+	p.stopped = true
+	first := c.until(t, "the first GOAWAY", goAwayWith(http2.ErrCodeNo)).(*http2.GoAwayFrame)
+	if first.LastStreamID != 1<<31-1 {
+		t.Errorf("first GOAWAY names stream %d; want 2^31-1", first.LastStreamID)
+	}
+	second := c.until(t, "the second GOAWAY", goAwayWith(http2.ErrCodeNo)).(*http2.GoAwayFrame)
+	if second.LastStreamID != 1 {
+		t.Errorf("second GOAWAY names stream %d; want 1, the last one served", second.LastStreamID)
+	}
+	connect(3)
+	rst := c.until(t, "RST_STREAM for stream 3", func(f http2.Frame) bool {
+		r, ok := f.(*http2.RSTStreamFrame)
+		return ok && r.StreamID == 3
+	}).(*http2.RSTStreamFrame)
+	if rst.ErrCode != http2.ErrCodeRefusedStream {
+		t.Errorf("stream 3 after the drain's GOAWAY: %v; want REFUSED_STREAM", rst.ErrCode)
+	}
+	echoes("during the drain")
+	select {
+	case err := <-done:
+		t.Fatalf("shutdown returned (%v) while a tunnel was open", err)
+	default:
+	}
+	if err := c.fr.WriteData(1, true, nil); err != nil { // END_STREAM: the echo origin closes
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("shutdown did not return after the last tunnel ended")
 	}
 }
