@@ -25,14 +25,30 @@ type faultScenario struct {
 
 // faultOrigins are the targets the scenarios use.
 type faultOrigins struct {
+	p       *proxy
 	echo    *echoOrigin
+	source  net.Listener   // sends slowBytes, then closes
+	sink    *watchedOrigin // reads slowBytes only once released
 	finSoon *watchedOrigin // says "bye", half-closes, reads to the end
 	rst     *watchedOrigin // reads one chunk, then resets
 	hold    *watchedOrigin // reads until the proxy's side goes away
 	refused string
 }
 
-const finUpload = 256 << 10
+const (
+	finUpload = 256 << 10
+	slowBytes = 8 << 20 // past the 1 MiB watermark, the windows and the socket buffers
+)
+
+// pausedSince waits (bounded) until the proxy paused reading a socket
+// more often than before: a slow peer held the other side back.
+func pausedSince(t *testing.T, o *faultOrigins, before int64) {
+	t.Helper()
+	waitFor(t, "the proxy to pause the fast side", func() bool { return o.p.s.eng.Stats().Parks > before })
+}
+
+// sinkGo releases the sink origin's next conn to read.
+var sinkGo = make(chan struct{}, 1)
 
 var faultScenarios = []faultScenario{
 	{"echo", func(t *testing.T, c faultClient, o *faultOrigins) {
@@ -116,6 +132,43 @@ var faultScenarios = []faultScenario{
 			_ = o.hold.waitEnded(t, "client-vanishes")
 		}
 	}},
+	// The client stops reading while the upstream sends: the proxy stops
+	// reading the upstream (its buffer bounded); when the client reads
+	// again every byte arrives in order.
+	{"slow-client", func(t *testing.T, c faultClient, o *faultOrigins) {
+		before := o.p.s.eng.Stats().Parks
+		tun := mustConnect(t, c, o.source.Addr().String())
+		pausedSince(t, o, before)
+		got, err := io.ReadAll(tun)
+		if err != nil || !bytes.Equal(got, slowPattern) {
+			t.Fatalf("read %d of %d bytes after the pause, %v", len(got), slowBytes, err)
+		}
+	}},
+	// The upstream stops reading while the client sends: the client is
+	// held back (the proxy stops reading it, or withholds credit); once
+	// the upstream reads, every byte arrives.
+	{"slow-upstream", func(t *testing.T, c faultClient, o *faultOrigins) {
+		before := o.p.s.eng.Stats().Parks
+		tun := mustConnect(t, c, o.sink.addr())
+		sent := make(chan error, 1)
+		go func() {
+			_, err := tun.Write(slowPattern)
+			if err == nil {
+				err = tun.closeWrite()
+			}
+			sent <- err
+		}()
+		if _, isH1 := tun.(*h1FaultTunnel); isH1 {
+			pausedSince(t, o, before) // h2 and h3 hold the client back with credit instead
+		}
+		sinkGo <- struct{}{}
+		if err := <-sent; err != nil {
+			t.Fatalf("sending to a slow upstream: %v", err)
+		}
+		if err := o.sink.waitEnded(t, "slow-upstream"); err != nil {
+			t.Fatalf("the upstream: %v", err)
+		}
+	}},
 	{"connect-refused", func(t *testing.T, c faultClient, o *faultOrigins) {
 		wantStatus(t, c, o.refused, 502)
 	}},
@@ -126,6 +179,16 @@ var faultScenarios = []faultScenario{
 		wantStatus(t, c, "blackhole.example:443", 504)
 	}},
 }
+
+// slowPattern is what the slow scenarios move: not all one byte, so a
+// reordering or a repeat shows.
+var slowPattern = func() []byte {
+	b := make([]byte, slowBytes)
+	for i := range b {
+		b[i] = byte(i * 7 / 5)
+	}
+	return b
+}()
 
 func mustConnect(t *testing.T, c faultClient, target string) faultTunnel {
 	t.Helper()
@@ -154,6 +217,18 @@ func TestE2EFaultMatrix(t *testing.T) {
 	})
 	o := &faultOrigins{
 		echo: startEcho(t),
+		source: funcOrigin(t, func(c net.Conn) {
+			_, _ = c.Write(slowPattern)
+		}),
+		sink: startWatchedOrigin(t, func(c net.Conn) error {
+			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10)
+			<-sinkGo
+			got, err := io.ReadAll(c)
+			if err == nil && !bytes.Equal(got, slowPattern) {
+				err = errors.New("got " + strconv.Itoa(len(got)) + " bytes, not the ones sent")
+			}
+			return err
+		}),
 		finSoon: startWatchedOrigin(t, func(c net.Conn) error {
 			if _, err := io.WriteString(c, "bye"); err != nil {
 				return err
@@ -181,7 +256,8 @@ func TestE2EFaultMatrix(t *testing.T) {
 		}),
 		refused: "127.0.0.1:" + strconv.Itoa(closedPort(t)),
 	}
-	p := startOpenProxy(t, "--resolver", dns, "--connect-timeout", "500ms", "--quic-idle-timeout", "2s")
+	p := startOpenProxy(t, "--resolver", dns, "--connect-timeout", "500ms", "--quic-idle-timeout", "2s", "--splice-after", "0")
+	o.p = p
 
 	// One round of every protocol first, so that what is made once per
 	// process (pools, the QUIC listener's goroutines) is in the baseline.
