@@ -5,8 +5,6 @@ package main
 // followed by the leak check of the TCP matrix.
 
 import (
-	"context"
-	"crypto/tls"
 	"net"
 	"strconv"
 	"testing"
@@ -73,22 +71,7 @@ var udpFaultProtos = []struct {
 // UDP socket of its own, so that it can vanish without CONNECTION_CLOSE.
 func dialH3DatagramFault(t *testing.T, p *proxy) *udpFaultClient {
 	t.Helper()
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &quic.Transport{Conn: udp}
-	to, err := net.ResolveUDPAddr("udp", p.quic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	conn, err := tr.Dial(ctx, to, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}},
-		&quic.Config{EnableDatagrams: true, InitialPacketSize: 1350})
-	if err != nil {
-		t.Fatalf("QUIC to the proxy: %v", err)
-	}
+	udp, tr, conn := dialQUICOwnSocket(t, p, &quic.Config{EnableDatagrams: true, InitialPacketSize: 1350})
 	cc := masque.NewClientConn((&http3.Transport{EnableDatagrams: true}).NewClientConn(conn))
 	var flows []udpFlow
 	return &udpFaultClient{

@@ -190,6 +190,15 @@ type h3FaultTunnel struct{ rs *http3.RequestStream }
 
 func dialH3Fault(t *testing.T, p *proxy) faultClient {
 	t.Helper()
+	udp, tr, conn := dialQUICOwnSocket(t, p, &quic.Config{})
+	return &h3Fault{udp: udp, tr: tr, conn: conn, cc: (&http3.Transport{}).NewClientConn(conn)}
+}
+
+// dialQUICOwnSocket opens a QUIC connection to the proxy's HTTP/3
+// listener from a UDP socket of its own: closing that socket makes the
+// client vanish without a CONNECTION_CLOSE.
+func dialQUICOwnSocket(t *testing.T, p *proxy, qc *quic.Config) (*net.UDPConn, *quic.Transport, *quic.Conn) {
+	t.Helper()
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -201,11 +210,11 @@ func dialH3Fault(t *testing.T, p *proxy) faultClient {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	conn, err := tr.Dial(ctx, to, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, &quic.Config{})
+	conn, err := tr.Dial(ctx, to, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}, qc)
 	if err != nil {
 		t.Fatalf("QUIC to the proxy: %v", err)
 	}
-	return &h3Fault{udp: udp, tr: tr, conn: conn, cc: (&http3.Transport{}).NewClientConn(conn)}
+	return udp, tr, conn
 }
 
 func (h *h3Fault) connect(t *testing.T, target string) (faultTunnel, int) {
