@@ -12,7 +12,11 @@ import (
 // it; what a comment or a doc needs to say, it says itself.
 func TestRepoStandsAlone(t *testing.T) {
 	root := filepath.Join("..", "..")
-	outside := []string{"../shared", "shared/reference", "design.md", "anchors.md", "relay-next-wave", "gnet-workarounds"}
+	// The names are put together here, so that this file, which must
+	// know them, does not itself point anywhere.
+	notes := "sha" + "red"
+	outside := []string{"../" + notes, notes + "/reference", "design" + ".md", "anchors" + ".md",
+		"relay-next" + "-wave", "gnet-work" + "arounds"}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -33,7 +37,7 @@ func TestRepoStandsAlone(t *testing.T) {
 			return err
 		}
 		for _, s := range outside {
-			if path != filepath.Join(root, "cmd", "sluice", "repo_test.go") && strings.Contains(string(b), s) {
+			if strings.Contains(string(b), s) {
 				t.Errorf("%s mentions %q, a file outside the repository", path, s)
 			}
 		}
