@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -52,22 +51,10 @@ func TestResetPolledAsErrorEventIsAnError(t *testing.T) {
 	for _, halfClose := range []bool{false, true} {
 		t.Run(fmt.Sprintf("HalfClose=%v", halfClose), func(t *testing.T) {
 			h := &resetHandler{conns: make(chan *Conn, 1), eof: make(chan struct{}, 1), closed: make(chan error, 1)}
-			e := New(Config{Workers: 1, HalfClose: halfClose, Log: zerolog.Nop()})
-			a, err := e.Listen(ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *Conn) Handler {
+			a := startEngine(t, Config{Workers: 1, HalfClose: halfClose, Log: zerolog.Nop()}, ListenerSpec{Open: func(c *Conn) Handler {
 				h.conns <- c
 				return h
 			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				_ = e.Shutdown(ctx)
-			})
 			peer, err := net.DialTimeout("tcp", a.String(), 5*time.Second)
 			if err != nil {
 				t.Fatal(err)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -91,24 +90,12 @@ func testTLSIdleConnBuffers(t *testing.T, version uint16) {
 		t.Fatal(err)
 	}
 	h := &tlsEcho{conns: make(chan *Conn, 2)}
-	e := New(Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := e.Listen(ListenerSpec{Addr: "127.0.0.1:0",
+	a := startEngine(t, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Open: func(c *Conn) Handler {
 			h.conns <- c
 			return h
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
 	nc, err := net.Dial("tcp", a.String())
 	if err != nil {
 		t.Fatal(err)
@@ -264,21 +251,9 @@ func BenchmarkTLSEcho(b *testing.B) {
 				saved := tlsBufs.ok
 				tlsBufs.ok = saved && release
 				defer func() { tlsBufs.ok = saved }()
-				e := New(Config{Workers: 1, Log: zerolog.Nop()})
-				a, err := e.Listen(ListenerSpec{Addr: "127.0.0.1:0",
+				a := startEngine(b, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{
 					TLS:  &tls.Config{Certificates: []tls.Certificate{cert}},
 					Open: func(c *Conn) Handler { return &tlsEcho{} }})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := e.Start(); err != nil {
-					b.Fatal(err)
-				}
-				defer func() {
-					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					defer cancel()
-					_ = e.Shutdown(ctx)
-				}()
 				cc, err := tls.Dial("tcp", a.String(), &tls.Config{InsecureSkipVerify: true})
 				if err != nil {
 					b.Fatal(err)
@@ -347,22 +322,10 @@ func TestTLSIdleUpstreamHoldsNoRecordBuffers(t *testing.T) {
 		}
 	}()
 	h := &tlsEcho{conns: make(chan *Conn, 1)}
-	e := New(Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := e.Listen(ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *Conn) Handler {
+	a := startEngine(t, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{Open: func(c *Conn) Handler {
 		h.conns <- c
 		return h
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
 	nc, err := net.Dial("tcp", a.String())
 	if err != nil {
 		t.Fatal(err)
