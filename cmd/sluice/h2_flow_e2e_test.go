@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"io"
 	"net"
 	"path/filepath"
@@ -66,21 +65,7 @@ func TestE2EH2FlowFramesWhileBacklogged(t *testing.T) {
 	p := startOpenProxy(t, "--buffer-size", "4MiB", "--splice-after", "0")
 	for _, useTLS := range []bool{true, false} {
 		t.Run(listenerName(useTLS), func(t *testing.T) {
-			raw, err := net.DialTimeout("tcp", p.addr(useTLS), waitLimit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = raw.Close() })
-			_ = raw.(*net.TCPConn).SetReadBuffer(32 << 10)
-			var c net.Conn = raw
-			if useTLS {
-				tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-				if err := tc.Handshake(); err != nil {
-					t.Fatal(err)
-				}
-				c = tc
-			}
-			cc := h2Over(t, c)
+			_, cc := dialH2(t, p.addr(useTLS), useTLS, func(c *net.TCPConn) { _ = c.SetReadBuffer(32 << 10) })
 			resp, pw, err := h2Connect(cc, ln.Addr().String(), nil)
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("CONNECT: %v %v", resp, err)

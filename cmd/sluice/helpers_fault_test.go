@@ -134,19 +134,8 @@ type h2FaultTunnel struct {
 
 func dialH2Fault(t *testing.T, p *proxy, useTLS bool) faultClient {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", p.addr(useTLS), waitLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c net.Conn = raw
-	if useTLS {
-		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-		if err := tc.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		c = tc
-	}
-	return &h2Fault{raw: raw.(*net.TCPConn), cc: h2Over(t, c)}
+	raw, cc := dialH2(t, p.addr(useTLS), useTLS, nil)
+	return &h2Fault{raw: raw, cc: cc}
 }
 
 func (h *h2Fault) connect(t *testing.T, target string) (faultTunnel, int) {

@@ -38,11 +38,24 @@ func h2Over(t *testing.T, c net.Conn) *http2.ClientConn {
 // cleanup.
 func h2ClientConn(t *testing.T, p *proxy, useTLS bool) *http2.ClientConn {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", p.addr(useTLS), 5*time.Second)
+	_, cc := dialH2(t, p.addr(useTLS), useTLS, nil)
+	return cc
+}
+
+// dialH2 is h2ClientConn to addr that also returns the TCP socket (for
+// tests that cut it or size its buffers: tune, if set, runs before the
+// handshake).
+func dialH2(t *testing.T, addr string, useTLS bool, tune func(*net.TCPConn)) (*net.TCPConn, *http2.ClientConn) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw := nc.(*net.TCPConn)
 	t.Cleanup(func() { _ = raw.Close() })
+	if tune != nil {
+		tune(raw)
+	}
 	var c net.Conn = raw
 	if useTLS {
 		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
@@ -54,7 +67,7 @@ func h2ClientConn(t *testing.T, p *proxy, useTLS bool) *http2.ClientConn {
 		}
 		c = tc
 	}
-	return h2Over(t, c)
+	return raw, h2Over(t, c)
 }
 
 // h2From opens an HTTP/2 conn over TLS (ALPN h2) to the proxy from the
