@@ -22,7 +22,7 @@ type tlsTransport struct {
 	in  []byte   // borrowed ciphertext, valid during one OnTraffic
 	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
 
-	inBuf *tlsInBuf // the holder of the record buffer lent from tlsInPool, while lent
+	inBuf *byteBuffer // the holder of the record buffer lent from tlsInPool, while lent
 }
 
 // tlsBatchMax bounds the ciphertext one Conn.Write gathers before it writes

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"reflect"
-	"sync"
 	"unsafe"
 )
 
@@ -62,11 +61,8 @@ func tlsHand(tc *tls.Conn) *bytes.Buffer {
 	return (*bytes.Buffer)(unsafe.Add(unsafe.Pointer(tc), tlsBufs.hand))
 }
 
-// tlsInBuf carries a record buffer in tlsInPool.
-type tlsInBuf struct{ b []byte }
-
 // tlsInPool holds record buffers between reads, shared by every TLS conn.
-var tlsInPool sync.Pool // *tlsInBuf
+var tlsInPool Pool
 
 // tlsInKeepMax bounds the record buffers kept in the pool. One TLS 1.3
 // record with its header is at most 16 KB + 261 B; crypto/tls grows the
@@ -83,12 +79,9 @@ func (t *tlsTransport) lendRecordBuf(tc *tls.Conn) {
 	if raw.Cap() > 0 {
 		return // a partial record, kept from the last read
 	}
-	h, _ := tlsInPool.Get().(*tlsInBuf)
-	if h == nil {
-		return // crypto/tls allocates one, which reclaim pools
-	}
-	*raw = *bytes.NewBuffer(h.b[:0])
-	h.b = nil
+	h := tlsInPool.Get()
+	*raw = *bytes.NewBuffer(h.B[:0]) // an empty one: crypto/tls grows it, and reclaim pools it
+	h.B = nil
 	t.inBuf = h
 }
 
@@ -115,8 +108,8 @@ func (t *tlsTransport) reclaimRecordBuf(tc *tls.Conn) {
 		return
 	}
 	if h == nil {
-		h = new(tlsInBuf)
+		h = new(byteBuffer)
 	}
-	h.b = b
+	h.B = b
 	tlsInPool.Put(h)
 }

@@ -35,7 +35,9 @@ type originEnd struct {
 	abandoned bool // the tunnel closed the end while a retry dialed
 }
 
-var headBufs bytebufferpool.Pool
+// headBufs holds partial response heads; engine.Pool, not a bare
+// bytebufferpool.Pool, so buffers come back at their full capacity.
+var headBufs engine.Pool
 
 func (o *originEnd) Bind(ev relay.Events) { o.ev = ev }
 

@@ -23,6 +23,9 @@ type sendQueue struct {
 // is left to the collector.
 const maxPooled = 4 << 20
 
+// queueBufs is a plain sync.Pool, not an engine.Pool: bytebufferpool
+// drops buffers above the sizes it calibrates to, and queues vary from a
+// few KB to a few MB; with it the download above cost 3-4% more CPU.
 var queueBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // write sends p (and END_STREAM after it when end) as far as the window
