@@ -44,7 +44,7 @@ type Conn struct {
 	q       *byteBuffer
 	tls     *tls.Conn
 	tr      *tlsTransport
-	pend    *byteBuffer // TLS plaintext the handler left unconsumed
+	pend    *byteBuffer // what the handler left unconsumed, held outside gnet (TLS plaintext, raw reads, bytes before a FIN)
 	alpn    string
 	idle    time.Duration
 	active  time.Time // when the sweep last saw activity
@@ -425,6 +425,7 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 	if halfClose {
 		if fd, err := gc.Dup(); err == nil { // EMFILE: this conn just lacks true half-close
 			c.fd = fd
+			c.keepUnread(gc)
 			if c.h != nil && !c.peerDone {
 				c.peerDone = true
 				c.h.OnReadEOF(c)
@@ -436,6 +437,21 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 		}
 	}
 	c.closeWith(io.EOF)
+}
+
+// keepUnread moves what the handler left unconsumed in gnet's buffer,
+// which goes with gc, to c.pend, where TakeUnread and the next delivery
+// find it.
+func (c *Conn) keepUnread(gc gnet.Conn) {
+	if c.tls != nil || c.h == nil {
+		return // TLS plaintext is in c.pend already; what gnet holds is a partial record
+	}
+	if in, _ := gc.Next(-1); len(in) > 0 {
+		if c.pend == nil {
+			c.pend = getBuf()
+		}
+		_, _ = c.pend.Write(in)
+	}
 }
 
 var errEOFBacklog = errors.New("engine: peer closed while data toward it was still queued")

@@ -17,7 +17,15 @@ var errDetach = errors.New("engine: could not hand the socket back to the event 
 // a closed conn's unsent outbound bytes and unread inbound bytes, so both
 // must be empty. Otherwise the loop's waiter service tries again.
 func (c *Conn) tryPark() {
-	if c.gc == nil || c.closed || c.detaching {
+	if c.closed || c.detaching {
+		return
+	}
+	if c.gc == nil {
+		// Off gnet already, on a dup of its fd (the peer's FIN came):
+		// a detach has nothing of gnet's to wait for.
+		if c.detachFn != nil && c.fd >= 0 && (c.q == nil || c.q.Len() == 0) {
+			c.finishDetach()
+		}
 		return
 	}
 	if c.gc.OutboundBuffered() > 0 || c.gc.InboundBuffered() > 0 {
