@@ -33,7 +33,8 @@ type ServerConn struct {
 	streams map[uint32]*Stream
 	hb      headerBlock
 
-	prefaceLen    int  // bytes of the client preface matched so far
+	prefaceLen    int  // bytes of the client preface received so far
+	prefaceBad    bool // one of them was wrong (ProfileGo judges all 24 at once)
 	sawSettings   bool // the client's first frame, SETTINGS, arrived
 	settingsAcked bool // the client acknowledged our SETTINGS
 	pingOut       bool // our PING awaits its ACK
@@ -102,6 +103,9 @@ type headerBlock struct {
 	errCode   ErrCode // the stream error to send once the block is decoded
 	hasErr    bool
 }
+
+// PrefaceDone reports whether the client's preface has come in whole.
+func (c *ServerConn) PrefaceDone() bool { return c.prefaceLen == len(ClientPreface) }
 
 // NewServerConn returns a connection that expects the client preface first.
 // Our SETTINGS, and a WINDOW_UPDATE that grows the connection window to
@@ -283,17 +287,21 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 	n := 0
 	if c.prefaceLen < len(ClientPreface) {
 		m := min(len(in), len(ClientPreface)-c.prefaceLen)
-		if string(in[:m]) != ClientPreface[c.prefaceLen:c.prefaceLen+m] {
-			if c.goProfile() {
-				// Go's server hangs up without a GOAWAY.
-				c.failed = true
-				c.failErr = connError(ErrCodeProtocol, "invalid client preface")
-				return 0, c.failErr
-			}
-			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
-		}
+		c.prefaceBad = c.prefaceBad || string(in[:m]) != ClientPreface[c.prefaceLen:c.prefaceLen+m]
 		c.prefaceLen += m
 		n = m
+		if c.prefaceBad && c.goProfile() {
+			if c.prefaceLen < len(ClientPreface) {
+				return n, nil // Go's server reads all 24 bytes before it judges them
+			}
+			// and then hangs up without a GOAWAY.
+			c.failed = true
+			c.failErr = connError(ErrCodeProtocol, "invalid client preface")
+			return 0, c.failErr
+		}
+		if c.prefaceBad {
+			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
+		}
 	}
 	// Every turn consumes a whole frame of at least 9 bytes or stops.
 	for n < len(in) {

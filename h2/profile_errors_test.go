@@ -90,3 +90,25 @@ func TestProfileGoBadPreface(t *testing.T) {
 		t.Fatalf("frames after a bad preface: %v", fs)
 	}
 }
+
+// TestProfileGoBadPrefaceWaitsFor24Bytes: Go's server reads the whole
+// 24-byte preface before it judges it, so a client that sent fewer wrong
+// bytes is still waited for; the 24th ends the connection.
+func TestProfileGoBadPrefaceWaitsFor24Bytes(t *testing.T) {
+	hs := newHarness(t, GoDefaults(Config{}))
+	hs.frames() // the server's preface
+	bad := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	for i := range 23 {
+		hs.feed(bad[i : i+1])
+		if hs.err != nil || hs.c.Closed() {
+			t.Fatalf("after %d bytes: Feed error %v, Closed %v; want a conn still waiting", i+1, hs.err, hs.c.Closed())
+		}
+	}
+	hs.feed(bad[23:24])
+	if hs.err == nil || !hs.c.Closed() {
+		t.Fatalf("after 24 bytes: Feed error %v, Closed %v; want a failed connection", hs.err, hs.c.Closed())
+	}
+	if fs := hs.frames(); len(fs) != 0 {
+		t.Fatalf("frames after a bad preface: %v", fs)
+	}
+}

@@ -50,18 +50,23 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 	}
 	switch {
 	case s.Config.Profile == ProfileGo:
-		// Go's server waits goFirstSettings for the client's first frame,
-		// and not at all for the ACK of its SETTINGS.
-		h.wait(waitSettings, goFirstSettings)
+		// Go's server waits goPrefaceWait for the client's preface, then
+		// goFirstSettings for its first frame, and not at all for the
+		// ACK of its SETTINGS.
+		h.wait(waitPreface, goPrefaceWait)
 	case s.SettingsTimeout > 0:
 		h.wait(waitSettings, s.SettingsTimeout)
 	}
 	return h
 }
 
-// goFirstSettings is how long Go's server gives a client for its first
-// SETTINGS frame before it closes the conn without a GOAWAY.
-const goFirstSettings = 2 * time.Second
+// goPrefaceWait is how long Go's server gives a client for the 24 bytes of its
+// preface, and goFirstSettings how long then for its first SETTINGS frame,
+// before it closes the conn without a GOAWAY.
+const (
+	goPrefaceWait   = 10 * time.Second
+	goFirstSettings = 2 * time.Second
+)
 
 // conn drives one ServerConn from engine events. Owned by the conn's loop.
 type conn struct {
@@ -87,7 +92,8 @@ type waiting uint8
 
 const (
 	waitNone     waiting = iota
-	waitSettings         // the client's ACK of our SETTINGS
+	waitSettings         // the client's ACK of our SETTINGS (ProfileGo: its first SETTINGS)
+	waitPreface          // the client's preface (ProfileGo)
 	waitPing             // the ACK of our PING
 )
 
@@ -145,6 +151,9 @@ func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	if err != nil {
 		return len(b)
 	}
+	if h.waitFor == waitPreface && h.sc.PrefaceDone() {
+		h.wait(waitSettings, goFirstSettings)
+	}
 	if h.waitFor == waitSettings && h.sc.settingsDone() || h.waitFor == waitPing && !h.sc.PingOutstanding() {
 		h.wait(waitNone, 0)
 	}
@@ -195,7 +204,7 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 		return
 	}
 	switch w := h.waitFor; {
-	case w == waitSettings && !h.sc.settingsDone(), w == waitPing && h.sc.PingOutstanding():
+	case w == waitPreface, w == waitSettings && !h.sc.settingsDone(), w == waitPing && h.sc.PingOutstanding():
 		h.sc.TimedOut() // a peer that went silent, or never spoke HTTP/2 properly
 		h.writeOut()
 		return
