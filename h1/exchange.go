@@ -58,10 +58,16 @@ func (h *conn) forward(c *engine.Conn, req *Request, b []byte, n int) {
 	}
 	head, host, port, err := AppendForwardRequest(nil, req, ForwardOptions{Via: s.Via})
 	if err != nil {
-		relay.Refuse(relay.OnLoop(c.Loop()), s.Relay, r, 400, relay.ReasonBadRequest)
-		h.closing = true
-		s.fail(c, 400)
-		return
+		if !s.Policy.MaySite() {
+			relay.Refuse(relay.OnLoop(c.Loop()), s.Relay, r, 400, relay.ReasonBadRequest)
+			h.closing = true
+			s.fail(c, 400)
+			return
+		}
+		// An https:// target, say: a 400 before the gate would tell a
+		// prober a proxy is here, where a web server serves the path.
+		// The gate speaks first; a user then gets the 400.
+		r.Bad = relay.ReasonBadRequest
 	}
 	x := &exchange{
 		h: h, c: c, loop: relay.OnLoop(c.Loop()), body: newBodyCutter(req), method: req.Method,
@@ -226,7 +232,7 @@ func (x *exchange) Site(early []byte) {
 	h.closing = true
 	b := append(append(x.site, early...), h.carry...)
 	h.carry = nil
-	h.s.toSite(x.c, b)
+	h.site(x.c, b)
 }
 
 // reqBody is the client end of a forwarded request's tunnel seen as a

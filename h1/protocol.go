@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -42,6 +41,16 @@ type Server struct {
 	// OriginIdleTimeout is how long an origin conn waits in its loop's
 	// pool for the next request to its target; 0 is DefaultOriginIdle.
 	OriginIdleTimeout time.Duration
+	// GoReads makes a plain conn read as Go's net/http server with h2c
+	// reads one (--camouflage go): nothing is parsed before its h2c peek
+	// is complete, and the site reads the same bytes in the same steps.
+	GoReads bool
+	// ALPNGrace is how long a conn that chose h2 by ALPN may take to show
+	// an HTTP/1.1 request before it is HTTP/2 and gets the SETTINGS Go's
+	// server sends at once (--camouflage go); then only a proxy request
+	// with the right credentials is served as HTTP/1.1. 0: wait for the
+	// client's first bytes, and serve any HTTP/1.1 request.
+	ALPNGrace time.Duration
 
 	site  siteServer
 	pools sync.Map // *engine.Loop -> *originPool
@@ -68,6 +77,10 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 func (s *Server) OpenALPNH2(c *engine.Conn) engine.Handler {
 	h := s.Open(c).(*conn)
 	h.alpnH2 = true
+	if s.ALPNGrace > 0 {
+		h.alpnWait = true
+		c.SetDeadline(time.Now().Add(s.ALPNGrace))
+	}
 	return h
 }
 
@@ -85,6 +98,10 @@ type conn struct {
 	served int        // forwarded requests answered on this conn
 	done   bool       // the request was dispatched
 	alpnH2 bool       // ALPN said h2: HTTP/2 unless the first bytes say otherwise
+	// alpnWait: within ALPNGrace, before the first bytes said HTTP/1.1.
+	// h2Fallback: they did, within it; what is not a proxy user's request
+	// goes to HTTP/2, which refuses it as Go's server does.
+	alpnWait, h2Fallback bool
 	// Between forwarded requests.
 	idle     bool // waiting for the next request head: the keep-alive timeout runs
 	eof      bool // the client sent FIN
@@ -129,6 +146,13 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 			return h.toH2(c, b)
 		}
 		h.alpnH2 = false
+		if h.alpnWait {
+			h.alpnWait, h.h2Fallback = false, true
+			h.headerDeadline(c)
+		}
+	}
+	if h.s.GoReads && h.s.H2 != nil && h.served == 0 && !c.IsTLS() && goPeeking(b) {
+		return 0
 	}
 	if h.s.H2 != nil && h.served == 0 && len(b) > 0 && b[0] == 'P' {
 		if len(b) < len(h2Preface) && bytes.HasPrefix(h2Preface, b) {
@@ -158,9 +182,18 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 	case req.Form == FormAbsolute:
 		h.forward(c, &req, b, n)
 	default:
-		h.toSite(c, b)
+		h.site(c, b)
 	}
 	return len(b)
+}
+
+// headerDeadline starts the request-head timeout.
+func (h *conn) headerDeadline(c *engine.Conn) {
+	if h.s.HeaderTimeout > 0 {
+		c.SetDeadline(time.Now().Add(h.s.HeaderTimeout))
+	} else {
+		c.SetDeadline(time.Time{})
+	}
 }
 
 // next makes the conn read its next request once a forwarded one is
@@ -204,7 +237,7 @@ func (h *conn) badRequest(c *engine.Conn, b []byte, err error) {
 		// Our parser is stricter than a web server's, and its answers
 		// would give the proxy away: let the site answer as it would.
 		c.SetDeadline(time.Time{})
-		h.toSite(c, b)
+		h.site(c, b)
 		return
 	}
 	if notHTTP(b) {
@@ -234,14 +267,28 @@ func (h *conn) toH2(c *engine.Conn, b []byte) int {
 	return next.OnData(c, b)
 }
 
-// toSite hands the conn, with every byte it sent so far, to the web site.
-func (h *conn) toSite(c *engine.Conn, b []byte) { h.s.toSite(c, b) }
+// site hands the conn, with every byte it sent since its current request
+// began, to the web site: a request that is not a proxy's, or one the gate
+// hides the proxy from. On a conn that chose h2 by ALPN, HTTP/2 takes it
+// instead, as Go's server would have from the start.
+func (h *conn) site(c *engine.Conn, b []byte) {
+	if h.h2Fallback {
+		h.toH2(c, b)
+		return
+	}
+	h.s.toSite(c, b, h.served == 0, false)
+}
 
-func (s *Server) toSite(c *engine.Conn, b []byte) {
+// toSite detaches c for the site, which reads b first: the conn's first
+// bytes when first, and then a read timeout instead of the socket when
+// cut.
+func (s *Server) toSite(c *engine.Conn, b []byte, first, cut bool) {
 	site := s.Site
-	c.Detach(b, func(nc net.Conn) {
+	pre := append([]byte(nil), b...)
+	steps := first && s.GoReads && s.H2 != nil && !c.IsTLS()
+	c.Detach(nil, func(nc net.Conn) {
 		if nc != nil {
-			s.site.serve(site, nc)
+			s.site.serve(site, newReplay(nc, pre, steps, cut))
 		}
 	})
 }
@@ -269,10 +316,33 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 		}
 		return
 	}
+	if h.done {
+		return // answered and closing, or handed to the site, which reads the FIN itself
+	}
 	if h.served > 0 {
 		h.closing = true
 		c.CloseAfterFlush() // the last response may still be on its way
 		return
+	}
+	if h.alpnWait || h.probeResistant() {
+		// The client ended in the middle of its first head, or before it
+		// spoke within ALPNGrace: whoever would have read those bytes
+		// (the site, or HTTP/2) answers them, and then hears the FIN.
+		partial := append(h.carry, c.TakeUnread()...)
+		h.carry = nil
+		if len(partial) > 0 || h.alpnWait {
+			h.alpnWait = false
+			if h.alpnH2 || h.h2Fallback {
+				h.toH2(c, partial)
+				if next := c.Handler(); next != engine.Handler(h) {
+					next.OnReadEOF(c)
+				}
+				return
+			}
+			h.done = true
+			h.s.toSite(c, partial, true, false)
+			return
+		}
 	}
 	c.Close()
 }
@@ -307,6 +377,12 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.done || h.x != nil || h.closing {
 		return
 	}
+	if h.alpnWait {
+		// No HTTP/1.1 request came within ALPNGrace: HTTP/2 speaks.
+		h.alpnWait = false
+		h.toH2(c, c.TakeUnread())
+		return
+	}
 	h.done = true
 	if h.idle {
 		// Kept alive and idle for KeepAliveTimeout: not a slow client.
@@ -314,33 +390,31 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 		c.CloseAfterFlush()
 		return
 	}
-	if g := h.s.Policy.Gate; g != nil && g.ProbeResistance {
-		partial := append(h.carry, c.TakeUnread()...)
-		h.carry = nil
-		site := h.s.Site
-		c.Detach(nil, func(nc net.Conn) {
-			if nc != nil {
-				h.s.site.serve(site, &cutConn{Conn: nc, r: bytes.NewReader(partial)})
-			}
-		})
+	if h.probeResistant() {
+		// A read timeout, not EOF: net/http answers 400 to an EOF after a
+		// complete request line, but closes silently at its own timeout.
+		h.partialToSite(c, true)
 		return
 	}
 	h.s.fail(c, http.StatusRequestTimeout)
 }
 
-// cutConn reads b and then a read timeout (not EOF: net/http answers 400
-// to an EOF after a complete request line, but closes silently at its own
-// timeout there); writes go to the client.
-type cutConn struct {
-	net.Conn
-	r *bytes.Reader
+func (h *conn) probeResistant() bool {
+	g := h.s.Policy.Gate
+	return g != nil && g.ProbeResistance
 }
 
-func (c *cutConn) Read(p []byte) (int, error) {
-	if c.r.Len() == 0 {
-		return 0, os.ErrDeadlineExceeded
+// partialToSite gives the site what the client sent of a request head
+// that will not be completed, then a read timeout when cut, else the
+// socket's EOF; on a conn that chose h2 by ALPN, HTTP/2 gets it.
+func (h *conn) partialToSite(c *engine.Conn, cut bool) {
+	partial := append(h.carry, c.TakeUnread()...)
+	h.carry = nil
+	if h.h2Fallback {
+		h.toH2(c, partial)
+		return
 	}
-	return c.r.Read(p)
+	h.s.toSite(c, partial, h.served == 0, cut)
 }
 
 func (h *conn) OnClose(c *engine.Conn, err error) {

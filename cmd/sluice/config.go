@@ -33,6 +33,7 @@ type config struct {
 	tcpKeepAlive      time.Duration
 	connectResponse   string
 	camouflage        string
+	alpnH2Grace       time.Duration
 	quicStreamWindow  size
 	quicConnWindow    size
 	quicIdleTimeout   time.Duration
@@ -149,6 +150,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.h2SettingsTimeout, "h2-settings-timeout", 10*time.Second, "an HTTP/2 client that has not acknowledged our SETTINGS this long after connecting is closed (SETTINGS_TIMEOUT; 0 = never)")
 	fs.DurationVar(&c.tcpKeepAlive, "tcp-keepalive", 0, "TCP keepalive on client and upstream sockets: a probe after this long without traffic, so a peer gone without a FIN is found before --idle-timeout (0 = off, as nginx without so_keepalive)")
 	fs.StringVar(&c.connectResponse, "connect-response", "", `the head an HTTP/1.1 CONNECT's success is answered with, "\r\n" between lines (proxy_connect_response); empty = "HTTP/1.1 200 Connection established"`)
+	fs.DurationVar(&c.alpnH2Grace, "alpn-h2-grace", 20*time.Millisecond, "under --camouflage go: how long a TLS client that chose h2 by ALPN may take to send an HTTP/1.1 proxy request (Go's http.Transport does so to an HTTPS proxy) before the HTTP/2 SETTINGS go out, which Go's server sends at once; 0 = at once, and HTTP/1.1 there is refused as Go refuses it")
 	fs.StringVar(&c.camouflage, "camouflage", "", "whom to look like before a client proves itself: go (a default Go net/http and quic-go http3 server: HTTP/2 preface and errors, HTTP/3 SETTINGS without datagrams) or off (sluice's own, with extended CONNECT over HTTP/2 and HTTP/3 datagrams for connect-udp); empty = go with --probe-resistance, else off")
 	fs.Int64Var(&c.quicMaxStreams, "quic-max-streams", 128, "concurrent request streams per QUIC connection (http3_max_concurrent_streams)")
 	c.quicStreamWindow, c.quicConnWindow = 1<<20, 16<<20
@@ -269,7 +271,7 @@ func (c *config) check() error {
 		fail("--upstream-proxy-ca goes with an https:// --upstream-proxy")
 	}
 	for name, d := range map[string]time.Duration{"h2-idle-timeout": c.h2IdleTimeout, "h2-ping-timeout": c.h2PingTimeout,
-		"h2-settings-timeout": c.h2SettingsTimeout, "tcp-keepalive": c.tcpKeepAlive} {
+		"h2-settings-timeout": c.h2SettingsTimeout, "tcp-keepalive": c.tcpKeepAlive, "alpn-h2-grace": c.alpnH2Grace} {
 		if d < 0 {
 			fail("--%s %v: not negative", name, d)
 		}

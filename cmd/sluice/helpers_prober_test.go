@@ -164,14 +164,20 @@ func probeDial(addr string, useTLS bool, alpn ...string) (net.Conn, error) {
 }
 
 // h1Probe writes req on a fresh conn (TLS with ALPN http/1.1 when useTLS)
-// and records every byte that comes back and how the stream ended.
-func h1Probe(pt probeTarget, useTLS bool, req string) string {
+// and records every byte that comes back and how the stream ended; with
+// fin the probe ends its side once req is written.
+func h1Probe(pt probeTarget, useTLS, fin bool, req string) string {
 	c, err := probeDial(pt.addr(useTLS), useTLS, "http/1.1")
 	if err != nil {
 		return "dial: " + err.Error()
 	}
 	defer c.Close()
-	go func() { _, _ = io.WriteString(c, req) }()
+	go func() {
+		_, _ = io.WriteString(c, req)
+		if fin {
+			_ = closeWrite(c)
+		}
+	}()
 	_ = c.SetDeadline(time.Now().Add(probeReadFor))
 	var got bytes.Buffer
 	_, err = io.Copy(&got, c)
@@ -212,6 +218,9 @@ type h2Script struct {
 	// concurrent: the responses of several streams race, so which one
 	// HPACK encodes first, and so the HEADERS lengths, is left out.
 	concurrent bool
+	// fin: the probe ends its side once its bytes are written (and is
+	// silent).
+	fin bool
 }
 
 // h2Writer builds the probe's bytes.
@@ -285,6 +294,10 @@ func h2Probe(pt probeTarget, useTLS bool, s h2Script) string {
 	}
 	if _, err := c.Write(w.buf.Bytes()); err != nil {
 		return "write: " + err.Error()
+	}
+	if s.fin {
+		s.silent = true
+		_ = closeWrite(c)
 	}
 	waiting := map[uint32]bool{}
 	for _, id := range s.await {

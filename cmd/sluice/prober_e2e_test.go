@@ -36,18 +36,7 @@ type proberProbe struct {
 
 // proberKnown lists the differences not removed yet, by probe name, with
 // why. Keep it short; the README's "Camouflage and padding" says the same.
-var proberKnown = map[string]string{
-	// On ALPN h2 sluice reads the client's first bytes before it speaks:
-	// Go's http.Transport negotiates h2 with an HTTPS proxy and then
-	// sends an HTTP/1.1 CONNECT, which sluice serves as HTTP/1.1. Go's
-	// server sends its SETTINGS at once, and closes on such a request.
-	"h2/server-speaks-first": "sluice waits for the client's first bytes on ALPN h2, to serve Go's http.Transport",
-	"h2/http1-on-h2":         "an HTTP/1.1 request on ALPN h2 is served as HTTP/1.1 (Go's http.Transport to an HTTPS proxy)",
-	// The plain listener's dispatch (h1/protocol.go) decides these.
-	"h2c/bad-preface":       "the plain listener answers a broken HTTP/2 preface as an HTTP/1.1 request; Go closes",
-	"h1/http09":             "Go's server with h2c waits for 24 bytes before it parses a request; sluice answers a short one at once",
-	"h1/absolute-uri-https": "an https:// absolute-form request is refused (400) before credentials are asked; Go serves the path",
-}
+var proberKnown = map[string]string{}
 
 func h1Probes() []proberProbe {
 	big := strings.Repeat("a", 100<<10)
@@ -104,15 +93,34 @@ func h1Probes() []proberProbe {
 		{"absolute-uri-wrong-creds", "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nProxy-Authorization: Basic " + basic("probe", "wrong") + "\r\n" + cl + "\r\n"},
 		{"connect-udp-upgrade", "GET /.well-known/masque/udp/192.0.2.1/53/ HTTP/1.1\r\n" + host + "Connection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n"},
 	}
+	// Requests cut short by the client's FIN: a Go server answers what it
+	// has (400 after a request line) or closes, and on the plain port it
+	// first waits for the 14 bytes of its h2c peek, or for the FIN.
+	finReqs := []struct{ name, req string }{
+		{"partial-line-fin", "GET /"},
+		{"request-line-fin", "GET / HTTP/1.1\r\n"},
+		{"partial-head-fin", "GET / HTTP/1.1\r\n" + host},
+		{"short-garbage-fin", "\x16\x03\x01\x00"},
+		{"http09-fin", "GET /\r\n"},
+		{"pri-line-fin", "PRI * HTTP/2.0\r\n"},
+	}
 	var ps []proberProbe
 	for _, r := range reqs {
-		ps = append(ps, proberProbe{"h1/" + r.name, func(pt probeTarget) string { return h1Probe(pt, false, r.req) }})
+		ps = append(ps, proberProbe{"h1/" + r.name, func(pt probeTarget) string { return h1Probe(pt, false, false, r.req) }})
 	}
 	for _, r := range reqs {
 		switch r.name {
-		case "get-root", "bad-chunk-size", "bare-lf", "connect-no-creds", "absolute-uri-no-creds", "two-content-lengths":
-			ps = append(ps, proberProbe{"h1-tls/" + r.name, func(pt probeTarget) string { return h1Probe(pt, true, r.req) }})
+		case "get-root", "bad-chunk-size", "bare-lf", "connect-no-creds", "absolute-uri-no-creds", "two-content-lengths", "absolute-uri-https":
+			ps = append(ps, proberProbe{"h1-tls/" + r.name, func(pt probeTarget) string { return h1Probe(pt, true, false, r.req) }})
 		}
+	}
+	for _, r := range finReqs {
+		ps = append(ps, proberProbe{"h1/" + r.name, func(pt probeTarget) string { return h1Probe(pt, false, true, r.req) }})
+		ps = append(ps, proberProbe{"h1-tls/" + r.name, func(pt probeTarget) string { return h1Probe(pt, true, true, r.req) }})
+	}
+	// The plain port's h2c peek: Go waits for its 14 or 24 bytes.
+	for _, r := range []struct{ name, req string }{{"pri-line-then-silence", "PRI * HTTP/2.0\r\n"}, {"short-garbage-then-silence", "\x16\x03\x01\x00"}} {
+		ps = append(ps, proberProbe{"h1/" + r.name, func(pt probeTarget) string { return h1Probe(pt, false, false, r.req) }})
 	}
 	return ps
 }
@@ -169,6 +177,17 @@ func h2Probes() []proberProbe {
 		{"bad-preface", h2Script{raw: []byte("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")}},
 		{"magic-only-then-silence", h2Script{raw: []byte(http2.ClientPreface), silent: true}},
 		{"http1-on-h2", h2Script{raw: []byte("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")}},
+		// HTTP/1.1 on ALPN h2, which sluice serves only to a proxy user
+		// (Go's http.Transport to an HTTPS proxy): anyone else sees Go's
+		// HTTP/2 refuse it.
+		{"http1-short", h2Script{raw: []byte("GET / HTTP/1.0\r\n\r\n")}},
+		{"http1-connect-no-creds", h2Script{raw: []byte("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")}},
+		{"http1-connect-wrong-creds", h2Script{raw: []byte("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nProxy-Authorization: Basic " + basic("probe", "wrong") + "\r\n\r\n")}},
+		{"http1-absolute-no-creds", h2Script{raw: []byte("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")}},
+		{"http1-bad-head", h2Script{raw: []byte("GET / HTTP/1.1\r\nHost localhost\r\n\r\n")}},
+		{"http1-partial-then-silence", h2Script{raw: []byte("GET / HT"), silent: true}},
+		{"http1-partial-fin", h2Script{raw: []byte("GET / HTTP/1.1\r\n"), fin: true}},
+		{"silence-then-fin", h2Script{raw: []byte{}, fin: true}},
 		{"first-frame-ping", h2Script{raw: preface(rawFrameHeader(8, http2.FramePing, 0, 0), make([]byte, 8))}},
 		{"first-frame-settings-ack", h2Script{raw: preface(rawFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0))}},
 		{"settings-bad-length", h2Script{raw: preface(rawFrameHeader(5, http2.FrameSettings, 0, 0), make([]byte, 5))}},

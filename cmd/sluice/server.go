@@ -245,6 +245,10 @@ func (s *server) newFrontEnds() {
 
 		ConnectResponse: connectResponse,
 		Via:             via,
+		GoReads:         cfg.camouflageGo(),
+	}
+	if cfg.camouflageGo() {
+		s.h1.ALPNGrace = cfg.alpnH2Grace
 	}
 }
 
@@ -416,6 +420,9 @@ func selfAddrs(addrs map[string]net.Addr) func(netip.AddrPort) bool {
 // openTLS picks the front end by ALPN.
 func (s *server) openTLS(c *engine.Conn) engine.Handler {
 	if c.ALPN() == "h2" {
+		if s.cfg.camouflageGo() && s.cfg.alpnH2Grace == 0 {
+			return s.h2.Open(c) // Go's server: HTTP/2 it is
+		}
 		return s.h1.OpenALPNH2(c)
 	}
 	return s.h1.Open(c)

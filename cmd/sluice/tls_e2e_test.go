@@ -2,10 +2,13 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -37,32 +40,80 @@ func TestE2ETLSCloseNotifyHalfCloses(t *testing.T) {
 
 // TestE2ETLSGoTransportOffersH2: Go's http.Transport with ForceAttemptHTTP2
 // (http.DefaultTransport and its clones) offers h2 by ALPN to an https://
-// proxy and then sends an HTTP/1.1 CONNECT: it is served as HTTP/1.1.
+// proxy and then sends an HTTP/1.1 CONNECT: it is served as HTTP/1.1, also
+// under --camouflage go, where the CONNECT comes within --alpn-h2-grace.
 func TestE2ETLSGoTransportOffersH2(t *testing.T) {
 	t.Parallel()
-	origin := httpsOrigin(t)
-	p := startOpenProxy(t)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyURL(&url.URL{Scheme: "https", Host: p.tls})
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the proxy's and the origin's certificates
-	defer tr.CloseIdleConnections()
-	if !tr.ForceAttemptHTTP2 {
-		t.Fatal("the cloned default transport does not force HTTP/2: the test would prove nothing")
+	authPath := filepath.Join(t.TempDir(), "htpasswd")
+	writeFileAtomic(t, authPath, bcryptLine(t, "go", "transport", "$2y$")+"\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		user *url.Userinfo
+	}{
+		{"open", nil, nil},
+		{"camouflage", []string{"--auth-file", authPath, "--probe-resistance"}, url.UserPassword("go", "transport")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			origin := httpsOrigin(t)
+			p := startOpenProxy(t, tc.args...)
+			resp, err := goTransportGet(p, tc.user, origin.URL+"/via-default-transport")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp != "200 origin says /via-default-transport" {
+				t.Fatalf("got %q", resp)
+			}
+			if l := p.waitLog(hostOf(origin)); l.str("proto") != "h1" || l.num("status") != 200 {
+				t.Errorf("access log: %v; want an h1 tunnel", l)
+			}
+		})
 	}
-	cl := &http.Client{Transport: tr, Timeout: waitLimit}
-	resp, err := cl.Get(origin.URL + "/via-default-transport")
+}
+
+// TestE2EFlagsALPNH2GraceZero: with --alpn-h2-grace 0 a conn that chose h2
+// by ALPN is HTTP/2 from its first byte, as on a Go server: Go's
+// http.Transport, which then sends an HTTP/1.1 CONNECT, reads SETTINGS
+// instead of an answer and fails, while an HTTP/2 client is served.
+func TestE2EFlagsALPNH2GraceZero(t *testing.T) {
+	t.Parallel()
+	origin := httpsOrigin(t)
+	p := startOpenProxy(t, "--camouflage", "go", "--alpn-h2-grace", "0")
+	if resp, err := goTransportGet(p, nil, origin.URL+"/x"); err == nil {
+		t.Fatalf("Go's http.Transport got %q through HTTP/1.1 on ALPN h2; want an error", resp)
+	}
+	echo := startEcho(t)
+	_, cc := dialH2(t, p.tls, true, nil)
+	resp, pw, err := h2Connect(cc, echo.addr(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pw.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTP/2 CONNECT: status %d", resp.StatusCode)
+	}
+}
+
+// goTransportGet fetches url through p's TLS listener with a clone of
+// http.DefaultTransport, and returns the status code and body.
+func goTransportGet(p *proxy, user *url.Userinfo, target string) (string, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyURL(&url.URL{Scheme: "https", Host: p.tls, User: user})
+	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the proxy's and the origin's certificates
+	// Closing the idle conns ends the tunnel, which writes its log line.
+	defer tr.CloseIdleConnections()
+	if !tr.ForceAttemptHTTP2 {
+		return "", errors.New("the cloned default transport does not force HTTP/2: the test would prove nothing")
+	}
+	cl := &http.Client{Transport: tr, Timeout: waitLimit}
+	resp, err := cl.Get(target)
+	if err != nil {
+		return "", err
+	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "origin says /via-default-transport" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
-	tr.CloseIdleConnections() // the tunnel's line is written when it ends
-	if l := p.waitLog(hostOf(origin)); l.str("proto") != "h1" || l.num("status") != 200 {
-		t.Errorf("access log: %v; want an h1 tunnel", l)
-	}
+	return strconv.Itoa(resp.StatusCode) + " " + string(body), nil
 }
 
 // TestE2ETLSPlaintextGets400: a client configured for a plain-HTTP proxy on

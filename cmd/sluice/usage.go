@@ -24,7 +24,7 @@ var flagGroups = []struct {
 	{"Authentication and limits", []string{"auth-file", "auth-realm", "probe-resistance", "probe-secret",
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
 	{"The site", []string{"site"}},
-	{"Camouflage and padding", []string{"camouflage", "padding"}},
+	{"Camouflage and padding", []string{"camouflage", "alpn-h2-grace", "padding"}},
 	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "version"}},
 }
 
