@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
@@ -21,10 +23,13 @@ func (greeter) OnTimeout(c *engine.Conn)            {}
 func (greeter) OnClose(c *engine.Conn, err error)   {}
 
 // BenchmarkAccept measures what a conn costs to take in: accept, one byte
-// out, close; through engine (own accept loop, then gnet's Enroll) and
-// through a goroutine-per-conn Go server. Client and server share the
-// process, so the difference of the cpu-µs/op (and ctxsw/op) figures is
-// the server side's. On one core:
+// out, close; through engine (own accept loop, then gnet's Enroll), through
+// gnet's own acceptor on its loop (what engine would cost without Enroll,
+// which it does not use: gnet stops its engine on EMFILE, cannot stop
+// accepting without stopping, and a TLS handshake off the loop needs a
+// net.Conn anyway), and through a goroutine-per-conn Go server. Client and
+// server share the process, so the difference of the cpu-µs/op (and
+// ctxsw/op) figures is the server side's. On one core:
 //
 //	GOMAXPROCS=2 taskset -c 0 go test -run '^$' -bench Accept -benchtime 20000x ./engine
 //
@@ -51,6 +56,32 @@ func BenchmarkAccept(b *testing.B) {
 		}()
 		runAccept(b, a.String())
 	})
+	b.Run("gnet-acceptor", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		g := &gnetGreeter{booted: make(chan gnet.Engine, 1)}
+		done := make(chan error, 1)
+		go func() {
+			done <- gnet.Run(g, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLockOSThread(true),
+				gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogLevel(logging.ErrorLevel))
+		}()
+		var eng gnet.Engine
+		select {
+		case eng = <-g.booted:
+		case err := <-done:
+			b.Fatal(err)
+		}
+		defer func() {
+			ctx, cancel := contextWithTimeout(5e9)
+			defer cancel()
+			_ = eng.Stop(ctx)
+		}()
+		runAccept(b, addr)
+	})
 	b.Run("go", func(b *testing.B) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -72,6 +103,21 @@ func BenchmarkAccept(b *testing.B) {
 		}()
 		runAccept(b, ln.Addr().String())
 	})
+}
+
+// gnetGreeter is greeter for a bare gnet server.
+type gnetGreeter struct {
+	gnet.BuiltinEventEngine
+	booted chan gnet.Engine
+}
+
+func (g *gnetGreeter) OnBoot(e gnet.Engine) gnet.Action { g.booted <- e; return gnet.None }
+
+func (g *gnetGreeter) OnOpen(c gnet.Conn) ([]byte, gnet.Action) { return []byte{'x'}, gnet.None }
+
+func (g *gnetGreeter) OnTraffic(c gnet.Conn) gnet.Action {
+	_, _ = c.Discard(-1)
+	return gnet.None
 }
 
 // runAccept opens b.N conns from 8 clients at a time and reports the
