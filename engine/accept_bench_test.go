@@ -24,10 +24,11 @@ func (greeter) OnClose(c *engine.Conn, err error)   {}
 
 // BenchmarkAccept measures what a conn costs to take in: accept, one byte
 // out, close; through engine (own accept loop, then gnet's Enroll), through
-// gnet's own acceptor on its loop (what engine would cost without Enroll,
-// which it does not use: gnet stops its engine on EMFILE, cannot stop
-// accepting without stopping, and a TLS handshake off the loop needs a
-// net.Conn anyway), and through a goroutine-per-conn Go server. Client and
+// gnet's own acceptor on its loop (SO_REUSEPORT, so each loop accepts for
+// itself: what engine would cost without Enroll, which it does not use,
+// since gnet stops its engine on EMFILE, cannot stop accepting without
+// stopping, and a TLS handshake off the loop needs a net.Conn anyway), and
+// through a goroutine-per-conn Go server. Client and
 // server share the process, so the difference of the cpu-µs/op (and
 // ctxsw/op) figures is the server side's. On one core:
 //
@@ -67,7 +68,7 @@ func BenchmarkAccept(b *testing.B) {
 		done := make(chan error, 1)
 		go func() {
 			done <- gnet.Run(g, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLockOSThread(true),
-				gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogLevel(logging.ErrorLevel))
+				gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogLevel(logging.ErrorLevel), gnet.WithReusePort(true))
 		}()
 		var eng gnet.Engine
 		select {
