@@ -257,12 +257,16 @@ func (h *conn) badRequest(c *engine.Conn, b []byte, err error) {
 // toH2 hands the conn to the HTTP/2 front end with the bytes read so far.
 func (h *conn) toH2(c *engine.Conn, b []byte) int {
 	h.done = true
-	if h.s.H2 == nil {
+	return h.s.toH2(c, b)
+}
+
+func (s *Server) toH2(c *engine.Conn, b []byte) int {
+	if s.H2 == nil {
 		c.Close()
 		return len(b)
 	}
 	c.SetDeadline(time.Time{})
-	next := h.s.H2(c)
+	next := s.H2(c)
 	c.SetHandler(next)
 	return next.OnData(c, b)
 }
@@ -272,11 +276,24 @@ func (h *conn) toH2(c *engine.Conn, b []byte) int {
 // hides the proxy from. On a conn that chose h2 by ALPN, HTTP/2 takes it
 // instead, as Go's server would have from the start.
 func (h *conn) site(c *engine.Conn, b []byte) {
-	if h.h2Fallback {
-		h.toH2(c, b)
+	h.s.toRoute(c, b, h.route())
+}
+
+// siteRoute is where a conn's request goes when the proxy does not serve
+// it, kept by a tunnel's front so that it need not keep the conn.
+type siteRoute struct {
+	first bool // the request is the conn's first: its bytes start the conn
+	h2    bool // the conn chose h2 by ALPN: HTTP/2 takes it
+}
+
+func (h *conn) route() siteRoute { return siteRoute{first: h.served == 0, h2: h.h2Fallback} }
+
+func (s *Server) toRoute(c *engine.Conn, b []byte, r siteRoute) {
+	if r.h2 {
+		s.toH2(c, b)
 		return
 	}
-	h.s.toSite(c, b, h.served == 0, false)
+	s.toSite(c, b, r.first, false)
 }
 
 // toSite detaches c for the site, which reads b first: the conn's first

@@ -36,7 +36,7 @@ func (h *conn) proxyUDP(c *engine.Conn, req *Request, b []byte, n int) {
 	} else {
 		r.Bad = relay.ReasonBadRequest // after the gate: a prober sees the site
 	}
-	f := &front{s: s, h: h, udp: true}
+	f := &front{s: s, route: h.route(), udp: true}
 	if s.Policy.MaySite() {
 		f.head = append([]byte(nil), b[:n]...)
 	}
@@ -52,7 +52,7 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 		Proto: relay.ProtoH1, Kind: relay.KindTCP, Client: c.RemoteAddr(), Method: req.Method, Target: req.Target,
 		Authorization: req.ProxyAuthorization, Rest: b[n:],
 	}
-	f := &front{s: s, h: h}
+	f := &front{s: s, route: h.route()}
 	if s.Policy.MaySite() {
 		f.head = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
 	}
@@ -66,10 +66,10 @@ func (h *conn) proxy(c *engine.Conn, req *Request, b []byte, n int) {
 // the request on it. (Forwarded requests have an [exchange].)
 type front struct {
 	relay.SocketEnd
-	s    *Server
-	h    *conn  // the conn the request came on, for the site hand-off
-	head []byte // the request head, kept only with probe resistance
-	udp  bool   // a connect-udp flow: the answer is a 101
+	s     *Server
+	head  []byte    // the request head, kept only with probe resistance
+	route siteRoute // where the site hand-off goes
+	udp   bool      // a connect-udp flow: the answer is a 101
 }
 
 // Reply implements relay.Front.
@@ -90,5 +90,5 @@ func (f *front) Reply(status int) {
 
 // Site implements relay.Front.
 func (f *front) Site(early []byte) {
-	f.h.site(f.Conn(), append(f.head, early...))
+	f.s.toRoute(f.Conn(), append(f.head, early...), f.route)
 }
