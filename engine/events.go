@@ -38,7 +38,7 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.conns[c] = struct{}{}
 	c.active = l.now
 	if c.tr != nil {
-		c.tr.c = c
+		c.tr.switchTo(c)
 	}
 	if c.upstream {
 		c.opened()

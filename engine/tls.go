@@ -19,6 +19,9 @@ import (
 type tlsTransport struct {
 	nc  net.Conn // until the switch
 	c   *Conn    // after the switch; loop-owned
+	// The addresses, kept from nc at the switch: nc (closed by then) and
+	// its netFD are no longer held by every TLS conn, 128 bytes and more.
+	la, ra net.Addr
 	in  []byte   // borrowed ciphertext, valid during one OnTraffic
 	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
 
@@ -96,11 +99,50 @@ func (t *tlsTransport) Close() error {
 	return nil
 }
 
-func (t *tlsTransport) LocalAddr() net.Addr                { return t.nc.LocalAddr() }
-func (t *tlsTransport) RemoteAddr() net.Addr               { return t.nc.RemoteAddr() }
-func (t *tlsTransport) SetDeadline(d time.Time) error      { return t.nc.SetDeadline(d) }
-func (t *tlsTransport) SetReadDeadline(d time.Time) error  { return t.nc.SetReadDeadline(d) }
-func (t *tlsTransport) SetWriteDeadline(d time.Time) error { return t.nc.SetWriteDeadline(d) }
+// switchTo moves the transport onto c's loop: records go through gnet from
+// now on.
+func (t *tlsTransport) switchTo(c *Conn) {
+	if t.nc != nil {
+		t.la, t.ra, t.nc = t.nc.LocalAddr(), t.nc.RemoteAddr(), nil
+	}
+	t.c = c
+}
+
+func (t *tlsTransport) LocalAddr() net.Addr {
+	if t.nc == nil {
+		return t.la
+	}
+	return t.nc.LocalAddr()
+}
+
+func (t *tlsTransport) RemoteAddr() net.Addr {
+	if t.nc == nil {
+		return t.ra
+	}
+	return t.nc.RemoteAddr()
+}
+
+// The deadlines are the handshake's; on the loop, engine keeps its own.
+func (t *tlsTransport) SetDeadline(d time.Time) error {
+	if t.nc == nil {
+		return nil
+	}
+	return t.nc.SetDeadline(d)
+}
+
+func (t *tlsTransport) SetReadDeadline(d time.Time) error {
+	if t.nc == nil {
+		return nil
+	}
+	return t.nc.SetReadDeadline(d)
+}
+
+func (t *tlsTransport) SetWriteDeadline(d time.Time) error {
+	if t.nc == nil {
+		return nil
+	}
+	return t.nc.SetWriteDeadline(d)
+}
 
 // handshake runs one TLS handshake off-loop under the engine's semaphore
 // and deadline, then registers the conn with gnet.
