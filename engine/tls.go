@@ -19,11 +19,12 @@ import (
 type tlsTransport struct {
 	nc  net.Conn // until the switch
 	c   *Conn    // after the switch; loop-owned
+	in  []byte   // borrowed ciphertext, valid during one OnTraffic
+	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
+
 	// The addresses, kept from nc at the switch: nc (closed by then) and
 	// its netFD are no longer held by every TLS conn, 128 bytes and more.
 	la, ra net.Addr
-	in  []byte   // borrowed ciphertext, valid during one OnTraffic
-	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
 
 	inBuf *byteBuffer // the holder of the record buffer lent from tlsInPool, while lent
 }
