@@ -38,39 +38,41 @@ type Conn struct {
 	// Owned by the loop. The one-byte fields sit together, after the
 	// upstream flag above: the struct is read for every event of the
 	// socket, and 360 bytes of it rounded up to a 384-byte allocation.
-	rs          readState
-	touched     bool // activity since the last sweep: a flag, so the data path reads no clock
-	peerDone    bool // the peer's end of data was reported (TLS close_notify)
-	rawRead     bool // the socket cannot go back to gnet: the loop's waiter service reads it
-	inTraffic   bool // inside this conn's OnTraffic
-	closeGnet   bool // return gnet.Close from the current OnTraffic
-	detaching   bool // the next gnet OnClose is ours, not the peer's
-	waiting     bool // in loop.waiters
-	flushThen   flushAction
-	pauseAgain  bool // PauseRead came while resuming
-	closed      bool
-	wshut       bool // SHUT_WR sent
-	released    bool // counted out of Engine's active conns
-	loop        *Loop
-	gc          gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
-	h           Handler
-	fd          int // our own dup of the socket while detached from gnet, else -1
-	q           *byteBuffer
-	tls         *tls.Conn
-	tr          *tlsTransport
-	pend        *byteBuffer // what the handler left unconsumed, held outside gnet (TLS plaintext, raw reads, bytes before a FIN)
-	alpn        string
-	idle        time.Duration
-	active      time.Time // when the sweep last saw activity
-	dead        time.Time // absolute deadline, zero if none
-	drainLow    int       // OnDrained when buffered <= drainLow; -1 = not watching
-	lastBuf     int       // Buffered() at the last drain check, for the rate estimate
-	lastBufAt   time.Time
-	detachFn    func(net.Conn)
-	detachBytes []byte
-	lingerUntil time.Time // flushClose: a deadline that moves while the queue drains, then bounds the wait for the FIN
-	lingerBuf   int       // Buffered() when lingerUntil was last set
-	onOpen      func()    // upstream: the dial's completion, run in OnOpen
+	rs         readState
+	touched    bool // activity since the last sweep: a flag, so the data path reads no clock
+	peerDone   bool // the peer's end of data was reported (TLS close_notify)
+	rawRead    bool // the socket cannot go back to gnet: the loop's waiter service reads it
+	inTraffic  bool // inside this conn's OnTraffic
+	closeGnet  bool // return gnet.Close from the current OnTraffic
+	detaching  bool // the next gnet OnClose is ours, not the peer's
+	waiting    bool // in loop.waiters
+	flushThen  flushAction
+	pauseAgain bool // PauseRead came while resuming
+	closed     bool
+	wshut      bool // SHUT_WR sent
+	released   bool // counted out of Engine's active conns
+	loop       *Loop
+	gc         gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
+	h          Handler
+	fd         int // our own dup of the socket while detached from gnet, else -1
+	q          *byteBuffer
+	tls        *tls.Conn
+	tr         *tlsTransport
+	pend       *byteBuffer // what the handler left unconsumed, held outside gnet (TLS plaintext, raw reads, bytes before a FIN)
+	alpn       string
+	// firstBytesDue: see FirstBytesDue.
+	firstBytesDue time.Duration
+	idle          time.Duration
+	active        time.Time // when the sweep last saw activity
+	dead          time.Time // absolute deadline, zero if none
+	drainLow      int       // OnDrained when buffered <= drainLow; -1 = not watching
+	lastBuf       int       // Buffered() at the last drain check, for the rate estimate
+	lastBufAt     time.Time
+	detachFn      func(net.Conn)
+	detachBytes   []byte
+	lingerUntil   time.Time // flushClose: a deadline that moves while the queue drains, then bounds the wait for the FIN
+	lingerBuf     int       // Buffered() when lingerUntil was last set
+	onOpen        func()    // upstream: the dial's completion, run in OnOpen
 }
 
 // flushAction is what happens once the bytes queued toward the peer are out.

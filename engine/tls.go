@@ -150,13 +150,14 @@ func (t *tlsTransport) SetWriteDeadline(d time.Time) error {
 func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 	e := l.e
 	defer func() { <-e.sem }()
-	tr := &tlsTransport{nc: nc}
+	clock := &rttConn{Conn: nc}
+	tr := &tlsTransport{nc: clock}
 	tc := tls.Server(tr, l.spec.TLS)
 	tr.lendRecordBuf(tc)
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandshakeTimeout)
 	_ = nc.SetDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
 	err := tc.HandshakeContext(ctx)
-	cancel()
+	cancel() // crypto/tls may still be closing tr from its goroutine: tr.nc stays
 	if err != nil {
 		e.stats.handshakeErrors.Add(1)
 		e.log.Debug().Err(err).Str("client", c.remote.String()).Msg("tls handshake")
@@ -174,8 +175,41 @@ func (l *listener) handshake(c *Conn, nc *net.TCPConn) {
 	_ = nc.SetDeadline(time.Time{})
 	tr.reclaimRecordBuf(tc) // unless the client's first records came with its Finished
 	c.tls, c.tr = tc, tr
-	c.alpn = tc.ConnectionState().NegotiatedProtocol
+	st := tc.ConnectionState()
+	c.alpn = st.NegotiatedProtocol
+	if st.Version < tls.VersionTLS13 && !st.DidResume {
+		c.firstBytesDue = clock.rtt
+	}
 	l.register(c, nc)
+}
+
+// FirstBytesDue is how much later than the end of its TLS handshake a
+// client's first bytes can come at the earliest: a round trip after a TLS
+// 1.2 full handshake, whose last flight is the server's Finished; after
+// TLS 1.3 or a resumption they come with the client's own Finished, 0.
+func (c *Conn) FirstBytesDue() time.Duration { return c.firstBytesDue }
+
+// rttConn times the handshake's round trip: from the server's first
+// flight to the client's answer.
+type rttConn struct {
+	net.Conn
+	wrote time.Time
+	rtt   time.Duration
+}
+
+func (r *rttConn) Write(p []byte) (int, error) {
+	if r.wrote.IsZero() {
+		r.wrote = time.Now()
+	}
+	return r.Conn.Write(p)
+}
+
+func (r *rttConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	if n > 0 && r.rtt == 0 && !r.wrote.IsZero() {
+		r.rtt = time.Since(r.wrote)
+	}
+	return n, err
 }
 
 // readTLS decrypts what OnTraffic read (ct, borrowed) and delivers the

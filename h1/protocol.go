@@ -45,11 +45,14 @@ type Server struct {
 	// reads one (--camouflage go): nothing is parsed before its h2c peek
 	// is complete, and the site reads the same bytes in the same steps.
 	GoReads bool
-	// ALPNGrace is how long a conn that chose h2 by ALPN may take to show
-	// an HTTP/1.1 request before it is HTTP/2 and gets the SETTINGS Go's
-	// server sends at once (--camouflage go); then only a proxy request
-	// with the right credentials is served as HTTP/1.1. 0: wait for the
-	// client's first bytes, and serve any HTTP/1.1 request.
+	// ALPNGrace is how long a conn that chose h2 by ALPN may take to send
+	// a whole HTTP/1.1 request head before it is HTTP/2 and gets the
+	// SETTINGS Go's server sends at once (--camouflage go; a round trip
+	// more after a TLS 1.2 full handshake). A head that came in time is
+	// served as HTTP/1.1 as far as the proxy serves it; what would go to
+	// the site (a request without credentials under probe resistance, or
+	// no proxy request) goes to HTTP/2 instead. 0: wait for the client's
+	// first bytes, and serve any HTTP/1.1 request.
 	ALPNGrace time.Duration
 
 	site  siteServer
@@ -78,8 +81,11 @@ func (s *Server) OpenALPNH2(c *engine.Conn) engine.Handler {
 	h := s.Open(c).(*conn)
 	h.alpnH2 = true
 	if s.ALPNGrace > 0 {
+		// After a TLS 1.2 full handshake the client's first bytes are a
+		// round trip away (half as much again for jitter); after TLS 1.3
+		// they come with its Finished.
 		h.alpnWait = true
-		c.SetDeadline(time.Now().Add(s.ALPNGrace))
+		c.SetDeadline(time.Now().Add(s.ALPNGrace + c.FirstBytesDue()*3/2))
 	}
 	return h
 }
@@ -146,10 +152,9 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 			return h.toH2(c, b)
 		}
 		h.alpnH2 = false
-		if h.alpnWait {
-			h.alpnWait, h.h2Fallback = false, true
-			h.headerDeadline(c)
-		}
+		// Within the grace the whole head must come (Go's http.Transport
+		// writes it at once): alpnWait stays until it parses.
+		h.h2Fallback = h.alpnWait
 	}
 	if h.s.GoReads && h.s.H2 != nil && h.served == 0 && !c.IsTLS() && goPeeking(b) {
 		return 0
@@ -166,7 +171,7 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 	if err == ErrNeedMore {
 		return 0
 	}
-	h.done = true
+	h.done, h.alpnWait = true, false
 	if err != nil {
 		h.badRequest(c, b, err)
 		return len(b)
@@ -187,14 +192,6 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 	return len(b)
 }
 
-// headerDeadline starts the request-head timeout.
-func (h *conn) headerDeadline(c *engine.Conn) {
-	if h.s.HeaderTimeout > 0 {
-		c.SetDeadline(time.Now().Add(h.s.HeaderTimeout))
-	} else {
-		c.SetDeadline(time.Time{})
-	}
-}
 
 // next makes the conn read its next request once a forwarded one is
 // answered: from what the client already sent, or when it sends more.
@@ -286,7 +283,12 @@ type siteRoute struct {
 	h2    bool // the conn chose h2 by ALPN: HTTP/2 takes it
 }
 
-func (h *conn) route() siteRoute { return siteRoute{first: h.served == 0, h2: h.h2Fallback} }
+// route: only a conn's first request can go to HTTP/2; once one was served
+// as HTTP/1.1, HTTP/1.1 it stays.
+func (h *conn) route() siteRoute {
+	first := h.served == 0
+	return siteRoute{first: first, h2: h.h2Fallback && first}
+}
 
 func (s *Server) toRoute(c *engine.Conn, b []byte, r siteRoute) {
 	if r.h2 {
@@ -301,11 +303,19 @@ func (s *Server) toRoute(c *engine.Conn, b []byte, r siteRoute) {
 // cut.
 func (s *Server) toSite(c *engine.Conn, b []byte, first, cut bool) {
 	site := s.Site
+	if !s.GoReads && !cut {
+		c.Detach(b, func(nc net.Conn) {
+			if nc != nil {
+				s.site.serve(site, nc)
+			}
+		})
+		return
+	}
 	pre := append([]byte(nil), b...)
-	steps := first && s.GoReads && s.H2 != nil && !c.IsTLS()
+	mode := replayMode{steps: first && s.GoReads && s.H2 != nil && !c.IsTLS(), cut: cut, asSocket: s.GoReads}
 	c.Detach(nil, func(nc net.Conn) {
 		if nc != nil {
-			s.site.serve(site, newReplay(nc, pre, steps, cut))
+			s.site.serve(site, newReplay(nc, pre, mode))
 		}
 	})
 }
@@ -395,7 +405,8 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 		return
 	}
 	if h.alpnWait {
-		// No HTTP/1.1 request came within ALPNGrace: HTTP/2 speaks.
+		// No whole HTTP/1.1 head came within the grace: HTTP/2 speaks,
+		// and judges what did come.
 		h.alpnWait = false
 		h.toH2(c, c.TakeUnread())
 		return
@@ -427,7 +438,7 @@ func (h *conn) probeResistant() bool {
 func (h *conn) partialToSite(c *engine.Conn, cut bool) {
 	partial := append(h.carry, c.TakeUnread()...)
 	h.carry = nil
-	if h.h2Fallback {
+	if h.route().h2 {
 		h.toH2(c, partial)
 		return
 	}

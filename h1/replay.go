@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"os"
+	"sync/atomic"
 )
 
 // goPeek is what Go's net/http server, serving h2c on a plain listener,
@@ -21,30 +22,44 @@ func goPeeking(b []byte) bool {
 	return bytes.HasPrefix(b, goPeek) && len(b) < len(h2Preface)
 }
 
-// replayConn is a plain conn handed to the site with the bytes read before
-// the hand-over, which the site then reads as if they were still in the
+// replayMode is how a conn handed to the site replays what was read of it.
+type replayMode struct {
+	// steps: the site reads the bytes in Go's h2c peek steps. A Go web
+	// server that stops in the middle of them leaves the rest unread,
+	// and a close then resets the conn, so the site must stop in the
+	// same place.
+	steps bool
+	// cut: after the bytes, a read timeout instead of the socket (the
+	// header timeout passed).
+	cut bool
+	// asSocket: the site's close and half-close act as on a socket of its
+	// own (--camouflage go): a close with replayed bytes unread resets,
+	// as the kernel does for unread bytes, and CloseWrite ends our side.
+	asSocket bool
+}
+
+// replayConn is a conn handed to the site with the bytes read before the
+// hand-over, which the site then reads as if they were still in the
 // socket.
 type replayConn struct {
 	net.Conn
+	mode  replayMode
 	pre   []byte
-	read  int  // how much of pre the site has read
-	limit int  // how far into pre a read may go for now (the peek steps)
-	cut   bool // after pre, a read timeout instead of the socket: the header timeout passed
+	read  int         // how much of pre the site has read
+	limit int         // how far into pre a read may go for now (the peek steps)
+	done  atomic.Bool // all of pre was read: Close may come from another goroutine
 }
 
-// newReplay replays pre over nc. With steps, the site reads pre in Go's
-// h2c peek steps: a Go web server that stops in the middle of them leaves
-// the rest unread, and a close then resets the conn, so the site must
-// stop in the same place.
-func newReplay(nc net.Conn, pre []byte, steps, cut bool) *replayConn {
-	r := &replayConn{Conn: nc, pre: pre, limit: len(pre), cut: cut}
-	if steps {
+func newReplay(nc net.Conn, pre []byte, mode replayMode) *replayConn {
+	r := &replayConn{Conn: nc, pre: pre, mode: mode, limit: len(pre)}
+	if mode.steps {
 		r.limit = min(len(goPeek), len(pre))
 	}
+	r.done.Store(len(pre) == 0)
 	return r
 }
 
-// NetConn is the socket under the replay.
+// NetConn is the conn under the replay.
 func (r *replayConn) NetConn() net.Conn { return r.Conn }
 
 func (r *replayConn) Read(p []byte) (int, error) {
@@ -57,27 +72,29 @@ func (r *replayConn) Read(p []byte) (int, error) {
 				r.limit = min(len(h2Preface), len(r.pre))
 			}
 		}
+		if r.read == len(r.pre) {
+			r.done.Store(true)
+		}
 		return n, nil
 	}
-	if r.cut {
+	if r.mode.cut {
 		return 0, os.ErrDeadlineExceeded
 	}
 	return r.Conn.Read(p)
 }
 
-// CloseWrite lets net/http end its side before it closes, as it does on a
-// socket of its own.
+// CloseWrite ends our side (FIN, or close_notify on TLS) when the site
+// asks, as net/http does on a socket of its own before it closes.
 func (r *replayConn) CloseWrite() error {
-	if tc, ok := r.Conn.(*net.TCPConn); ok {
-		return tc.CloseWrite()
+	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok && r.mode.asSocket {
+		return cw.CloseWrite()
 	}
 	return nil
 }
 
-// Close resets the conn when the site left replayed bytes unread, as the
-// kernel does for bytes still in the socket.
+// Close resets a plain conn whose replayed bytes the site left unread.
 func (r *replayConn) Close() error {
-	if tc, ok := r.Conn.(*net.TCPConn); ok && r.read < len(r.pre) {
+	if tc, ok := r.Conn.(*net.TCPConn); ok && r.mode.asSocket && !r.done.Load() {
 		_ = tc.SetLinger(0)
 	}
 	return r.Conn.Close()

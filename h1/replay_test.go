@@ -47,7 +47,7 @@ func TestReplaySteps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _ := tcpPair(t)
-			r := newReplay(srv, []byte(tc.pre), tc.steps, true)
+			r := newReplay(srv, []byte(tc.pre), replayMode{steps: tc.steps, cut: true})
 			buf := make([]byte, 4096)
 			var got []int
 			for {
@@ -72,18 +72,25 @@ func TestReplaySteps(t *testing.T) {
 	}
 }
 
-// TestReplayCloseResetsWhenUnread: a site that closes with replayed bytes
-// unread resets the conn, as the kernel does for bytes left in a socket;
-// one that read them all ends it with FIN.
+// TestReplayCloseResetsWhenUnread: as a socket of the site's own, a close
+// with replayed bytes unread resets the conn, as the kernel does for bytes
+// left in a socket; one that read them all ends it with FIN, and so does
+// any close when the replay does not act as a socket (--camouflage off).
 func TestReplayCloseResetsWhenUnread(t *testing.T) {
-	for _, unread := range []bool{true, false} {
+	for _, tc := range []struct {
+		unread, asSocket, reset bool
+	}{
+		{unread: true, asSocket: true, reset: true},
+		{unread: false, asSocket: true, reset: false},
+		{unread: true, asSocket: false, reset: false},
+	} {
 		srv, cli := tcpPair(t)
-		r := newReplay(srv, []byte("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"), true, false)
+		r := newReplay(srv, []byte("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"), replayMode{steps: true, asSocket: tc.asSocket})
 		buf := make([]byte, 4096)
 		if _, err := r.Read(buf); err != nil { // 14 bytes
 			t.Fatal(err)
 		}
-		if !unread {
+		if !tc.unread {
 			if _, err := r.Read(buf); err != nil { // the other 10
 				t.Fatal(err)
 			}
@@ -93,9 +100,37 @@ func TestReplayCloseResetsWhenUnread(t *testing.T) {
 		}
 		_ = r.Close()
 		_ = cli.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, err := io.ReadAll(cli)
-		if reset := errors.Is(err, syscall.ECONNRESET); reset != unread {
-			t.Fatalf("unread %v: the client's read ended with %v", unread, err)
+		got, err := io.ReadAll(cli)
+		if reset := errors.Is(err, syscall.ECONNRESET); reset != tc.reset {
+			t.Fatalf("%+v: the client's read ended with %v", tc, err)
 		}
+		if !tc.reset && string(got) != "answer" {
+			t.Fatalf("%+v: the client read %q", tc, got)
+		}
+	}
+}
+
+// TestReplayCloseWrite: as a socket, the site's CloseWrite reaches the
+// client as a FIN while the conn stays open for reading.
+func TestReplayCloseWrite(t *testing.T) {
+	srv, cli := tcpPair(t)
+	r := newReplay(srv, nil, replayMode{asSocket: true})
+	if _, err := r.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cli.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := io.ReadAll(cli); err != nil || string(got) != "bye" {
+		t.Fatalf("client read %q, %v; want bye and EOF", got, err)
+	}
+	if _, err := cli.Write([]byte("still")); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "still" {
+		t.Fatalf("after CloseWrite the site read %q, %v", buf, err)
 	}
 }

@@ -186,6 +186,10 @@ func h2Probes() []proberProbe {
 		{"http1-absolute-no-creds", h2Script{raw: []byte("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")}},
 		{"http1-bad-head", h2Script{raw: []byte("GET / HTTP/1.1\r\nHost localhost\r\n\r\n")}},
 		{"http1-partial-then-silence", h2Script{raw: []byte("GET / HT"), silent: true}},
+		// A whole request line, then nothing: the head must come within
+		// the grace, so HTTP/2 speaks (its SETTINGS, kept here) and
+		// waits for the rest of the 24 bytes, as Go does.
+		{"http1-line-then-silence", h2Script{raw: []byte("GET / HTTP/1.1\r\n"), silent: true, keepPreface: true}},
 		{"http1-partial-fin", h2Script{raw: []byte("GET / HTTP/1.1\r\n"), fin: true}},
 		{"silence-then-fin", h2Script{raw: []byte{}, fin: true}},
 		{"first-frame-ping", h2Script{raw: preface(rawFrameHeader(8, http2.FramePing, 0, 0), make([]byte, 8))}},

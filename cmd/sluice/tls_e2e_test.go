@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,18 +50,31 @@ func TestE2ETLSGoTransportOffersH2(t *testing.T) {
 	authPath := filepath.Join(t.TempDir(), "htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "go", "transport", "$2y$")+"\n")
 	for _, tc := range []struct {
-		name string
-		args []string
-		user *url.Userinfo
+		name    string
+		args    []string
+		user    *url.Userinfo
+		delay   time.Duration // each way, by a relay in front of the proxy
+		version uint16        // the most the client offers; 0: TLS 1.3
 	}{
-		{"open", nil, nil},
-		{"camouflage", []string{"--auth-file", authPath, "--probe-resistance"}, url.UserPassword("go", "transport")},
+		{name: "open"},
+		{name: "camouflage", args: []string{"--auth-file", authPath, "--probe-resistance"}, user: url.UserPassword("go", "transport")},
+		// After a TLS 1.2 full handshake the CONNECT is a round trip
+		// later than the end of the proxy's handshake: the grace grows
+		// by the round trip the handshake measured.
+		{name: "camouflage-tls12-60ms-rtt", args: []string{"--auth-file", authPath, "--probe-resistance"}, user: url.UserPassword("go", "transport"),
+			delay: 30 * time.Millisecond, version: tls.VersionTLS12},
+		{name: "camouflage-tls13-60ms-rtt", args: []string{"--auth-file", authPath, "--probe-resistance"}, user: url.UserPassword("go", "transport"),
+			delay: 30 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			origin := httpsOrigin(t)
 			p := startOpenProxy(t, tc.args...)
-			resp, err := goTransportGet(p, tc.user, origin.URL+"/via-default-transport")
+			via := p.tls
+			if tc.delay > 0 {
+				via = delayRelay(t, p.tls, tc.delay)
+			}
+			resp, err := goTransportGetVia(via, tc.user, tc.version, origin.URL+"/via-default-transport")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,9 +114,15 @@ func TestE2EFlagsALPNH2GraceZero(t *testing.T) {
 // goTransportGet fetches url through p's TLS listener with a clone of
 // http.DefaultTransport, and returns the status code and body.
 func goTransportGet(p *proxy, user *url.Userinfo, target string) (string, error) {
+	return goTransportGetVia(p.tls, user, 0, target)
+}
+
+// goTransportGetVia is goTransportGet through the HTTPS proxy at addr,
+// offering TLS up to version (0: the default).
+func goTransportGetVia(addr string, user *url.Userinfo, version uint16, target string) (string, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyURL(&url.URL{Scheme: "https", Host: p.tls, User: user})
-	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the proxy's and the origin's certificates
+	tr.Proxy = http.ProxyURL(&url.URL{Scheme: "https", Host: addr, User: user})
+	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, MaxVersion: version} // the proxy's and the origin's certificates
 	// Closing the idle conns ends the tunnel, which writes its log line.
 	defer tr.CloseIdleConnections()
 	if !tr.ForceAttemptHTTP2 {
@@ -129,5 +151,111 @@ func TestE2ETLSPlaintextGets400(t *testing.T) {
 	got, _ := io.ReadAll(c)
 	if want := "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"; string(got) != want {
 		t.Fatalf("plain CONNECT to the TLS port: got %q, want %q", got, want)
+	}
+}
+
+// delayRelay forwards TCP conns to target, each chunk each way d late, as
+// a path with a round trip of 2*d would.
+func delayRelay(t *testing.T, target string, d time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	late := func(dst, src net.Conn) {
+		type chunk struct {
+			due time.Time
+			b   []byte
+		}
+		q := make(chan chunk, 256)
+		go func() {
+			for c := range q {
+				time.Sleep(time.Until(c.due))
+				if _, err := dst.Write(c.b); err != nil {
+					break
+				}
+			}
+			_ = dst.(*net.TCPConn).CloseWrite()
+		}()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				q <- chunk{time.Now().Add(d), bytes.Clone(buf[:n])}
+			}
+			if err != nil {
+				close(q)
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			t.Cleanup(func() { _ = c.Close(); _ = u.Close() })
+			go late(u, c)
+			go late(c, u)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestE2ETLSALPNH2KeepAliveStaysHTTP1: on ALPN h2, a proxy user's forwarded
+// request is served as HTTP/1.1 with keep-alive; a next request the proxy
+// does not serve goes to the site as HTTP/1.1 too, not to HTTP/2 in the
+// middle of an HTTP/1.1 conn.
+func TestE2ETLSALPNH2KeepAliveStaysHTTP1(t *testing.T) {
+	t.Parallel()
+	authPath := filepath.Join(t.TempDir(), "htpasswd")
+	writeFileAtomic(t, authPath, bcryptLine(t, "u", "p", "$2y$")+"\n")
+	origin := funcOrigin(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_ = req.Body.Close()
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\norigin")
+		}
+	})
+	oa := origin.Addr().String()
+	p := startOpenProxy(t, "--auth-file", authPath, "--probe-resistance", "--allow-forward-ports", "all")
+	for _, second := range []string{
+		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+		"GET http://" + oa + "/ HTTP/1.1\r\nHost: " + oa + "\r\n\r\n", // no credentials
+	} {
+		c := dialFrom(t, p.tls, true, "", "h2")
+		_ = c.SetDeadline(time.Now().Add(waitLimit))
+		if _, err := io.WriteString(c, "GET http://"+oa+"/ HTTP/1.1\r\nHost: "+oa+"\r\nProxy-Authorization: "+basic("u", "p")+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("the proxy user's request: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "origin" {
+			t.Fatalf("the proxy user's request: %d %q", resp.StatusCode, body)
+		}
+		if _, err := io.WriteString(c, second); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("then %q: %v; want an HTTP/1.1 answer from the site", strings.SplitN(second, "\r\n", 2)[0], err)
+		}
+		_ = resp.Body.Close()
+		_ = c.Close()
 	}
 }
