@@ -104,13 +104,22 @@ type headerBlock struct {
 	hasErr    bool
 }
 
+// growConnWindow sends the WINDOW_UPDATE of the server preface.
+func (c *ServerConn) growConnWindow() {
+	if inc := c.cfg.ConnWindowSize - defaultInitialWindowSize; inc > 0 {
+		c.out = AppendWindowUpdate(c.out, 0, inc)
+	}
+}
+
 // PrefaceDone reports whether the client's preface has come in whole.
 func (c *ServerConn) PrefaceDone() bool { return c.prefaceLen == len(ClientPreface) }
 
 // NewServerConn returns a connection that expects the client preface first.
 // Our SETTINGS, and a WINDOW_UPDATE that grows the connection window to
 // cfg.ConnWindowSize, are already in Output: the server preface may go out
-// before the client's arrives (RFC 9113 section 3.4).
+// before the client's arrives (RFC 9113 section 3.4). Under ProfileGo the
+// WINDOW_UPDATE waits for the client's preface, as on Go's server, whose
+// serve loop sends it once the preface is read (never after a bad one).
 func NewServerConn(cfg Config, h Handler) *ServerConn {
 	cfg = cfg.withDefaults()
 	c := &ServerConn{
@@ -134,8 +143,8 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 	c.inflow.avail = int64(cfg.ConnWindowSize)
 
 	c.out = AppendSettings(c.out, prefaceSettings(&cfg))
-	if inc := cfg.ConnWindowSize - defaultInitialWindowSize; inc > 0 {
-		c.out = AppendWindowUpdate(c.out, 0, inc)
+	if cfg.Profile != ProfileGo {
+		c.growConnWindow()
 	}
 	return c
 }
@@ -301,6 +310,9 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 		}
 		if c.prefaceBad {
 			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
+		}
+		if c.PrefaceDone() && c.goProfile() {
+			c.growConnWindow()
 		}
 	}
 	// Every turn consumes a whole frame of at least 9 bytes or stops.

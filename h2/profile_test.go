@@ -62,10 +62,18 @@ func goPreface(t *testing.T) []byte {
 }
 
 // With ProfileGo and GoDefaults, the preface is byte for byte a Go
-// server's: the same settings, in the same order, and the same window.
+// server's: the same settings, in the same order, and the same window,
+// whose WINDOW_UPDATE, as on Go's server, waits for the client's preface.
 func TestProfileGoPreface(t *testing.T) {
 	want := goPreface(t)
 	c := NewServerConn(GoDefaults(Config{}), newRecHandler())
+	settingsLen := 9 + int(want[2])
+	if got := c.Output(); !bytes.Equal(got, want[:settingsLen]) {
+		t.Fatalf("before the client's preface\n got % x\nwant % x (Go's SETTINGS alone)", got, want[:settingsLen])
+	}
+	if _, err := c.Feed([]byte(ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
 	if got := c.Output(); !bytes.Equal(got, want) {
 		t.Fatalf("preface\n got % x\nwant % x (Go net/http)", got, want)
 	}
