@@ -192,7 +192,6 @@ func (h *conn) serve(c *engine.Conn, b []byte) int {
 	return len(b)
 }
 
-
 // next makes the conn read its next request once a forwarded one is
 // answered: from what the client already sent, or when it sends more.
 func (h *conn) next(c *engine.Conn) {
