@@ -486,3 +486,26 @@ func fmtHeader(h http.Header) string {
 	_ = h.Write(&b)
 	return fmt.Sprintf("%q", b.String())
 }
+
+// TestE2EProbeWrongPasswordWithEarlyDataGetsSite: a CONNECT with a wrong
+// password and more early data than --buffer-size pauses its client (the
+// socket leaves gnet) while the password is checked; the verdict then
+// hands the paused socket to the site, which answers. A detach of a socket
+// off gnet used to wait for gnet forever, and the client for an answer.
+func TestE2EProbeWrongPasswordWithEarlyDataGetsSite(t *testing.T) {
+	t.Parallel()
+	authPath := filepath.Join(t.TempDir(), "users.htpasswd")
+	writeFileAtomic(t, authPath, bcryptLine(t, "bob", "bcrypt-Secret-5", "$2y$")+"\n")
+	p := startProxy(t, "--auth-file", authPath, "--probe-resistance", "--buffer-size", "4KiB", "--listen-quic", "")
+	for _, useTLS := range []bool{false, true} {
+		c := dialProxy(t, p.addr(useTLS), useTLS)
+		req := "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nProxy-Authorization: " + basic("bob", "guess") + "\r\n\r\n"
+		go func() { _, _ = io.WriteString(c, req+strings.Repeat("e", 64<<10)+"\r\n\r\n") }()
+		_ = c.SetReadDeadline(time.Now().Add(waitLimit))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if !strings.HasPrefix(line, "HTTP/1.1 ") {
+			t.Fatalf("TLS %v: read %q, %v; want the site's answer", useTLS, line, err)
+		}
+		_ = c.Close()
+	}
+}
