@@ -354,19 +354,10 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 		// The client ended in the middle of its first head, or before it
 		// spoke within ALPNGrace: whoever would have read those bytes
 		// (the site, or HTTP/2) answers them, and then hears the FIN.
-		partial := append(h.carry, c.TakeUnread()...)
-		h.carry = nil
-		if len(partial) > 0 || h.alpnWait {
-			h.alpnWait = false
-			if h.alpnH2 || h.h2Fallback {
-				h.toH2(c, partial)
-				if next := c.Handler(); next != engine.Handler(h) {
-					next.OnReadEOF(c)
-				}
-				return
+		if partial := h.unread(c); len(partial) > 0 || h.alpnWait {
+			if h.handPartial(c, partial, false) && !c.Closed() {
+				c.Handler().OnReadEOF(c) // the site reads the FIN itself
 			}
-			h.done = true
-			h.s.toSite(c, partial, true, false)
 			return
 		}
 	}
@@ -403,26 +394,22 @@ func (h *conn) OnTimeout(c *engine.Conn) {
 	if h.done || h.x != nil || h.closing {
 		return
 	}
-	if h.alpnWait {
-		// No whole HTTP/1.1 head came within the grace: HTTP/2 speaks,
-		// and judges what did come.
-		h.alpnWait = false
-		h.toH2(c, c.TakeUnread())
-		return
-	}
-	h.done = true
 	if h.idle {
 		// Kept alive and idle for KeepAliveTimeout: not a slow client.
-		h.closing = true
+		h.done, h.closing = true, true
 		c.CloseAfterFlush()
 		return
 	}
-	if h.probeResistant() {
-		// A read timeout, not EOF: net/http answers 400 to an EOF after a
-		// complete request line, but closes silently at its own timeout.
-		h.partialToSite(c, true)
+	if h.alpnWait || h.probeResistant() {
+		// No whole HTTP/1.1 head came within the ALPN grace: HTTP/2
+		// speaks, and judges what did come. Or the site gets the head
+		// with a read timeout, not EOF: net/http answers 400 to an EOF
+		// after a complete request line, but closes silently at its own
+		// timeout.
+		h.handPartial(c, h.unread(c), true)
 		return
 	}
+	h.done = true
 	h.s.fail(c, http.StatusRequestTimeout)
 }
 
@@ -431,17 +418,27 @@ func (h *conn) probeResistant() bool {
 	return g != nil && g.ProbeResistance
 }
 
-// partialToSite gives the site what the client sent of a request head
-// that will not be completed, then a read timeout when cut, else the
-// socket's EOF; on a conn that chose h2 by ALPN, HTTP/2 gets it.
-func (h *conn) partialToSite(c *engine.Conn, cut bool) {
+// unread takes what the client sent of the head being read.
+func (h *conn) unread(c *engine.Conn) []byte {
 	partial := append(h.carry, c.TakeUnread()...)
 	h.carry = nil
-	if h.route().h2 {
+	return partial
+}
+
+// handPartial gives what the client sent of a request head that will not
+// be completed to whoever would have read it, and reports whether that is
+// HTTP/2: within the ALPN grace, or when the conn's first request goes to
+// HTTP/2; else the site, which then reads a timeout when cut, else the
+// socket's EOF.
+func (h *conn) handPartial(c *engine.Conn, partial []byte, cut bool) bool {
+	h.done = true
+	if h.alpnWait || h.route().h2 {
+		h.alpnWait = false
 		h.toH2(c, partial)
-		return
+		return true
 	}
 	h.s.toSite(c, partial, h.served == 0, cut)
+	return false
 }
 
 func (h *conn) OnClose(c *engine.Conn, err error) {
