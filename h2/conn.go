@@ -272,13 +272,17 @@ func (c *ServerConn) GoAwayNotice() {
 
 // Abort tears the connection down without writing anything, for when the
 // socket is already gone: every open stream gets OnReset(code).
-func (c *ServerConn) Abort(code ErrCode) {
-	if c.failed {
-		return
+func (c *ServerConn) Abort(code ErrCode) { c.hangUp(ConnError{Code: code, Reason: "aborted"}, code) }
+
+// hangUp fails the connection without a GOAWAY, as Abort does and as Go's
+// server hangs up on a bad preface or a client without SETTINGS: the open
+// streams get OnReset(code), and Feed reports err from now on.
+func (c *ServerConn) hangUp(err ConnError, code ErrCode) error {
+	if !c.failed {
+		c.failed, c.failErr = true, err
+		c.resetAll(code)
 	}
-	c.failed = true
-	c.failErr = ConnError{Code: code, Reason: "aborted"}
-	c.resetAll(code)
+	return c.failErr
 }
 
 // Feed consumes bytes received from the client, starting with the client
@@ -299,19 +303,15 @@ func (c *ServerConn) Feed(in []byte) (int, error) {
 		c.prefaceBad = c.prefaceBad || string(in[:m]) != ClientPreface[c.prefaceLen:c.prefaceLen+m]
 		c.prefaceLen += m
 		n = m
-		if c.prefaceBad && c.goProfile() {
-			if c.prefaceLen < len(ClientPreface) {
-				return n, nil // Go's server reads all 24 bytes before it judges them
-			}
-			// and then hangs up without a GOAWAY.
-			c.failed = true
-			c.failErr = connError(ErrCodeProtocol, "invalid client preface")
-			return 0, c.failErr
-		}
-		if c.prefaceBad {
-			return 0, c.fail(connError(ErrCodeProtocol, "invalid client preface"))
-		}
-		if c.PrefaceDone() && c.goProfile() {
+		bad := ConnError{Code: ErrCodeProtocol, Reason: "invalid client preface"}
+		switch {
+		case c.prefaceBad && !c.goProfile():
+			return 0, c.fail(bad)
+		case c.prefaceBad && !c.PrefaceDone():
+			return n, nil // Go's server reads all 24 bytes before it judges them
+		case c.prefaceBad:
+			return 0, c.hangUp(bad, ErrCodeProtocol)
+		case c.PrefaceDone() && c.goProfile():
 			c.growConnWindow()
 		}
 	}

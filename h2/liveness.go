@@ -41,9 +41,7 @@ func (c *ServerConn) onPingAck(data [8]byte) {
 func (c *ServerConn) TimedOut() {
 	if c.goProfile() && !c.sawSettings {
 		// Go's server hangs up on a client that never sent SETTINGS.
-		c.failed = true
-		c.failErr = connError(ErrCodeSettingsTimeout, "no SETTINGS from the client")
-		c.resetAll(ErrCodeCancel)
+		c.hangUp(ConnError{Code: ErrCodeSettingsTimeout, Reason: "no SETTINGS from the client"}, ErrCodeCancel)
 		return
 	}
 	if !c.settingsAcked {
