@@ -21,9 +21,14 @@ func (c *Conn) tryPark() {
 		return
 	}
 	if c.gc == nil {
-		// Off gnet already, on a dup of its fd (the peer's FIN came):
-		// a detach has nothing of gnet's to wait for.
-		if c.detachFn != nil && c.fd >= 0 && (c.q == nil || c.q.Len() == 0) {
+		// Off gnet already, on a dup of its fd (the peer's FIN came, or
+		// the socket is parked): a detach waits only for what engine
+		// itself still queues toward the peer.
+		switch {
+		case c.detachFn == nil || c.fd < 0:
+		case c.q != nil && c.q.Len() > 0:
+			c.loop.wait(c)
+		default:
 			c.finishDetach()
 		}
 		return
