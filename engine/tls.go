@@ -22,10 +22,6 @@ type tlsTransport struct {
 	in  []byte   // borrowed ciphertext, valid during one OnTraffic
 	out []byte   // non-nil during Conn.Write: records gathered for one rawWrite
 
-	// The addresses, kept from nc at the switch: nc (closed by then) and
-	// its netFD are no longer held by every TLS conn, 128 bytes and more.
-	la, ra net.Addr
-
 	inBuf *byteBuffer // the holder of the record buffer lent from tlsInPool, while lent
 }
 
@@ -101,49 +97,33 @@ func (t *tlsTransport) Close() error {
 }
 
 // switchTo moves the transport onto c's loop: records go through gnet from
-// now on.
+// now on. The handshake's conn (closed by then) and its netFD are no
+// longer held by every TLS conn, 128 bytes and more: only its addresses.
 func (t *tlsTransport) switchTo(c *Conn) {
-	if t.nc != nil {
-		t.la, t.ra, t.nc = t.nc.LocalAddr(), t.nc.RemoteAddr(), nil
+	if _, done := t.nc.(loopAddrs); !done {
+		t.nc = loopAddrs{la: t.nc.LocalAddr(), ra: t.nc.RemoteAddr()}
 	}
 	t.c = c
 }
 
-func (t *tlsTransport) LocalAddr() net.Addr {
-	if t.nc == nil {
-		return t.la
-	}
-	return t.nc.LocalAddr()
+func (t *tlsTransport) LocalAddr() net.Addr                { return t.nc.LocalAddr() }
+func (t *tlsTransport) RemoteAddr() net.Addr               { return t.nc.RemoteAddr() }
+func (t *tlsTransport) SetDeadline(d time.Time) error      { return t.nc.SetDeadline(d) }
+func (t *tlsTransport) SetReadDeadline(d time.Time) error  { return t.nc.SetReadDeadline(d) }
+func (t *tlsTransport) SetWriteDeadline(d time.Time) error { return t.nc.SetWriteDeadline(d) }
+
+// loopAddrs stands in for the handshake's conn once the loop carries the
+// records: the addresses stay; deadlines are the loop's own business.
+type loopAddrs struct {
+	net.Conn // nil: Read, Write and Close never reach it (t.c is set)
+	la, ra   net.Addr
 }
 
-func (t *tlsTransport) RemoteAddr() net.Addr {
-	if t.nc == nil {
-		return t.ra
-	}
-	return t.nc.RemoteAddr()
-}
-
-// The deadlines are the handshake's; on the loop, engine keeps its own.
-func (t *tlsTransport) SetDeadline(d time.Time) error {
-	if t.nc == nil {
-		return nil
-	}
-	return t.nc.SetDeadline(d)
-}
-
-func (t *tlsTransport) SetReadDeadline(d time.Time) error {
-	if t.nc == nil {
-		return nil
-	}
-	return t.nc.SetReadDeadline(d)
-}
-
-func (t *tlsTransport) SetWriteDeadline(d time.Time) error {
-	if t.nc == nil {
-		return nil
-	}
-	return t.nc.SetWriteDeadline(d)
-}
+func (a loopAddrs) LocalAddr() net.Addr            { return a.la }
+func (a loopAddrs) RemoteAddr() net.Addr           { return a.ra }
+func (loopAddrs) SetDeadline(time.Time) error      { return nil }
+func (loopAddrs) SetReadDeadline(time.Time) error  { return nil }
+func (loopAddrs) SetWriteDeadline(time.Time) error { return nil }
 
 // handshake runs one TLS handshake off-loop under the engine's semaphore
 // and deadline, then registers the conn with gnet.
