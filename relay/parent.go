@@ -176,6 +176,14 @@ var (
 func parseParentHead(b []byte) (code, n int, err error) {
 	for {
 		rest := b[n:]
+		// The status line is judged as soon as it is whole: a parent that
+		// is no HTTP proxy (an SSH or SMTP banner, which never sends the
+		// empty line) is refused now, not at the connect timeout.
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			if code, err = statusCode(bytes.TrimSuffix(rest[:i], []byte("\r"))); err != nil {
+				return 0, 0, err
+			}
+		}
 		end := headEnd(rest)
 		if end < 0 {
 			if len(b) > maxParentHead {
@@ -185,15 +193,6 @@ func parseParentHead(b []byte) (code, n int, err error) {
 		}
 		if n+end > maxParentHead {
 			return 0, 0, errParentHeadLong
-		}
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line = rest[:i]
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		code, err = statusCode(line)
-		if err != nil {
-			return 0, 0, err
 		}
 		n += end
 		if code >= 200 || code == 101 {

@@ -76,6 +76,11 @@ func TestParseParentHead(t *testing.T) {
 		{"HTTP/1.1 200 OK\r\nVia: x\r\n", 0, 0, false},
 		{"HTTP/1.1 2", 0, 0, false},
 		{"SSH-2.0-OpenSSH\r\n\r\n", 0, 0, true},
+		// A banner is refused at its first line: such a server never
+		// sends the empty line that would end a head.
+		{"SSH-2.0-OpenSSH_9.2\r\n", 0, 0, true},
+		{"220 mail.example ESMTP\r\n", 0, 0, true},
+		{"HTTP/1.1 100 Continue\r\n\r\nSSH-2.0\r\n", 0, 0, true},
 		{"HTTP/1.1 abc x\r\n\r\n", 0, 0, true},
 		{"HTTP/1.1 099 x\r\n\r\n", 0, 0, true},
 		{"HTTP/1.1 2000\r\n\r\n", 0, 0, true},
