@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sluice-proxy/sluice/acl"
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
 )
@@ -30,10 +29,9 @@ type exchange struct {
 	body   *bodyCutter
 	origin *originEnd
 	method string
-	head   []byte     // the rewritten request head, kept for a retry on a fresh dial
-	site   []byte     // the request head, kept only with probe resistance
-	want   acl.Target // the request's target, normalized: a dial there is direct
-	key    poolKey    // where the origin conn was dialed, once direct
+	head   []byte  // the rewritten request head, kept for a retry on a fresh dial
+	site   []byte  // the request head, kept only with probe resistance
+	key    poolKey // where the origin conn was dialed, once direct
 	target engine.DialTarget
 
 	reqClose   bool // the client asked to close after this response
@@ -76,9 +74,6 @@ func (h *conn) forward(c *engine.Conn, req *Request, b []byte, n int) {
 	x.mayReuse = x.body.done && idempotent(req.Method)
 	if x.mayReuse {
 		x.head = head
-	}
-	if t, err := acl.NormalizeTarget(host, port); err == nil {
-		x.want = t
 	}
 	if s.Policy.MaySite() {
 		x.site = append([]byte(nil), b[:n]...) // for the site, should the gate hide the proxy
@@ -175,10 +170,13 @@ func (x *exchange) responseDone(extra bool) {
 	x.c.CloseAfterFlush()
 }
 
-// Dial implements relay.Loop: a dial to the request's own target takes an
-// idle connection from the pool when the request may go on one.
+// Dial implements relay.Loop: without a parent proxy the one dial is to the
+// request's own target, and it takes an idle connection from the pool when
+// the request may go on one. Through a parent the dial is the parent's,
+// whose socket carries a CONNECT tunnel and is never pooled, whatever
+// address the request names.
 func (x *exchange) Dial(t engine.DialTarget, d relay.Dialed) func() {
-	if x.want.Host != "" && t.Host == x.want.Host && t.Port == x.want.Port {
+	if x.h.s.Policy.Parent == nil {
 		x.direct, x.target, x.key = true, t, poolKey{host: t.Host, port: t.Port}
 		if x.mayReuse {
 			if up, addr := x.h.s.pool(x.c.Loop()).take(x.key, t.Check); up != nil {
