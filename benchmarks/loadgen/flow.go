@@ -15,22 +15,13 @@ import (
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/yosida95/uritemplate/v3"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/connectudp"
 )
 
-// flow is one connect-udp flow (RFC 9298) to the UDP origin, whatever
-// carries it: QUIC datagrams (h3), DATAGRAM capsules on an HTTP/2 stream
-// (h2) or on an upgraded HTTP/1.1 connection (h1), or a plain UDP socket
-// (raw).
-type flow interface {
-	// Send sends one datagram. It is called from one goroutine at a time.
-	Send(p []byte) error
-	// Recv waits for the next datagram and returns it in b (truncated to
-	// len(b) as a UDP socket would). It is called from one goroutine, the
-	// flow's reader, and returns an error once the flow is closed.
-	Recv(b []byte) ([]byte, error)
-	// Close ends the flow and makes a pending Recv return.
-	Close() error
-}
+// flow is one connect-udp flow (RFC 9298) to the UDP origin: h3 (QUIC
+// datagrams), h2 or h1 (DATAGRAM capsules), or raw (a plain UDP socket).
+type flow = connectudp.Flow
 
 // flowOpener opens flows to a UDP target through the proxy under test.
 type flowOpener interface {
@@ -73,18 +64,6 @@ func newFlowOpener(proto, proxy string, conns, h3Streams int, timeout time.Durat
 		return &h3FlowOpener{h3Opener: o, tmpl: tmpl}, nil
 	}
 	return nil, fmt.Errorf("-mode dgram: unknown -proto %q (want h1, h2, h3 or raw)", proto)
-}
-
-// expandTarget fills the template with target's host and port.
-func expandTarget(tmpl *uritemplate.Template, target string) (string, error) {
-	host, port, err := net.SplitHostPort(target)
-	if err != nil {
-		return "", err
-	}
-	return tmpl.Expand(uritemplate.Values{
-		"target_host": uritemplate.String(host),
-		"target_port": uritemplate.String(port),
-	})
 }
 
 // rawFlowOpener sends plain UDP to a relay, or to the origin itself: the
@@ -144,9 +123,6 @@ type capsuleFlow struct {
 	err    error
 }
 
-// capsuleDatagram is the capsule type of RFC 9297 section 3.5.
-const capsuleDatagram = 0
-
 func newCapsuleFlow(r *bufio.Reader, w io.Writer, closer func() error) *capsuleFlow {
 	// bufio.Reader is an io.ByteReader, so quicvarint reads from it
 	// without a read call per byte.
@@ -154,12 +130,8 @@ func newCapsuleFlow(r *bufio.Reader, w io.Writer, closer func() error) *capsuleF
 }
 
 func (f *capsuleFlow) Send(p []byte) error {
-	b := quicvarint.Append(f.wbuf[:0], capsuleDatagram)
-	b = quicvarint.Append(b, uint64(1+len(p)))
-	b = append(b, 0) // context ID 0: a UDP payload
-	b = append(b, p...)
-	f.wbuf = b
-	_, err := f.w.Write(b)
+	f.wbuf = connectudp.AppendDatagram(f.wbuf[:0], p)
+	_, err := f.w.Write(f.wbuf)
 	return err
 }
 
@@ -169,7 +141,7 @@ func (f *capsuleFlow) Recv(b []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if typ != capsuleDatagram {
+		if typ != connectudp.CapsuleDatagram {
 			// RFC 9297 section 3.2: unknown capsules are skipped.
 			if err := cr.Discard(); err != nil {
 				return nil, err
@@ -211,19 +183,16 @@ type h1FlowOpener struct {
 }
 
 func (o *h1FlowOpener) OpenFlow(ctx context.Context, target string) (flow, error) {
-	u, err := expandTarget(o.tmpl, target)
+	u, err := connectudp.ExpandTarget(o.tmpl, target)
 	if err != nil {
 		return nil, err
 	}
-	path := strings.TrimPrefix(u, "https://"+o.addr)
 	c, err := dialTCP(ctx, o.addr, o.timeout)
 	if err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(o.timeout))
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + o.addr +
-		"\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
+	if _, err := io.WriteString(c, connectudp.UpgradeRequest(u, o.addr)); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -252,7 +221,7 @@ type h2FlowOpener struct {
 }
 
 func (o *h2FlowOpener) OpenFlow(ctx context.Context, target string) (flow, error) {
-	u, err := expandTarget(o.tmpl, target)
+	u, err := connectudp.ExpandTarget(o.tmpl, target)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -13,6 +12,9 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/yosida95/uritemplate/v3"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/connectudp"
+	"github.com/sluice-proxy/sluice/benchmarks/internal/h3connect"
 )
 
 // h3Opener multiplexes CONNECT streams over a few QUIC connections, as
@@ -165,37 +167,16 @@ func (o *h3Opener) Open(ctx context.Context, target string) (tunnel, error) {
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(o.timeout)
-	octx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	// Blocks only if the server granted fewer streams than counted, or
-	// has not yet returned the credit of streams just closed.
-	rs, err := c.cc.OpenRequestStream(octx)
-	if err != nil {
-		o.release(c)
-		return nil, fmt.Errorf("h3: open stream: %w", err)
-	}
-	s := &h3Stream{o: o, c: c, rs: rs}
-	rs.SetDeadline(deadline)
 	hdr := make(http.Header)
 	if o.padding {
 		setPaddingRequest(hdr)
 	}
-	err = rs.SendRequestHeader(&http.Request{
-		Method: http.MethodConnect,
-		Host:   target,
-		URL:    &url.URL{Host: target},
-		Header: hdr,
-	})
+	rs, resp, err := h3connect.Open(ctx, c.cc, target, hdr, o.timeout)
 	if err != nil {
-		s.abort()
+		o.release(c)
 		return nil, err
 	}
-	resp, err := rs.ReadResponse()
-	if err != nil {
-		s.abort()
-		return nil, err
-	}
+	s := &h3Stream{o: o, c: c, rs: rs}
 	if resp.StatusCode/100 != 2 {
 		s.abort()
 		return nil, fmt.Errorf("CONNECT refused: %s", resp.Status)
@@ -266,8 +247,7 @@ func (s *h3Stream) abort() {
 	if !s.markClosed() {
 		return
 	}
-	s.rs.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
-	s.rs.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
+	h3connect.Abort(s.rs)
 	s.o.release(s.c)
 }
 
@@ -308,34 +288,24 @@ func (o *h3FlowOpener) OpenFlow(ctx context.Context, target string) (flow, error
 		}
 		return nil, err
 	}
-	return &masqueFlow{o: o.h3Opener, c: c, mc: mc}, nil
+	return &masqueFlow{Masque: connectudp.Masque{Conn: mc}, o: o.h3Opener, c: c}, nil
 }
 
-// masqueFlow is masque-go's Conn. It never uses read deadlines: in
-// masque-go v0.6.0, once one has expired every later read fails at once
-// (the expired context is kept), so the flow's reader goroutine blocks in
-// ReadFrom until Close, and the dgram loop times datagrams out itself.
+// masqueFlow is masque-go's Conn. Send and Recv are connectudp.Masque's,
+// which never uses read deadlines (see there): the flow's reader
+// goroutine blocks in Recv until Close, and the dgram loop times
+// datagrams out itself.
 type masqueFlow struct {
+	connectudp.Masque
 	o    *h3Opener
 	c    *h3Conn
-	mc   *masque.Conn
 	once sync.Once
 	err  error
 }
 
-func (f *masqueFlow) Send(p []byte) error { _, err := f.mc.WriteTo(p, nil); return err }
-
-func (f *masqueFlow) Recv(b []byte) ([]byte, error) {
-	n, _, err := f.mc.ReadFrom(b)
-	if err != nil {
-		return nil, err
-	}
-	return b[:n], nil
-}
-
 func (f *masqueFlow) Close() error {
 	f.once.Do(func() {
-		f.err = f.mc.Close()
+		f.err = f.Conn.Close()
 		f.o.release(f.c)
 	})
 	return f.err

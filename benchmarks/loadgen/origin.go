@@ -2,14 +2,13 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/connserver"
 )
 
 // The origin speaks a one-line preamble so that a single port serves every
@@ -38,13 +37,11 @@ func sinkPreamble(n int64) string { return "sink " + strconv.FormatInt(n, 10) + 
 // sourcePreamble returns the line that asks the origin to send n bytes.
 func sourcePreamble(n int64) string { return "source " + strconv.FormatInt(n, 10) + "\n" }
 
-// origin is the loopback server every tunnel ends at.
+// origin is the loopback server every tunnel ends at. The accept loop and
+// the set of open connections are connserver's, shared with the soak's
+// origin; what is said on a connection is this file's.
 type origin struct {
-	ln    net.Listener
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	done  bool
+	srv *connserver.Server
 }
 
 // startOrigin listens on addr, which must be a loopback address: the load
@@ -61,81 +58,21 @@ func startOrigin(addr string) (*origin, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &origin{ln: ln, conns: make(map[net.Conn]struct{})}
-	o.wg.Add(1)
-	go o.acceptLoop()
+	o := &origin{srv: connserver.New(ln, connserver.Options{})}
+	o.srv.Serve(serveOrigin)
 	return o, nil
 }
 
 // Addr is the host:port that tunnels target.
-func (o *origin) Addr() string { return o.ln.Addr().String() }
-
-func (o *origin) acceptLoop() {
-	defer o.wg.Done()
-	for {
-		c, err := o.ln.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if o.closed() {
-				return
-			}
-			// EMFILE and the like: the client side reports the failures,
-			// the origin must keep going, without spinning on the core it
-			// shares with the client.
-			time.Sleep(5 * time.Millisecond)
-			continue
-		}
-		if !o.track(c) {
-			c.Close()
-			return
-		}
-		o.wg.Add(1)
-		go o.serve(c)
-	}
-}
-
-func (o *origin) closed() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.done
-}
-
-func (o *origin) track(c net.Conn) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.done {
-		return false
-	}
-	o.conns[c] = struct{}{}
-	return true
-}
-
-func (o *origin) untrack(c net.Conn) {
-	o.mu.Lock()
-	delete(o.conns, c)
-	o.mu.Unlock()
-}
+func (o *origin) Addr() string { return o.srv.Addr().String() }
 
 // Close stops accepting and drops every open connection, so that a run
 // always ends even when a proxy holds tunnels open.
-func (o *origin) Close() {
-	o.mu.Lock()
-	o.done = true
-	for c := range o.conns {
-		c.Close()
-	}
-	o.mu.Unlock()
-	o.ln.Close()
-	o.wg.Wait()
-}
+func (o *origin) Close() { o.srv.Close() }
 
-func (o *origin) serve(c net.Conn) {
-	defer o.wg.Done()
-	defer o.untrack(c)
-	defer c.Close()
+// serveOrigin reads the preamble and runs the mode it names; connserver
+// closes c when it returns.
+func serveOrigin(c net.Conn) {
 	// A small reader: it only has to hold the preamble and whatever the
 	// client sent along with it.
 	br := bufio.NewReaderSize(c, 512)

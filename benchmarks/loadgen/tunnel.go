@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,6 +8,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/httphead"
 )
 
 // tunnel is one byte stream to the origin, whatever carries it: a raw TCP
@@ -126,7 +127,8 @@ func (o *h1Opener) Open(ctx context.Context, target string) (tunnel, error) {
 	if len(rest) == 0 {
 		return c.(tunnel), nil
 	}
-	return &prefixConn{Conn: c, pending: rest}, nil
+	// Tunnel bytes came with the head: they are read first.
+	return &httphead.Prefixed{Conn: c, Rest: rest}, nil
 }
 
 func (o *h1Opener) Close() {}
@@ -135,52 +137,27 @@ func (o *h1Opener) Close() {}
 // returns any bytes that followed the head (tunnel data that arrived in the
 // same read), which the caller must deliver first.
 func h1Connect(c net.Conn, target string) ([]byte, error) {
-	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
+	if _, err := io.WriteString(c, httphead.ConnectRequest(target)); err != nil {
 		return nil, err
 	}
-	// The response head is short; reading it in one or two calls into a
-	// small buffer avoids a bufio.Reader staying between the tunnel and the
-	// socket (which would hide *net.TCPConn from io.Copy).
-	buf := make([]byte, 0, 1024)
-	for {
-		if len(buf) == cap(buf) {
-			return nil, errors.New("CONNECT response head too long")
-		}
-		n, err := c.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			return checkStatus(buf[:i], buf[i+4:])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("CONNECT response: %w", err)
-		}
+	// The response head is short: httphead reads it in one or two calls
+	// into a small buffer and hands back what followed it.
+	head, rest, err := httphead.Read(c, 1024)
+	if errors.Is(err, httphead.ErrTooLong) {
+		return nil, errors.New("CONNECT response head too long")
 	}
+	if err != nil {
+		return nil, fmt.Errorf("CONNECT response: %w", err)
+	}
+	return checkStatus(head, rest)
 }
 
+// checkStatus accepts a 2xx answer and returns rest, the tunnel bytes
+// that followed the head (nil when none did).
 func checkStatus(head, rest []byte) ([]byte, error) {
-	line, _, _ := bytes.Cut(head, []byte("\r\n"))
-	f := bytes.Fields(line)
-	if len(f) < 2 || !bytes.HasPrefix(f[0], []byte("HTTP/1.")) || len(f[1]) != 3 || f[1][0] != '2' {
+	line, code, ok := httphead.StatusLine(head)
+	if !ok || len(code) != 3 || code[0] != '2' {
 		return nil, fmt.Errorf("CONNECT refused: %q", line)
 	}
-	if len(rest) == 0 {
-		return nil, nil
-	}
-	return append([]byte(nil), rest...), nil
-}
-
-// prefixConn delivers bytes read along with the CONNECT response first.
-type prefixConn struct {
-	net.Conn
-	pending []byte
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) {
-	if len(p.pending) > 0 {
-		n := copy(b, p.pending)
-		p.pending = p.pending[n:]
-		return n, nil
-	}
-	return p.Conn.Read(b)
+	return rest, nil
 }

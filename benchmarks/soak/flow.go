@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,37 +16,21 @@ import (
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/yosida95/uritemplate/v3"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/connectudp"
 )
 
-// flow is one connect-udp flow (RFC 9298) to the UDP origin.
+// flow is one connect-udp flow (RFC 9298) to the UDP origin. Close or
+// Abort ends a pending Recv (masque-go v0.6.0's read deadlines are
+// broken: once one expired, every later read fails at once).
 type flow interface {
-	// Send sends one datagram; one goroutine at a time.
-	Send(p []byte) error
-	// Recv waits for the next datagram and returns it in b. It never has
-	// a deadline (masque-go v0.6.0's read deadlines are broken: once one
-	// expired, every later read fails at once); Close or Abort ends it.
-	Recv(b []byte) ([]byte, error)
+	connectudp.Flow
 	// Abort ends the flow abruptly: RST, RST_STREAM, or a QUIC
 	// connection closed under it.
 	Abort()
-	Close() error
-}
-
-// expand fills the connect-udp URI template with target.
-func expand(tmpl *uritemplate.Template, target string) (string, error) {
-	host, port, err := net.SplitHostPort(target)
-	if err != nil {
-		return "", err
-	}
-	return tmpl.Expand(uritemplate.Values{
-		"target_host": uritemplate.String(host),
-		"target_port": uritemplate.String(port),
-	})
 }
 
 // ---- capsules (RFC 9297 section 3.5: DATAGRAM, type 0) on a byte stream ----
-
-const capsuleDatagram = 0
 
 type capsuleFlow struct {
 	w      io.Writer
@@ -61,12 +44,8 @@ type capsuleFlow struct {
 }
 
 func (f *capsuleFlow) Send(p []byte) error {
-	b := quicvarint.Append(f.wbuf[:0], capsuleDatagram)
-	b = quicvarint.Append(b, uint64(1+len(p)))
-	b = append(b, 0) // context ID 0: a UDP payload
-	b = append(b, p...)
-	f.wbuf = b
-	_, err := f.w.Write(b) // one capsule, one write
+	f.wbuf = connectudp.AppendDatagram(f.wbuf[:0], p)
+	_, err := f.w.Write(f.wbuf) // one capsule, one write
 	return err
 }
 
@@ -83,7 +62,7 @@ func (f *capsuleFlow) Recv(b []byte) ([]byte, error) {
 		if l > 1<<16 {
 			return nil, fmt.Errorf("capsule of %d bytes", l)
 		}
-		if typ != capsuleDatagram {
+		if typ != connectudp.CapsuleDatagram {
 			// Unknown capsules are skipped (RFC 9297 section 3.2).
 			if _, err := f.br.Discard(int(l)); err != nil {
 				return nil, noEOF(err)
@@ -135,7 +114,7 @@ func (f *capsuleFlow) Close() error {
 
 // udpH1Open upgrades a new TCP connection (RFC 9298 section 3.3).
 func udpH1Open(ctx context.Context, o *h1Opener, tmpl *uritemplate.Template, target string) (flow, error) {
-	u, err := expand(tmpl, target)
+	u, err := connectudp.ExpandTarget(tmpl, target)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +122,7 @@ func udpH1Open(ctx context.Context, o *h1Opener, tmpl *uritemplate.Template, tar
 	if err != nil {
 		return nil, err
 	}
-	code, line, rest, err := roundTrip(c, "GET "+strings.TrimPrefix(u, "https://"+o.addr)+" HTTP/1.1\r\nHost: "+o.addr+
-		"\r\nConnection: Upgrade\r\nUpgrade: connect-udp\r\nCapsule-Protocol: ?1\r\n\r\n")
+	code, line, rest, err := roundTrip(c, connectudp.UpgradeRequest(u, o.addr))
 	if err != nil {
 		return nil, fmt.Errorf("connect-udp: %w", err)
 	}
@@ -163,7 +141,7 @@ func udpH1Open(ctx context.Context, o *h1Opener, tmpl *uritemplate.Template, tar
 // udpH2Open sends an extended CONNECT (RFC 8441) with :protocol
 // connect-udp on a pooled HTTP/2 connection.
 func udpH2Open(ctx context.Context, p *pool[*h2Conn], tmpl *uritemplate.Template, target string, timeout time.Duration) (flow, error) {
-	u, err := expand(tmpl, target)
+	u, err := connectudp.ExpandTarget(tmpl, target)
 	if err != nil {
 		return nil, err
 	}
@@ -234,25 +212,17 @@ func udpH3Open(ctx context.Context, p *pool[*h3Conn], addr string, tmpl *uritemp
 		}
 		return nil, err
 	}
-	return &masqueFlow{mc: mc, c: c, dedicated: dedicated, release: release}, nil
+	return &masqueFlow{Masque: connectudp.Masque{Conn: mc}, c: c, dedicated: dedicated, release: release}, nil
 }
 
+// masqueFlow is a flow on masque-go's Conn; Send and Recv are
+// connectudp.Masque's.
 type masqueFlow struct {
-	mc        *masque.Conn
+	connectudp.Masque
 	c         *h3Conn
 	dedicated bool
 	release   func()
 	once      sync.Once
-}
-
-func (f *masqueFlow) Send(p []byte) error { _, err := f.mc.WriteTo(p, nil); return err }
-
-func (f *masqueFlow) Recv(b []byte) ([]byte, error) {
-	n, _, err := f.mc.ReadFrom(b)
-	if err != nil {
-		return nil, err
-	}
-	return b[:n], nil
 }
 
 // Abort closes the flow's own QUIC connection with an error (without
@@ -261,11 +231,11 @@ func (f *masqueFlow) Abort() {
 	f.once.Do(func() {
 		if f.dedicated {
 			f.c.qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeRequestCanceled), "soak: client reset")
-			f.mc.Close()
+			f.Conn.Close()
 			f.release() // the transport and its socket
 			return
 		}
-		f.mc.Close()
+		f.Conn.Close()
 		f.release()
 	})
 }
@@ -278,7 +248,7 @@ func (f *masqueFlow) Vanish() error {
 	err := errors.New("flow already closed")
 	f.once.Do(func() {
 		err = f.c.vanish()
-		f.mc.Close()
+		f.Conn.Close()
 	})
 	return err
 }
@@ -286,7 +256,7 @@ func (f *masqueFlow) Vanish() error {
 func (f *masqueFlow) Close() error {
 	var err error
 	f.once.Do(func() {
-		err = f.mc.Close()
+		err = f.Conn.Close()
 		f.release()
 	})
 	if errors.Is(err, net.ErrClosed) {

@@ -38,20 +38,7 @@ type tracker struct {
 
 func newTracker(every time.Duration) *tracker {
 	t := &tracker{lives: make(map[*live]struct{}), stop: make(chan struct{})}
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		tk := time.NewTicker(every)
-		defer tk.Stop()
-		for {
-			select {
-			case <-t.stop:
-				return
-			case now := <-tk.C:
-				t.scan(now)
-			}
-		}
-	}()
+	tickEvery(every, t.stop, &t.wg, t.scan)
 	return t
 }
 

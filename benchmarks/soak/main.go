@@ -44,6 +44,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-proxy/sluice/benchmarks/internal/udpecho"
 	"github.com/yosida95/uritemplate/v3"
 )
 
@@ -230,7 +231,7 @@ type soak struct {
 	vanish    *vanishWatcher
 
 	origin, slow *origin
-	udp          *udpEcho
+	udp          *udpecho.Echo
 	originAddr   string
 	slowAddr     string
 	closedTCP    string
@@ -512,10 +513,10 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
 			s.st.errorf("upstream_left_open", msg)
 			rep.Origin.OpenAtEnd++
 		}
-		rep.Origin.Accepted += o.accepted.Load()
+		rep.Origin.Accepted += o.accepted()
 		rep.Origin.NoPreamble += o.noPreface.Load()
 	}
-	rep.Origin.UDPEchoed = s.udp.echoed.Load()
+	rep.Origin.UDPEchoed = s.udp.Echoed()
 	// The tool's own goroutines: what is left above the start, with every
 	// tunnel done and every pooled connection closed (a few seconds for
 	// the client libraries' connection goroutines to notice), is a leak.

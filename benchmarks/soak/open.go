@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +16,9 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/net/http2"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/h3connect"
+	"github.com/sluice-proxy/sluice/benchmarks/internal/httphead"
 )
 
 // stream is one tunnel's byte stream, whatever carries it.
@@ -71,7 +73,7 @@ func (o *h1Opener) open(ctx context.Context, target string) (stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	code, line, rest, err := roundTrip(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
+	code, line, rest, err := roundTrip(c, httphead.ConnectRequest(target))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,7 @@ func (o *h1Opener) open(ctx context.Context, target string) (stream, error) {
 		return nil, &statusError{code: code, line: line}
 	}
 	c.SetDeadline(time.Time{})
-	return &tcpStream{c: c, raw: raw, pending: rest}, nil
+	return &tcpStream{Prefixed: httphead.Prefixed{Conn: c, Rest: rest}, raw: raw}, nil
 }
 
 // dial connects (and shakes hands) with every step bounded by the
@@ -119,59 +121,37 @@ func roundTrip(c net.Conn, req string) (int, string, []byte, error) {
 	return code, line, rest, nil
 }
 
-// readHead reads a response head into a small buffer (no bufio.Reader
-// left between the tunnel and the socket) and returns the status code,
-// the status line and the bytes that followed the head.
+// readHead reads a response head (httphead: no bufio.Reader left
+// between the tunnel and the socket) and returns the status code, the
+// status line and the bytes that followed the head.
 func readHead(c net.Conn) (int, string, []byte, error) {
-	buf := make([]byte, 0, 2048)
-	for {
-		if len(buf) == cap(buf) {
-			return 0, "", nil, errors.New("response head too long")
-		}
-		n, err := c.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			line, _, _ := bytes.Cut(buf[:i], []byte("\r\n"))
-			f := bytes.Fields(line)
-			if len(f) < 2 || !bytes.HasPrefix(f[0], []byte("HTTP/1.")) {
-				return 0, "", nil, fmt.Errorf("bad status line %q", line)
-			}
-			code, err := strconv.Atoi(string(f[1]))
-			if err != nil || code < 100 || code > 999 {
-				return 0, "", nil, fmt.Errorf("bad status line %q", line)
-			}
-			var rest []byte
-			if len(buf) > i+4 {
-				rest = append([]byte(nil), buf[i+4:]...)
-			}
-			return code, string(line), rest, nil
-		}
-		if err != nil {
-			return 0, "", nil, err
-		}
+	head, rest, err := httphead.Read(c, 2048)
+	if err != nil {
+		return 0, "", nil, err
 	}
+	line, field, ok := httphead.StatusLine(head)
+	if !ok {
+		return 0, "", nil, fmt.Errorf("bad status line %q", line)
+	}
+	code, err := strconv.Atoi(string(field))
+	if err != nil || code < 100 || code > 999 {
+		return 0, "", nil, fmt.Errorf("bad status line %q", line)
+	}
+	return code, string(line), rest, nil
 }
 
-// tcpStream is an HTTP/1.1 tunnel: the connection itself.
+// tcpStream is an HTTP/1.1 tunnel: the connection itself (the TLS conn,
+// or raw), whose Read delivers the bytes that came with the response
+// head first.
 type tcpStream struct {
-	c       net.Conn // the TLS conn, or raw
-	raw     *net.TCPConn
-	pending []byte
+	httphead.Prefixed
+	raw *net.TCPConn
 }
 
-func (s *tcpStream) Read(b []byte) (int, error) {
-	if len(s.pending) > 0 {
-		n := copy(b, s.pending)
-		s.pending = s.pending[n:]
-		return n, nil
-	}
-	return s.c.Read(b)
-}
-
-func (s *tcpStream) Write(b []byte) (int, error) { return s.c.Write(b) }
+func (s *tcpStream) Write(b []byte) (int, error) { return s.Conn.Write(b) }
 
 func (s *tcpStream) CloseWrite() error {
-	if tc, ok := s.c.(*tls.Conn); ok {
+	if tc, ok := s.Conn.(*tls.Conn); ok {
 		return tc.CloseWrite()
 	}
 	return s.raw.CloseWrite()
@@ -185,8 +165,8 @@ func (s *tcpStream) Reset() {
 // Vanish closes the socket without a FIN or an RST (see vanish.go).
 func (s *tcpStream) Vanish() error { return tcpRepairClose(s.raw) }
 
-func (s *tcpStream) Leave()       { s.c.Close() }
-func (s *tcpStream) Close() error { return s.c.Close() }
+func (s *tcpStream) Leave()       { s.Conn.Close() }
+func (s *tcpStream) Close() error { return s.Conn.Close() }
 
 // ---- HTTP/2 CONNECT streams over TLS ----
 
@@ -452,28 +432,12 @@ func h3Open(ctx context.Context, p *pool[*h3Conn], addr, target string, dedicate
 		}
 		c, release = sl.c, func() { p.put(sl) }
 	}
-	deadline := time.Now().Add(timeout)
-	octx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	rs, err := c.cc.OpenRequestStream(octx)
+	rs, resp, err := h3connect.Open(ctx, c.cc, target, nil, timeout)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("h3: open stream: %w", err)
+		return nil, err
 	}
 	s := &h3Stream{c: c, dedicated: dedicated, release: release, rs: rs}
-	rs.SetDeadline(deadline)
-	err = rs.SendRequestHeader(&http.Request{
-		Method: http.MethodConnect, Host: target, URL: &url.URL{Host: target}, Header: make(http.Header),
-	})
-	if err != nil {
-		s.Reset()
-		return nil, err
-	}
-	resp, err := rs.ReadResponse()
-	if err != nil {
-		s.Reset()
-		return nil, err
-	}
 	if resp.StatusCode/100 != 2 {
 		s.Reset()
 		return nil, &statusError{code: resp.StatusCode, line: resp.Status}
@@ -528,8 +492,7 @@ func (s *h3Stream) CloseWrite() error { return s.fin() }
 func (s *h3Stream) done() { s.once.Do(s.release) }
 
 func (s *h3Stream) Reset() {
-	s.rs.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
-	s.rs.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
+	h3connect.Abort(s.rs)
 	s.done()
 }
 

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/connserver"
 )
 
 // The TCP origin speaks one preamble line, then echoes:
@@ -46,18 +48,18 @@ type originConn struct {
 	since time.Time
 }
 
+// origin is one soak origin. The accept loop, its pacing and the set of
+// open connections are connserver's (shared with loadgen's origin); the
+// origin keeps, under its own lock, what it knows about each connection.
 type origin struct {
-	ln       net.Listener
+	srv      *connserver.Server
 	lifetime time.Duration // bound on every connection
 	onError  func(kind, msg string)
-	wg       sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]*originConn
 	ids   map[uint64]int // open connections by tunnel id
-	done  bool
 
-	accepted  atomic.Int64
 	noPreface atomic.Int64 // closed by the proxy before a preamble (reset streams)
 }
 
@@ -68,9 +70,9 @@ func newOrigin(ln net.Listener, every, lifetime time.Duration, onError func(kind
 		ln.Close()
 		return nil, fmt.Errorf("origin %v: only loopback addresses are allowed", ln.Addr())
 	}
-	o := &origin{ln: ln, lifetime: lifetime, onError: onError, conns: make(map[net.Conn]*originConn), ids: make(map[uint64]int)}
-	o.wg.Add(1)
-	go o.acceptLoop(every)
+	o := &origin{lifetime: lifetime, onError: onError, conns: make(map[net.Conn]*originConn), ids: make(map[uint64]int)}
+	o.srv = connserver.New(ln, connserver.Options{Every: every, OnOpen: o.track, OnClose: o.untrack})
+	o.srv.Serve(o.serve)
 	return o, nil
 }
 
@@ -132,47 +134,19 @@ func reserveClosedPort() (string, func(), error) {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), func() { syscall.Close(fd) }, nil
 }
 
-func (o *origin) Addr() string { return o.ln.Addr().String() }
+func (o *origin) Addr() string { return o.srv.Addr().String() }
 
-func (o *origin) acceptLoop(every time.Duration) {
-	defer o.wg.Done()
-	for {
-		c, err := o.ln.Accept()
-		if err != nil {
-			if o.closed() {
-				return
-			}
-			// EMFILE and the like: keep going without spinning.
-			time.Sleep(5 * time.Millisecond)
-			continue
-		}
-		o.accepted.Add(1)
-		if !o.track(c) {
-			c.Close()
-			return
-		}
-		o.wg.Add(1)
-		go o.serve(c)
-		if every > 0 {
-			time.Sleep(every)
-		}
-	}
-}
+// accepted is how many connections the origin accepted.
+func (o *origin) accepted() int64 { return o.srv.Accepted() }
 
-func (o *origin) closed() bool {
+func (o *origin) closed() bool { return o.srv.Closed() }
+
+// track and untrack are connserver's hooks, run as a connection enters
+// and leaves its set.
+func (o *origin) track(c net.Conn) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.done
-}
-
-func (o *origin) track(c net.Conn) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.done {
-		return false
-	}
 	o.conns[c] = &originConn{since: time.Now()}
-	return true
+	o.mu.Unlock()
 }
 
 func (o *origin) setID(c net.Conn, id uint64) {
@@ -215,23 +189,13 @@ func (o *origin) Open() []originConn {
 }
 
 // Close stops accepting and drops every connection.
-func (o *origin) Close() {
-	o.mu.Lock()
-	o.done = true
-	for c := range o.conns {
-		c.Close()
-	}
-	o.mu.Unlock()
-	o.ln.Close()
-	o.wg.Wait()
-}
+func (o *origin) Close() { o.srv.Close() }
 
 const originBuf = 64 << 10
 
+// serve speaks the soak protocol on c; connserver closes c when it
+// returns.
 func (o *origin) serve(c net.Conn) {
-	defer o.wg.Done()
-	defer o.untrack(c)
-	defer c.Close()
 	tc := c.(*net.TCPConn)
 	c.SetDeadline(time.Now().Add(o.lifetime))
 	br := bufio.NewReaderSize(c, 512)

@@ -62,22 +62,11 @@ func (s *soak) storm(ctx context.Context, started time.Time, smp *sampler, r *ra
 	// Peak sampling while the storm runs.
 	stop := make(chan struct{})
 	var peakWG sync.WaitGroup
-	peakWG.Add(1)
-	go func() {
-		defer peakWG.Done()
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				rd := smp.read(false)
-				smp.observe(rd)
-				rep.ThreadsPeak, rep.FDsPeak = max(rep.ThreadsPeak, rd.Threads), max(rep.FDsPeak, rd.FDs)
-			}
-		}
-	}()
+	tickEvery(100*time.Millisecond, stop, &peakWG, func(time.Time) {
+		rd := smp.read(false)
+		smp.observe(rd)
+		rep.ThreadsPeak, rep.FDsPeak = max(rep.ThreadsPeak, rd.Threads), max(rep.FDsPeak, rd.FDs)
+	})
 
 	var wg sync.WaitGroup
 	for i := 0; i < s.cfg.stormSize; i++ {

@@ -333,33 +333,27 @@ func (s *soak) tcpTunnel(ctx context.Context, p *plan) outcome {
 				o = unexpected("write_error", "%s/%s: the echo came whole, but the write failed: %v", p.class, p.fault, w.err)
 			}
 		}
-	case fVanish:
-		// The client sends k of the n bytes it announced and reads their
-		// echo (so the origin has the preamble and the tunnel's id), then
-		// goes with nothing in flight either way: the origin waits for
-		// the rest, and only the proxy's own liveness checks can find
-		// the client gone.
+	case fVanish, fClientRST, fStopRead:
+		// The client reads the echo of the first k bytes, then does what
+		// its fault says.
 		got, rerr, bad := s.readEcho(st, lv, data, p.k, false)
 		switch {
 		case bad != "":
 			o = unexpected("echo_mismatch", "%s/%s: %s", p.class, p.fault, bad)
 		case rerr != nil:
 			o = s.cut(p, lv, "short_echo", got, p.k, rerr)
-		default:
+		case p.fault == fVanish:
+			// The client sent k of the n bytes it announced and read
+			// their echo (so the origin has the preamble and the
+			// tunnel's id); it goes with nothing in flight either way:
+			// the origin waits for the rest, and only the proxy's own
+			// liveness checks can find the client gone.
 			if err := st.(vanisher).Vanish(); err != nil {
 				o = unexpected("vanish_failed", "%s: %v", p.class, err)
 				break
 			}
 			s.vanish.add(p.id, p.class, s.cfg.vanishWait)
 			o = expected("client_vanished")
-		}
-	case fClientRST, fStopRead:
-		got, rerr, bad := s.readEcho(st, lv, data, p.k, false)
-		switch {
-		case bad != "":
-			o = unexpected("echo_mismatch", "%s/%s: %s", p.class, p.fault, bad)
-		case rerr != nil:
-			o = s.cut(p, lv, "short_echo", got, p.k, rerr)
 		case p.fault == fClientRST:
 			st.Reset()
 			o = expected("client_rst")
@@ -370,36 +364,23 @@ func (s *soak) tcpTunnel(ctx context.Context, p *plan) outcome {
 			st.Leave()
 			o = expected("stop_read_left")
 		}
-	case fOriginRST:
+	case fOriginRST, fOriginFIN:
+		// The origin echoes k bytes, then resets or half-closes: no more
+		// than k may come back, and the end must.
 		got, rerr, bad := s.readEcho(st, lv, data, p.n, false)
-		switch {
-		case bad != "":
-			o = unexpected("echo_mismatch", "%s/%s: %s", p.class, p.fault, bad)
-		case got > p.k:
-			o = unexpected("extra_bytes", "%s/%s: %d bytes echoed, the origin sent %d", p.class, p.fault, got, p.k)
-		case lv.why() != "":
-			o = unexpected("origin_reset_not_propagated", "%s: the origin reset after %d bytes; the tunnel was still open %v later (%d echoed)", p.class, p.k, time.Since(lv.start).Round(time.Second), got)
-		case rerr == io.EOF && (p.class == cH2 || p.class == cH3):
-			// README: an upstream reset is RST_STREAM CONNECT_ERROR /
-			// H3_CONNECT_ERROR, so that the client can tell it from the
-			// end of the data.
-			o = unexpected("origin_reset_as_clean_end", "%s: the origin reset after %d bytes, the stream ended cleanly after %d", p.class, p.k, got)
-		default:
-			o = expected("origin_reset")
+		then := ""
+		if p.fault == fOriginFIN {
+			then = " then FIN"
 		}
-	case fOriginFIN:
-		got, rerr, bad := s.readEcho(st, lv, data, p.n, false)
 		switch {
 		case bad != "":
 			o = unexpected("echo_mismatch", "%s/%s: %s", p.class, p.fault, bad)
 		case got > p.k:
-			o = unexpected("extra_bytes", "%s/%s: %d bytes echoed, the origin sent %d then FIN", p.class, p.fault, got, p.k)
-		case got < p.k:
-			o = s.cut(p, lv, "origin_fin_bytes_lost", got, p.k, rerr)
-		case lv.why() != "":
-			o = unexpected("origin_fin_not_propagated", "%s: all %d bytes came, the end did not (%s)", p.class, got, lv.why())
+			o = unexpected("extra_bytes", "%s/%s: %d bytes echoed, the origin sent %d%s", p.class, p.fault, got, p.k, then)
+		case p.fault == fOriginRST:
+			o = originReset(p, lv, got, rerr)
 		default:
-			o = served("origin_fin_delivered")
+			o = s.originFin(p, lv, got, rerr)
 		}
 	}
 	if !w.done && o.res != resUnexpected && (p.fault == fOriginFIN || p.fault == fOriginRST) {
@@ -423,6 +404,33 @@ func (s *soak) tcpTunnel(ctx context.Context, p *plan) outcome {
 	}
 	st.Close()
 	return o
+}
+
+// originReset judges a tunnel whose origin reset after k bytes, of which
+// no more than k came back.
+func originReset(p *plan, lv *live, got int64, rerr error) outcome {
+	switch {
+	case lv.why() != "":
+		return unexpected("origin_reset_not_propagated", "%s: the origin reset after %d bytes; the tunnel was still open %v later (%d echoed)", p.class, p.k, time.Since(lv.start).Round(time.Second), got)
+	case rerr == io.EOF && (p.class == cH2 || p.class == cH3):
+		// README: an upstream reset is RST_STREAM CONNECT_ERROR /
+		// H3_CONNECT_ERROR, so that the client can tell it from the
+		// end of the data.
+		return unexpected("origin_reset_as_clean_end", "%s: the origin reset after %d bytes, the stream ended cleanly after %d", p.class, p.k, got)
+	}
+	return expected("origin_reset")
+}
+
+// originFin judges a tunnel whose origin half-closed after k bytes: all
+// of them must come, then the end.
+func (s *soak) originFin(p *plan, lv *live, got int64, rerr error) outcome {
+	switch {
+	case got < p.k:
+		return s.cut(p, lv, "origin_fin_bytes_lost", got, p.k, rerr)
+	case lv.why() != "":
+		return unexpected("origin_fin_not_propagated", "%s: all %d bytes came, the end did not (%s)", p.class, got, lv.why())
+	}
+	return served("origin_fin_delivered")
 }
 
 // writer is a tunnel's writing goroutine, as its reader waits for it.

@@ -1,57 +1,19 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"sync"
-	"sync/atomic"
+
+	"github.com/sluice-proxy/sluice/benchmarks/internal/udpecho"
 )
 
-// udpEcho sends every datagram back to where it came from, unchanged.
-type udpEcho struct {
-	uc     *net.UDPConn
-	wg     sync.WaitGroup
-	echoed atomic.Int64
-}
+// udpEchoBuffer is the socket buffer of the UDP origin (udpecho, shared
+// with loadgen's dgram mode): up to 2,000 flows with 8 datagrams in
+// flight each.
+const udpEchoBuffer = 8 << 20
 
-func startUDPEcho() (*udpEcho, error) {
-	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, err
-	}
-	// Up to 2,000 flows with 8 datagrams in flight each.
-	_ = uc.SetReadBuffer(8 << 20)
-	_ = uc.SetWriteBuffer(8 << 20)
-	e := &udpEcho{uc: uc}
-	e.wg.Add(1)
-	go e.serve()
-	return e, nil
-}
-
-func (e *udpEcho) Addr() string { return e.uc.LocalAddr().String() }
-
-func (e *udpEcho) Close() {
-	e.uc.Close()
-	e.wg.Wait()
-}
-
-func (e *udpEcho) serve() {
-	defer e.wg.Done()
-	buf := make([]byte, 64<<10)
-	for {
-		n, from, err := e.uc.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // an ICMP error for a flow that went away
-		}
-		if _, err := e.uc.WriteToUDPAddrPort(buf[:n], from); err == nil {
-			e.echoed.Add(1)
-		}
-	}
-}
+// startUDPEcho starts the UDP origin on a loopback port of its own.
+func startUDPEcho() (*udpecho.Echo, error) { return udpecho.Start("127.0.0.1:0", udpEchoBuffer) }
 
 // closedUDPPort checks that nothing is bound to UDP port `addr` (the
 // reserved TCP port's number): datagrams sent there get ICMP port

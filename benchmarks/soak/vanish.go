@@ -79,20 +79,7 @@ type vanishWatcher struct {
 func newVanishWatcher(o *origin, onError func(kind, msg string)) *vanishWatcher {
 	w := &vanishWatcher{origin: o, onError: onError, detected: map[string][]float64{},
 		missed: map[string]int64{}, stop: make(chan struct{})}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		tk := time.NewTicker(200 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-w.stop:
-				return
-			case now := <-tk.C:
-				w.scan(now)
-			}
-		}
-	}()
+	tickEvery(200*time.Millisecond, w.stop, &w.wg, w.scan)
 	return w
 }
 
