@@ -217,18 +217,8 @@ func TestE2ETLSALPNH2KeepAliveStaysHTTP1(t *testing.T) {
 	t.Parallel()
 	authPath := filepath.Join(t.TempDir(), "htpasswd")
 	writeFileAtomic(t, authPath, bcryptLine(t, "u", "p", "$2y$")+"\n")
-	origin := funcOrigin(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			_ = req.Body.Close()
-			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\norigin")
-		}
-	})
-	oa := origin.Addr().String()
+	origin, _ := countingOrigin(t)
+	oa := strings.TrimPrefix(origin.URL, "http://")
 	p := startOpenProxy(t, "--auth-file", authPath, "--probe-resistance", "--allow-forward-ports", "all")
 	for _, second := range []string{
 		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -245,7 +235,7 @@ func TestE2ETLSALPNH2KeepAliveStaysHTTP1(t *testing.T) {
 			t.Fatalf("the proxy user's request: %v", err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(body) != "origin" {
+		if resp.StatusCode != 200 || string(body) != "path=/" {
 			t.Fatalf("the proxy user's request: %d %q", resp.StatusCode, body)
 		}
 		if _, err := io.WriteString(c, second); err != nil {
@@ -255,7 +245,10 @@ func TestE2ETLSALPNH2KeepAliveStaysHTTP1(t *testing.T) {
 		if err != nil {
 			t.Fatalf("then %q: %v; want an HTTP/1.1 answer from the site", strings.SplitN(second, "\r\n", 2)[0], err)
 		}
-		_ = resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "<html") {
+			t.Fatalf("then %q: %d %.80q; want the site's page", strings.SplitN(second, "\r\n", 2)[0], resp.StatusCode, body)
+		}
 		_ = c.Close()
 	}
 }
