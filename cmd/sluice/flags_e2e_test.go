@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -214,8 +212,8 @@ func TestE2EFlagsTCPKeepAlive(t *testing.T) {
 		p := startOpenProxy(t, tc.args...)
 		c := openTunnel(t, p, false, echo.addr())
 		echoRoundTrip(t, c, 64)
-		client := sockByPeer(t, c.LocalAddr().String())
-		upstream := sockByPeer(t, echo.addr())
+		client := socketFD(t, 0, portOf(t, c.LocalAddr().String()))
+		upstream := socketFD(t, 0, portOf(t, echo.addr()))
 		for name, fd := range map[string]int{"client": client, "upstream": upstream} {
 			on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
 			if err != nil {
@@ -232,33 +230,4 @@ func TestE2EFlagsTCPKeepAlive(t *testing.T) {
 		}
 		_ = c.Close()
 	}
-}
-
-// sockByPeer finds this process's TCP socket whose peer is addr: the
-// proxy's end of a conn, as the test's own sockets have other peers.
-func sockByPeer(t *testing.T, addr string) int {
-	t.Helper()
-	want, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		sa, err := unix.Getpeername(fd)
-		if err != nil {
-			continue
-		}
-		if in, ok := sa.(*unix.SockaddrInet4); ok && netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port)) == want {
-			return fd
-		}
-	}
-	t.Fatalf("no socket of this process has the peer %s", addr)
-	return -1
 }

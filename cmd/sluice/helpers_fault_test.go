@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -109,12 +110,7 @@ func (h *h1Fault) close() {
 func (u *h1FaultTunnel) Read(b []byte) (int, error)  { return u.br.Read(b) }
 func (u *h1FaultTunnel) Write(b []byte) (int, error) { return u.c.Write(b) }
 
-func (u *h1FaultTunnel) closeWrite() error {
-	if tc, ok := u.c.(*tls.Conn); ok {
-		return tc.CloseWrite()
-	}
-	return u.raw.CloseWrite()
-}
+func (u *h1FaultTunnel) closeWrite() error { return closeWrite(u.c) }
 
 func (u *h1FaultTunnel) reset() {
 	_ = u.raw.SetLinger(0)
@@ -381,4 +377,40 @@ func isTunnelReset(err error, code http2.ErrCode, code3 http3.ErrCode) bool {
 		return he.ErrorCode == code3
 	}
 	return err != nil
+}
+
+// socketFD finds this process's fd for the loopback TCP socket from local
+// port local (0: any) to peer port peer: the proxy's end of a conn, as the
+// test's own sockets have other peers.
+func socketFD(t *testing.T, local, peer int) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		la, err1 := unix.Getsockname(fd)
+		pa, err2 := unix.Getpeername(fd)
+		l4, ok1 := la.(*unix.SockaddrInet4)
+		p4, ok2 := pa.(*unix.SockaddrInet4)
+		if err1 == nil && err2 == nil && ok1 && ok2 && (local == 0 || l4.Port == local) && p4.Port == peer {
+			return fd
+		}
+	}
+	t.Fatalf("no socket from port %d to port %d among this process's fds", local, peer)
+	return -1
+}
+
+// portOf is the port of a host:port address.
+func portOf(t *testing.T, addr string) int {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(ap.Port())
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -300,4 +301,16 @@ func pingPong(c net.Conn, b byte) error {
 		return errors.New("echo returned a different byte")
 	}
 	return nil
+}
+
+// closeWrite half-closes a client conn: FIN for TCP, close_notify for TLS
+// (which sluice passes on as a FIN).
+func closeWrite(c net.Conn) error {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return c.CloseWrite()
+	case *tls.Conn:
+		return c.CloseWrite()
+	}
+	return fmt.Errorf("cannot half-close a %T", c)
 }

@@ -99,18 +99,6 @@ func startBusyTunnel(c net.Conn, seed uint64, stop <-chan struct{}) *busyTunnel 
 	return b
 }
 
-// closeWrite half-closes a client conn: FIN for TCP, close_notify for TLS
-// (which sluice passes on as a FIN).
-func closeWrite(c net.Conn) error {
-	switch c := c.(type) {
-	case *net.TCPConn:
-		return c.CloseWrite()
-	case *tls.Conn:
-		return c.CloseWrite()
-	}
-	return fmt.Errorf("cannot half-close a %T", c)
-}
-
 // probe is one new connection made during the handover: a CONNECT, a
 // short echo, a close.
 type probe struct {

@@ -3,8 +3,6 @@ package main
 import (
 	"io"
 	"net"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 	"unsafe"
@@ -65,48 +63,9 @@ func TestE2EUpstreamResetPolledAsErrorEvent(t *testing.T) {
 				t.Errorf("after the upstream's reset the client read %d more bytes, then %v; want CONNECT_ERROR", len(rest), err)
 			}
 			// h1: the client's connection ends either way; the log tells.
-			for deadline := time.Now().Add(waitLimit); ; time.Sleep(20 * time.Millisecond) {
-				var l logLine
-				for _, m := range p.readLog() {
-					if m.str("target") == o.addr() {
-						l = m
-					}
-				}
-				if l != nil {
-					if l.str("reason") != "upstream_error" {
-						t.Errorf("access log reason %q; want upstream_error (%v)", l.str("reason"), l)
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no access-log line for the tunnel within %v: it did not end", waitLimit)
-				}
+			if l := p.waitLog(o.addr()); l.str("reason") != "upstream_error" {
+				t.Errorf("access log reason %q; want upstream_error (%v)", l.str("reason"), l)
 			}
 		})
 	}
-}
-
-// socketFD finds this process's fd for the TCP socket from local port
-// local to peer port peer on loopback: the proxy's upstream socket.
-func socketFD(t *testing.T, local, peer int) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		la, err1 := unix.Getsockname(fd)
-		pa, err2 := unix.Getpeername(fd)
-		l4, ok1 := la.(*unix.SockaddrInet4)
-		p4, ok2 := pa.(*unix.SockaddrInet4)
-		if err1 == nil && err2 == nil && ok1 && ok2 && l4.Port == local && p4.Port == peer {
-			return fd
-		}
-	}
-	t.Fatalf("no socket from port %d to port %d among this process's fds", local, peer)
-	return -1
 }
