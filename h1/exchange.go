@@ -155,7 +155,7 @@ func (x *exchange) responseDone(extra bool) {
 	up := x.origin.inner
 	x.origin.inner = nil
 	if sock, ok := up.(*relay.SocketEnd); !keepOrigin || !ok || !h.s.pool(x.c.Loop()).put(x.key, sock) {
-		up.Bind(noEvents{})
+		up.Bind(relay.Nowhere{})
 		up.Close()
 	}
 	if x.tPaused || x.pPaused {

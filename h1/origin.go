@@ -228,7 +228,7 @@ func (o *originEnd) again() bool {
 	x.reused = false
 	old := o.inner
 	o.inner = nil
-	old.Bind(noEvents{})
+	old.Bind(relay.Nowhere{})
 	old.Close()
 	o.retry = x.loop.Dial(x.target, o)
 	return true
@@ -238,7 +238,7 @@ func (o *originEnd) again() bool {
 func (o *originEnd) Dialed(up relay.End, info engine.DialInfo, err error) {
 	o.retry = nil
 	if err == nil && o.abandoned {
-		up.Bind(noEvents{})
+		up.Bind(relay.Nowhere{})
 		up.Close()
 	}
 	if err != nil || o.abandoned {

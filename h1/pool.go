@@ -124,7 +124,7 @@ func (e *idleOrigin) drop() {
 		return
 	}
 	e.remove()
-	e.end.Bind(noEvents{})
+	e.end.Bind(relay.Nowhere{})
 	e.end.Close()
 }
 
@@ -133,11 +133,3 @@ func (e *idleOrigin) EOF()         { e.drop() }
 func (e *idleOrigin) Drained()     {}
 func (e *idleOrigin) Closed(error) { e.remove() }
 func (e *idleOrigin) OnIdle()      { e.drop() }
-
-// noEvents takes the events of a socket nobody listens to any more.
-type noEvents struct{}
-
-func (noEvents) Data([]byte)  {}
-func (noEvents) EOF()         {}
-func (noEvents) Drained()     {}
-func (noEvents) Closed(error) {}

@@ -37,7 +37,7 @@ func (s *SocketEnd) Dialed(c *engine.Conn, info engine.DialInfo, err error) {
 
 // Attach makes s the End of c, and c's engine handler.
 func (s *SocketEnd) Attach(c *engine.Conn) {
-	s.c, s.ev = c, nowhere{}
+	s.c, s.ev = c, Nowhere{}
 	c.SetHandler(s)
 }
 
@@ -56,13 +56,14 @@ func socketOf(e End) *SocketEnd {
 	return nil
 }
 
-// nowhere takes the events of an unbound end.
-type nowhere struct{}
+// Nowhere takes the events of an end nobody listens to: one not bound yet,
+// or one its user let go of (a pooled origin conn).
+type Nowhere struct{}
 
-func (nowhere) Data([]byte)  {}
-func (nowhere) EOF()         {}
-func (nowhere) Drained()     {}
-func (nowhere) Closed(error) {}
+func (Nowhere) Data([]byte)  {}
+func (Nowhere) EOF()         {}
+func (Nowhere) Drained()     {}
+func (Nowhere) Closed(error) {}
 
 func (s *SocketEnd) Bind(ev Events)     { s.ev = ev }
 func (s *SocketEnd) Write(p []byte)     { s.c.Write(p) }
