@@ -544,3 +544,49 @@ func TestE2EForwardKeepAlivePolicyPerRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EForwardExtraBytesNotPooled: an origin that sends bytes past the
+// end of its response (here five after a Content-Length of 2) leaves its
+// conn out of step, so the conn is not pooled: the client gets the two
+// bytes and nothing more, and its next request goes on a new origin conn,
+// never answered by the stray bytes.
+func TestE2EForwardExtraBytesNotPooled(t *testing.T) {
+	t.Parallel()
+	var accepted atomic.Int32
+	ln := funcOrigin(t, func(c net.Conn) {
+		accepted.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_ = req.Body.Close()
+			if req.URL.Path == "/junk" {
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK!")
+				continue
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+		}
+	})
+	p := startOpenProxy(t)
+	target := ln.Addr().String()
+	k := dialKA(t, p)
+	for _, path := range []string{"/junk", "/next"} {
+		k.send("GET http://" + target + path + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
+		want := path
+		if path == "/junk" {
+			want = "ok"
+		}
+		if resp, body := k.read("GET"); resp.StatusCode != 200 || body != want {
+			t.Fatalf("GET %s: %d %q; want 200 %q", path, resp.StatusCode, body, want)
+		}
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("the origin accepted %d conns; want 2 (the one that sent stray bytes is not reused)", n)
+	}
+	lines := p.waitLines("two requests", 2, func(l logLine) bool { return strings.HasPrefix(l.str("target"), "http://"+target+"/") })
+	if reused(lines[1]) {
+		t.Errorf("the second request: %v; want a fresh origin conn", lines[1])
+	}
+}
