@@ -590,3 +590,46 @@ func TestE2EForwardExtraBytesNotPooled(t *testing.T) {
 		t.Errorf("the second request: %v; want a fresh origin conn", lines[1])
 	}
 }
+
+// TestE2EForwardSlowClientBounded: a client that stops reading a large
+// forwarded response holds the origin back (the proxy stops reading it
+// rather than buffering the body), then gets every byte in order once it
+// reads, and its next request goes on the same origin conn.
+func TestE2EForwardSlowClientBounded(t *testing.T) {
+	t.Parallel()
+	var accepted atomic.Int32
+	ln := funcOrigin(t, func(c net.Conn) {
+		accepted.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_ = req.Body.Close()
+			if req.URL.Path == "/big" {
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(slowPattern))
+				_, _ = c.Write(slowPattern)
+				continue
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+		}
+	})
+	p := startOpenProxy(t)
+	target := ln.Addr().String()
+	k := dialKA(t, p)
+	_ = k.c.(*net.TCPConn).SetReadBuffer(32 << 10)
+	before := p.s.eng.Stats().Parks
+	k.send("GET http://" + target + "/big HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
+	waitFor(t, "the proxy to stop reading the origin", func() bool { return p.s.eng.Stats().Parks > before })
+	if resp, body := k.read("GET"); resp.StatusCode != 200 || body != string(slowPattern) {
+		t.Fatalf("GET /big: %d, %d bytes; want 200 and the %d bytes sent, in order", resp.StatusCode, len(body), len(slowPattern))
+	}
+	k.send("GET http://" + target + "/next HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
+	if resp, body := k.read("GET"); resp.StatusCode != 200 || body != "next" {
+		t.Fatalf("GET /next: %d %q", resp.StatusCode, body)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the origin accepted %d conns; want 1 (the conn is kept after the slow response)", n)
+	}
+}
