@@ -250,7 +250,7 @@ func (o *originEnd) Dialed(up relay.End, info engine.DialInfo, err error) {
 	o.inner = up
 	up.Bind(o)
 	if t := o.x.t; t != nil {
-		t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
+		t.Redialed(info)
 	}
 	up.Write(o.x.head)
 	if o.paused {

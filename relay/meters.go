@@ -187,6 +187,18 @@ func (t *Tunnel) firstByte() {
 	}
 }
 
+// noteDial records the dial of the tunnel's upstream in its log line and
+// the loop's dial histograms.
+func (t *Tunnel) noteDial(info engine.DialInfo, connected bool) {
+	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
+	t.dialTimes(info.Resolve, info.Connect, connected)
+}
+
+// Redialed records a dial its front end made again for the upstream (a
+// forwarded request sent again on a fresh conn after a pooled one closed
+// unanswered): the log line and the histograms count the dial that served.
+func (t *Tunnel) Redialed(info engine.DialInfo) { t.noteDial(info, true) }
+
 // dialTimes records how long the dial's resolve and connect took.
 func (t *Tunnel) dialTimes(resolve, connect time.Duration, connected bool) {
 	if t.m == nil {

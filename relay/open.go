@@ -211,8 +211,7 @@ func (t *Tunnel) dialed(up End, info engine.DialInfo, err error) {
 	if t.pend != nil {
 		wrap, t.pend.wrap = t.pend.wrap, nil
 	}
-	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
-	t.dialTimes(info.Resolve, info.Connect, err == nil)
+	t.noteDial(info, err == nil)
 	if err != nil {
 		t.Rec.Status = Status(err)
 		t.setReason(DialReason(err), false)
