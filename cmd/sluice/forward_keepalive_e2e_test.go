@@ -552,25 +552,14 @@ func TestE2EForwardKeepAlivePolicyPerRequest(t *testing.T) {
 // never answered by the stray bytes.
 func TestE2EForwardExtraBytesNotPooled(t *testing.T) {
 	t.Parallel()
-	var accepted atomic.Int32
-	ln := funcOrigin(t, func(c net.Conn) {
-		accepted.Add(1)
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			_ = req.Body.Close()
-			if req.URL.Path == "/junk" {
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK!")
-				continue
-			}
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+	target, accepted := scriptedOrigin(t, func(w io.Writer, path string) {
+		if path == "/junk" {
+			_, _ = io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK!")
+			return
 		}
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(path), path)
 	})
 	p := startOpenProxy(t)
-	target := ln.Addr().String()
 	k := dialKA(t, p)
 	for _, path := range []string{"/junk", "/next"} {
 		k.send("GET http://" + target + path + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
@@ -597,26 +586,15 @@ func TestE2EForwardExtraBytesNotPooled(t *testing.T) {
 // reads, and its next request goes on the same origin conn.
 func TestE2EForwardSlowClientBounded(t *testing.T) {
 	t.Parallel()
-	var accepted atomic.Int32
-	ln := funcOrigin(t, func(c net.Conn) {
-		accepted.Add(1)
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			_ = req.Body.Close()
-			if req.URL.Path == "/big" {
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(slowPattern))
-				_, _ = c.Write(slowPattern)
-				continue
-			}
-			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+	target, accepted := scriptedOrigin(t, func(w io.Writer, path string) {
+		if path == "/big" {
+			fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(slowPattern))
+			_, _ = w.Write(slowPattern)
+			return
 		}
+		_, _ = io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
 	})
 	p := startOpenProxy(t)
-	target := ln.Addr().String()
 	k := dialKA(t, p)
 	_ = k.c.(*net.TCPConn).SetReadBuffer(32 << 10)
 	before := p.s.eng.Stats().Parks
@@ -632,4 +610,24 @@ func TestE2EForwardSlowClientBounded(t *testing.T) {
 	if n := accepted.Load(); n != 1 {
 		t.Errorf("the origin accepted %d conns; want 1 (the conn is kept after the slow response)", n)
 	}
+}
+
+// scriptedOrigin serves HTTP/1.1 requests on kept-alive conns, each
+// answered with the raw bytes answer writes for its path, and counts the
+// conns it accepted: for answers net/http would not send.
+func scriptedOrigin(t *testing.T, answer func(w io.Writer, path string)) (string, *atomic.Int32) {
+	var accepted atomic.Int32
+	ln := funcOrigin(t, func(c net.Conn) {
+		accepted.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_ = req.Body.Close()
+			answer(c, req.URL.Path)
+		}
+	})
+	return ln.Addr().String(), &accepted
 }
