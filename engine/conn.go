@@ -36,8 +36,8 @@ type Conn struct {
 	upstream bool
 
 	// Owned by the loop. The one-byte fields sit together, after the
-	// upstream flag above: the struct is read for every event of the
-	// socket, and 360 bytes of it rounded up to a 384-byte allocation.
+	// upstream flag above: two of these live as long as every tunnel, and
+	// the struct fits the 256-byte size class (conn_size_test.go).
 	rs         readState
 	touched    bool // activity since the last sweep: a flag, so the data path reads no clock
 	peerDone   bool // the peer's end of data was reported (TLS close_notify)
@@ -66,14 +66,33 @@ type Conn struct {
 	active        time.Time // when the sweep last saw activity
 	dead          time.Time // absolute deadline, zero if none
 	drainLow      int       // OnDrained when buffered <= drainLow; -1 = not watching
-	lastBuf       int       // Buffered() at the last drain check, for the rate estimate
-	lastBufAt     time.Time
-	detachFn      func(net.Conn)
-	detachBytes   []byte
-	lingerUntil   time.Time // flushClose: a deadline that moves while the queue drains, then bounds the wait for the FIN
-	lingerBuf     int       // Buffered() when lingerUntil was last set
 	onOpen        func()    // upstream: the dial's completion, run in OnOpen
+	r             *connRare // nil until one of its parts is needed
 }
+
+// connRare holds what only some conns ever need: a hand-off, a close that
+// waits for the queue to drain, a drain watch's rate estimate. It is made
+// on first use, so the conns of an idle tunnel carry none of it (96 bytes
+// each, which took engine.Conn from a 256-byte allocation to a 352-byte one).
+type connRare struct {
+	detachFn    func(net.Conn)
+	detachBytes []byte
+	lingerUntil time.Time // flushClose: a deadline that moves while the queue drains, then bounds the wait for the FIN
+	lingerBuf   int       // Buffered() when lingerUntil was last set
+	lastBuf     int       // Buffered() at the last drain check, for the rate estimate
+	lastBufAt   time.Time
+}
+
+// rare returns c's rare part, made on first use.
+func (c *Conn) rare() *connRare {
+	if c.r == nil {
+		c.r = &connRare{}
+	}
+	return c.r
+}
+
+// detachAsked reports whether Detach was called and is still to be done.
+func (c *Conn) detachAsked() bool { return c.r != nil && c.r.detachFn != nil }
 
 // flushAction is what happens once the bytes queued toward the peer are out.
 type flushAction uint8
@@ -280,8 +299,9 @@ func (c *Conn) CloseAfterFlush() {
 		return
 	}
 	c.flushThen = flushClose
-	c.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger)
-	c.lingerBuf = c.Buffered()
+	r := c.rare()
+	r.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger)
+	r.lingerBuf = c.Buffered()
 	c.serviceFlush()
 }
 
@@ -374,7 +394,7 @@ func (c *Conn) serviceFlush() bool {
 	}
 	c.shutdownWrite()
 	if c.flushThen == flushClose {
-		c.lingerUntil = c.loop.now.Add(c.eng.cfg.Linger) // the wait for the peer's FIN starts now
+		c.rare().lingerUntil = c.loop.now.Add(c.eng.cfg.Linger) // the wait for the peer's FIN starts now
 		if c.rs == readEOF || c.rs == parked || c.gc == nil && c.fd < 0 {
 			c.closeWith(nil)
 			return false

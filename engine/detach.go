@@ -16,11 +16,12 @@ var ErrDetached = errors.New("engine: conn detached")
 // the handler gets no more events. Used to serve the web site with
 // net/http, and to splice bulk tunnels.
 func (c *Conn) Detach(prefix []byte, fn func(net.Conn)) {
-	if c.closed || c.detachFn != nil {
+	if c.closed || c.detachAsked() {
 		return
 	}
-	c.detachFn = fn
-	c.detachBytes = append([]byte(nil), prefix...)
+	r := c.rare()
+	r.detachFn = fn
+	r.detachBytes = append([]byte(nil), prefix...)
 	if !c.inTraffic {
 		c.tryPark()
 	}
@@ -33,7 +34,7 @@ func (c *Conn) finishDetach() {
 	f := os.NewFile(uintptr(fd), "")
 	nc, err := net.FileConn(f)
 	_ = f.Close()
-	fn, prefix := c.detachFn, c.detachBytes
+	fn, prefix := c.r.detachFn, c.r.detachBytes
 	c.h = nil // no events for the handler that gave c away
 	c.closeWith(ErrDetached)
 	if err != nil {
@@ -73,6 +74,6 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 // Quiet reports whether c could leave the loop now without a byte left
 // behind: attached to gnet, reading, nothing queued either way.
 func (c *Conn) Quiet() bool {
-	return c.gc != nil && !c.closed && !c.detaching && c.detachFn == nil && c.rs == reading &&
+	return c.gc != nil && !c.closed && !c.detaching && !c.detachAsked() && c.rs == reading &&
 		(c.q == nil || c.q.Len() == 0) && c.gc.OutboundBuffered() == 0 && (c.inTraffic || c.gc.InboundBuffered() == 0)
 }

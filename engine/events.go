@@ -49,7 +49,7 @@ func (ev *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		// The handshake may have read application data already.
 		c.inTraffic = true
 		c.readTLS(nil)
-		if c.rs == parkWant || c.detachFn != nil {
+		if c.rs == parkWant || c.detachAsked() {
 			c.tryPark()
 		}
 		c.inTraffic = false
@@ -82,7 +82,7 @@ func (ev *events) OnTraffic(gc gnet.Conn) gnet.Action {
 			_, _ = gc.Discard(n)
 		}
 	}
-	if c.rs == parkWant || c.detachFn != nil {
+	if c.rs == parkWant || c.detachAsked() {
 		c.tryPark()
 	}
 	c.inTraffic = false

@@ -268,10 +268,10 @@ func (l *Loop) sweep() {
 		switch {
 		case c.closed:
 			delete(l.conns, c)
-		case c.flushThen == flushClose && !c.lingerUntil.IsZero() && !l.now.Before(c.lingerUntil):
-			if b := c.Buffered(); !c.wshut && b < c.lingerBuf {
+		case c.flushThen == flushClose && !c.r.lingerUntil.IsZero() && !l.now.Before(c.r.lingerUntil):
+			if b := c.Buffered(); !c.wshut && b < c.r.lingerBuf {
 				// Still draining toward a reader that reads: give it more time.
-				c.lingerBuf, c.lingerUntil = b, l.now.Add(c.eng.cfg.Linger)
+				c.r.lingerBuf, c.r.lingerUntil = b, l.now.Add(c.eng.cfg.Linger)
 				break
 			}
 			c.closeWith(nil) // a peer that stopped reading, or never sends its FIN
@@ -305,25 +305,26 @@ func (c *Conn) service() (progress bool, eta time.Duration) {
 			c.loop.wait(c)
 		}
 	}
-	if (c.rs == parkWant || c.detachFn != nil) && !c.closed {
+	if (c.rs == parkWant || c.detachAsked()) && !c.closed {
 		c.tryPark() // waits again itself if it cannot yet
 	}
 	if c.drainLow >= 0 && !c.closed {
 		buf := c.Buffered()
+		r := c.rare()
 		if buf <= c.drainLow {
 			c.drainLow = -1
-			c.lastBuf = 0
+			r.lastBuf = 0
 			progress = true
 			c.h.OnDrained(c)
 		} else {
-			if c.lastBuf > buf {
+			if r.lastBuf > buf {
 				progress = true
 				// Time to the watermark at the rate just seen, with margin.
-				dt := c.loop.now.Sub(c.lastBufAt)
-				rate := float64(c.lastBuf-buf) / float64(dt)
+				dt := c.loop.now.Sub(r.lastBufAt)
+				rate := float64(r.lastBuf-buf) / float64(dt)
 				eta = time.Duration(float64(buf-c.drainLow) / rate * 0.8)
 			}
-			c.lastBuf, c.lastBufAt = buf, c.loop.now
+			r.lastBuf, r.lastBufAt = buf, c.loop.now
 			c.loop.wait(c)
 		}
 	}

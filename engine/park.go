@@ -25,7 +25,7 @@ func (c *Conn) tryPark() {
 		// the socket is parked): a detach waits only for what engine
 		// itself still queues toward the peer.
 		switch {
-		case c.detachFn == nil || c.fd < 0:
+		case !c.detachAsked() || c.fd < 0:
 		case c.q != nil && c.q.Len() > 0:
 			c.loop.wait(c)
 		default:
@@ -54,7 +54,7 @@ func (c *Conn) tryPark() {
 
 // afterDetach runs when gnet has let go of the socket.
 func (c *Conn) afterDetach() {
-	if c.detachFn != nil {
+	if c.detachAsked() {
 		c.finishDetach()
 		return
 	}
@@ -128,7 +128,7 @@ func (c *Conn) onReenrolled(gc gnet.Conn) {
 	}
 	c.dropQueue()
 	switch {
-	case c.detachFn != nil: // Detach came while the socket was away
+	case c.detachAsked(): // Detach came while the socket was away
 		c.tryPark()
 	case c.pauseAgain:
 		c.pauseAgain = false
