@@ -141,7 +141,7 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 	} else {
 		adm = p.Admit(r.Target, r.Use)
 	}
-	t.Rec.ACL, t.Rec.ACLRule = adm.ACL, adm.Rule
+	t.Rec.ACL, t.Rec.ACLRule = int8(adm.ACL), adm.Rule
 	if adm.Status != 0 {
 		t.refuse(adm.Status, adm.Reason, false)
 		return

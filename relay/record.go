@@ -17,7 +17,6 @@ type Record struct {
 	Method    string // CONNECT, or a forwarded request's method
 	Target    string // as the client wrote it
 	Resolved  netip.AddrPort
-	ACL       int    // the ACL value that decided, -1 without an ACL
 	ACLRule   string // the ACL pattern, for lines with values 2 and 3
 	Status    int
 	Resolve   time.Duration
@@ -28,6 +27,7 @@ type Record struct {
 	// each way; Dropped those it could not deliver.
 	DatagramsUp, DatagramsDown, Dropped int64
 	Reason                              Reason
+	ACL                                 int8 // the ACL value that decided (0-3), -1 without an ACL
 	Proto                               Proto
 	Kind                                Kind
 	Spliced                             bool // the tunnel finished on splice(2), off the event loop
@@ -103,7 +103,7 @@ func (r *Record) Write(l *zerolog.Logger) {
 	if r.ACLRule != "" {
 		ev = ev.Str("acl_rule", r.ACLRule)
 	}
-	ev.Int("acl", r.ACL).
+	ev.Int("acl", int(r.ACL)).
 		Int("status", r.Status).
 		Float64("resolve_ms", ms(r.Resolve)).
 		Float64("connect_ms", ms(connect)).
