@@ -76,6 +76,7 @@ type config struct {
 	pprof, metrics    string
 	maxConns          int
 	halfClose         bool
+	memTrim           time.Duration
 	configFile        string
 	checkOnly         bool
 
@@ -201,6 +202,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(&c.spliceAfter, "splice-after", "move a plain-TCP HTTP/1.1 tunnel to splice(2), off the event loop, once it has carried this many bytes, a `size` (0 = never): about half the CPU per byte for bulk transfers")
 	fs.BoolVar(&c.showVersion, "version", false, "print the version, the Go version and the versions of the modules built in, and exit")
 	fs.IntVar(&c.maxSplices, "max-splices", 1024, "tunnels spliced at once; each holds two goroutines and up to two pipes while it lasts")
+	fs.DurationVar(&c.memTrim, "mem-trim", 250*time.Millisecond, "look at the heap this often; once an interval allocates little, the headroom Go's collector keeps resident (GOGC percent past the live heap) goes back to the kernel (0 = never)")
 	fs.BoolVar(&c.halfClose, "half-close", true, "true half-close for HTTP/1.1 tunnels: a FIN from either side is passed on and the other way keeps flowing")
 	fs.StringVar(&c.configFile, "config", "", "read settings from this `file`: one \"name value\" per line, the names of these flags without dashes, # comments; flags on the command line win")
 	fs.BoolVar(&c.checkOnly, "check", false, "check the flags, the config file and every file they name (certificate, --auth-file, --acl, --site), print \"configuration ok\" or the errors, and exit 0 or 1 without listening")

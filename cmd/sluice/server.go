@@ -47,6 +47,7 @@ type server struct {
 	cert      atomic.Pointer[tls.Certificate]
 	splices   *relay.Splices
 	aux       []*http.Server      // pprof, metrics
+	trimStop  chan struct{}       // closed by shutdown; nil with --mem-trim 0
 	addrs     map[string]net.Addr // "listen", "listen-tls", "listen-quic", "pprof", "metrics"
 
 	// The --access-log file, which SIGUSR1 reopens; nil for stdout,
@@ -463,6 +464,10 @@ func (s *server) start() error {
 	if s.h3 != nil {
 		s.h3.Start(s.quic, func(err error) { s.log.Error().Err(err).Msg("HTTP/3 server stopped") })
 	}
+	if s.cfg.memTrim > 0 {
+		s.trimStop = make(chan struct{})
+		go newMemTrim(s.log).run(s.cfg.memTrim, s.trimStop)
+	}
 	if s.cfg.pprof != "" {
 		// net/http/pprof registers on DefaultServeMux, which serves only this listener.
 		if err := s.serveAux("pprof", s.cfg.pprof, http.DefaultServeMux); err != nil {
@@ -513,6 +518,9 @@ func (s *server) shutdown(ctx context.Context) error {
 		}
 	}
 	s.eng.Stop()
+	if s.trimStop != nil {
+		close(s.trimStop)
+	}
 	if s.quic != nil {
 		_ = s.quic.Close()
 	}

@@ -25,7 +25,7 @@ var flagGroups = []struct {
 		"max-tunnels-per-user", "max-tunnels-per-ip"}},
 	{"The site", []string{"site"}},
 	{"Camouflage and padding", []string{"camouflage", "alpn-h2-grace", "padding"}},
-	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "version"}},
+	{"Logs and operations", []string{"access-log", "log-level", "pprof", "metrics", "mem-trim", "version"}},
 }
 
 // printUsage writes the usage head and the flags by group.
