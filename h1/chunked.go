@@ -1,7 +1,8 @@
 package h1
 
 // Bounds on chunked framing metadata. The proxy forwards chunked bodies
-// as-is and never stores extensions or trailers, so these only stop a peer
+// as-is (decoded only for an HTTP/1.0 client) and never stores extensions
+// or trailers, so these only stop a peer
 // from streaming endless metadata that no origin would accept either.
 const (
 	maxChunkLine   = 4096  // chunk-size, extensions and BWS of one chunk line
@@ -180,6 +181,31 @@ func (s *ChunkedScanner) Scan(b []byte) (n int, done bool, err error) {
 		i++
 	}
 	return len(b), false, nil
+}
+
+// AppendData is Scan that also appends the chunk-data among b's bytes to
+// dst: the body without its framing, extensions and trailer section, for a
+// client that cannot read chunked framing (an HTTP/1.0 client, RFC 9112
+// section 6.1). n, done and err are Scan's; the data before a framing
+// error is appended.
+func (s *ChunkedScanner) AppendData(dst, b []byte) (out []byte, n int, done bool, err error) {
+	if s.state == csDone || s.state == csFailed {
+		n, done, err = s.Scan(b)
+		return dst, n, done, err
+	}
+	for n < len(b) {
+		k := 1 // framing is scanned a byte at a time: it is a few bytes a chunk
+		if s.state == csData {
+			k = int(min(uint64(len(b)-n), s.size))
+			dst = append(dst, b[n:n+k]...)
+		}
+		m, d, e := s.Scan(b[n : n+k])
+		n += m
+		if d || e != nil {
+			return dst, n, d, e
+		}
+	}
+	return dst, n, false, nil
 }
 
 // fail records a sticky error at offset i.

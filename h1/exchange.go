@@ -125,11 +125,11 @@ func (x *exchange) responseHead(r *Response, final bool, mode BodyMode) ForwardO
 	}
 	framed := mode != BodyClose && r.Code != 101
 	x.keepOrigin = framed && r.KeepsAlive()
-	// An HTTP/1.0 client cannot find the end of a chunked body: it reads
-	// to the close.
+	// An HTTP/1.0 client reads a chunked body decoded, to the close.
 	// A FIN after pipelined requests ends the conn after the last of them.
 	x.closeAfter = !x.keepOrigin || x.reqClose || x.h.eof && len(x.h.carry) == 0 || x.h.closing || x.h.draining ||
 		x.http10 && mode == BodyChunked
+	o.Dechunk = x.http10 && mode == BodyChunked && r.OnlyChunked()
 	switch {
 	case x.closeAfter:
 		o.Connection = "close"

@@ -101,6 +101,10 @@ type ForwardOptions struct {
 	// ends with: "close" when the connection ends after this message,
 	// "keep-alive" toward an HTTP/1.0 peer whose connection persists.
 	Connection string
+	// Dechunk drops Transfer-Encoding from a response head whose chunked
+	// body goes out decoded, ended by the close: the client spoke HTTP/1.0,
+	// which has no chunked framing (RFC 9112 section 6.1).
+	Dechunk bool
 }
 
 // end appends the Via and Connection fields and the empty line.
@@ -166,7 +170,7 @@ func AppendForwardResponse(dst []byte, r *Response, o ForwardOptions) []byte {
 			continue
 		}
 		framing := isFraming(f.Name)
-		if framing && hasTE && equalFold(f.Name, "Content-Length") {
+		if framing && hasTE && (o.Dechunk || equalFold(f.Name, "Content-Length")) {
 			continue
 		}
 		// Framing fields survive Connection: the body is forwarded as-is

@@ -177,6 +177,43 @@ func TestAppendForwardResponse(t *testing.T) {
 	}
 }
 
+// For an HTTP/1.0 client the chunked body goes out decoded: the head
+// loses every Transfer-Encoding field (and the Content-Length beside it,
+// which chunked overrides).
+func TestAppendForwardResponseDechunk(t *testing.T) {
+	in := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\nX-A: b\r\n\r\n"
+	resp, _, err := ParseResponse([]byte(in), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := AppendForwardResponse(nil, &resp, ForwardOptions{Connection: "close", Dechunk: true})
+	if want := "HTTP/1.1 200 OK\r\nX-A: b\r\nConnection: close\r\n\r\n"; string(out) != want {
+		t.Errorf("got  %q\nwant %q", out, want)
+	}
+}
+
+func TestResponseOnlyChunked(t *testing.T) {
+	for _, tt := range []struct {
+		fields string
+		want   bool
+	}{
+		{"Transfer-Encoding: chunked\r\n", true},
+		{"Transfer-Encoding: CHUNKED\r\n", true},
+		{"Transfer-Encoding: , chunked ,\r\n", true},
+		{"Transfer-Encoding: gzip, chunked\r\n", false},
+		{"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", false},
+		{"Content-Length: 3\r\n", false},
+	} {
+		resp, _, err := ParseResponse([]byte("HTTP/1.1 200 OK\r\n"+tt.fields+"\r\n"), Limits{})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.fields, err)
+		}
+		if got := resp.OnlyChunked(); got != tt.want {
+			t.Errorf("%q: OnlyChunked %v, want %v", tt.fields, got, tt.want)
+		}
+	}
+}
+
 func BenchmarkAppendForwardRequest(b *testing.B) {
 	req, _, err := ParseRequest(benchGet, Limits{})
 	if err != nil {

@@ -269,3 +269,34 @@ func FuzzChunkedScanner(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChunkedAppendData: decoding finds the same end and verdict as Scan,
+// whatever the split, and the data of a body that ended is what a plain
+// reference decoder makes of it.
+func FuzzChunkedAppendData(f *testing.F) {
+	for _, tt := range okChunked {
+		f.Add([]byte(tt.in+"NEXT"), uint16(len(tt.in)/2))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, split uint16) {
+		var scan ChunkedScanner
+		n, done, err := scan.Scan(b)
+		i := int(split) % (len(b) + 1)
+		var dec ChunkedScanner
+		out, n1, done1, err1 := dec.AppendData(nil, b[:i])
+		n2, done2, err2 := 0, done1, err1
+		if !done1 && err1 == nil {
+			out, n2, done2, err2 = dec.AppendData(out, b[i:])
+		}
+		if done2 != done || (err2 == nil) != (err == nil) {
+			t.Fatalf("split at %d: done %v, err %v; Scan: done %v, err %v", i, done2, err2, done, err)
+		}
+		if done && n1+n2 != n {
+			t.Fatalf("split at %d: end %d; Scan's %d", i, n1+n2, n)
+		}
+		if done {
+			if want := refDecode(t, string(b[:n])); string(out) != want {
+				t.Fatalf("data %q; the reference decoder: %q", out, want)
+			}
+		}
+	})
+}

@@ -9,7 +9,8 @@ import (
 // originEnd is the upstream End of a forwarded request's tunnel: the
 // origin's socket seen through a [ResponseFramer]. Response heads are
 // rewritten (hop-by-hop fields out, Via and Connection as the exchange
-// decides), the body passes as it is, and once the final response's body
+// decides), the body passes as it is (a chunked one decoded for an
+// HTTP/1.0 client), and once the final response's body
 // has ended the exchange takes both conns back. A partial head waits in a
 // pooled buffer, so an idle or streaming origin holds none.
 //
@@ -24,7 +25,8 @@ type originEnd struct {
 	fr    ResponseFramer
 	pend  *bytebufferpool.ByteBuffer
 	out   []byte
-	retry func() // cancels the retry's dial
+	retry func()          // cancels the retry's dial
+	dc    *ChunkedScanner // decodes the body for an HTTP/1.0 client; nil else
 
 	got       bool // a byte came from the origin
 	retried   bool
@@ -133,6 +135,15 @@ func (o *originEnd) Data(p []byte) {
 			opts := o.x.responseHead(&resp, final, o.fr.Mode())
 			o.out = AppendForwardResponse(o.out[:0], &resp, opts)
 			o.ev.Data(o.out)
+			if opts.Dechunk {
+				o.dc = &ChunkedScanner{}
+			}
+		} else if o.dc != nil {
+			// The framer checked these bytes' framing already: no error.
+			o.out, _, _, _ = o.dc.AppendData(o.out[:0], b[:n])
+			if len(o.out) > 0 {
+				o.ev.Data(o.out)
+			}
 		} else {
 			o.ev.Data(b[:n])
 		}

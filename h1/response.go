@@ -75,6 +75,28 @@ func parseResponse(b []byte, lim Limits, st *scanState) (resp Response, n int, e
 	return resp, n, nil
 }
 
+// OnlyChunked reports whether chunked is the one transfer coding of r:
+// decoding it then leaves the content as the origin sent it, where
+// another coding under it would be left applied with no field saying so.
+func (r *Response) OnlyChunked() bool {
+	n := 0
+	for _, f := range r.Fields {
+		if !equalFold(f.Name, "Transfer-Encoding") {
+			continue
+		}
+		for v := f.Value; v != ""; {
+			var e string
+			if e, v = nextListElem(v); e == "" {
+				continue
+			}
+			if n++; n > 1 || !equalFold(e, "chunked") {
+				return false
+			}
+		}
+	}
+	return n == 1
+}
+
 // lastCodingChunked reports whether the final element of a
 // Transfer-Encoding list is chunked.
 func lastCodingChunked(v string) bool {

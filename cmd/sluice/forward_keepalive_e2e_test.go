@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -609,6 +610,65 @@ func TestE2EForwardSlowClientBounded(t *testing.T) {
 	}
 	if n := accepted.Load(); n != 1 {
 		t.Errorf("the origin accepted %d conns; want 1 (the conn is kept after the slow response)", n)
+	}
+}
+
+// TestE2EForwardHTTP10ClientGetsChunkedDecoded: HTTP/1.0 has no chunked
+// framing (RFC 9112 section 6.1), so an HTTP/1.0 client gets an origin's
+// chunked body decoded (extensions and trailers gone), no
+// Transfer-Encoding, and the close as its end; an HTTP/1.1 client gets the
+// same bytes the origin sent. A coding under chunked cannot be decoded
+// away: that body passes as it is.
+func TestE2EForwardHTTP10ClientGetsChunkedDecoded(t *testing.T) {
+	t.Parallel()
+	const chunked = "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n"
+	target, _ := scriptedOrigin(t, func(w io.Writer, path string) {
+		te := "chunked"
+		if path == "/gzip" {
+			te = "gzip, chunked"
+		}
+		_, _ = io.WriteString(w, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "+te+"\r\nX-A: b\r\n\r\n"+chunked)
+	})
+	p := startOpenProxy(t)
+	for _, tc := range []struct {
+		name, path, version, ask string
+		wantTE, wantBody         string
+		closes                   bool
+	}{
+		{"HTTP/1.0", "/", "HTTP/1.0", "", "", "hello, world", true},
+		{"HTTP/1.0 keep-alive", "/", "HTTP/1.0", "Connection: keep-alive\r\n", "", "hello, world", true},
+		{"HTTP/1.0 gzip", "/gzip", "HTTP/1.0", "", "gzip, chunked", chunked, true},
+		{"HTTP/1.1", "/", "HTTP/1.1", "", "chunked", chunked, false},
+	} {
+		c := dialProxy(t, p.plain, false)
+		_ = c.SetDeadline(time.Now().Add(waitLimit))
+		_, _ = io.WriteString(c, "GET http://"+target+tc.path+" "+tc.version+"\r\nHost: "+target+"\r\n"+tc.ask+"\r\n")
+		// textproto, not http.ReadResponse: net/http refuses "gzip, chunked".
+		br := bufio.NewReader(c)
+		tp := textproto.NewReader(br)
+		status, err := tp.ReadLine()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		h, err := tp.ReadMIMEHeader()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if te := h.Get("Transfer-Encoding"); status != "HTTP/1.1 200 OK" || te != tc.wantTE || h.Get("X-A") != "b" {
+			t.Errorf("%s: %q, Transfer-Encoding %q, X-A %q; want 200, %q, b", tc.name, status, te, h.Get("X-A"), tc.wantTE)
+		}
+		// The body as it came on the wire, read to the end it is given.
+		var raw []byte
+		if tc.closes {
+			raw, err = io.ReadAll(br)
+		} else {
+			raw = make([]byte, len(chunked))
+			_, err = io.ReadFull(br, raw)
+		}
+		if err != nil || string(raw) != tc.wantBody {
+			t.Errorf("%s: body %q, %v; want %q", tc.name, raw, err, tc.wantBody)
+		}
+		_ = c.Close()
 	}
 }
 
