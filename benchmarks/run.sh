@@ -114,15 +114,15 @@ done | xargs)
 declare -A PORT=([sluice]=21080 [goproxy]=21090 [caddy]=21100 [squid]=21110 [nginx-stream]=21120 [sluice-base]=21130
 	[masque]=21140)
 declare -A PROTOS=([sluice]="h1 h1tls h2 h3" [goproxy]="h1 h1tls h2 h3" [caddy]="h1 h1tls h2 h3" [squid]=h1 [nginx-stream]=raw [none]=raw
-	[sluice-base]="h1 h1tls h2" [masque]="")
+	[sluice-base]="h1 h1tls h2 h3" [masque]="")
 # connect-udp (the dgram tests): h1 is the upgrade over plain TCP, h2 the
 # extended CONNECT over TLS, h3 QUIC datagrams; none is plain UDP to the
 # origin. The other peers do not serve connect-udp.
-declare -A DGRAM_PROTOS=([sluice]="h1 h2 h3" [masque]=h3 [none]=raw)
+declare -A DGRAM_PROTOS=([sluice]="h1 h2 h3" [sluice-base]="h1 h2 h3" [masque]=h3 [none]=raw)
 # NaïveProxy padding (the padding tests): sluice pads HTTP/2 and HTTP/3
 # CONNECT streams; no other peer pads (Caddy's forwardproxy would need
 # klzgrad's fork), and HTTP/1.1 tunnels are never padded.
-declare -A PAD_PROTOS=([sluice]="h2 h3")
+declare -A PAD_PROTOS=([sluice]="h2 h3" [sluice-base]="h2 h3")
 declare -A PID=()
 
 # The Go peers and the tool hold thousands of sockets in the idle test.

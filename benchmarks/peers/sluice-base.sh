@@ -5,6 +5,7 @@
 # after: `BENCH_BASE=abc123 benchmarks/run.sh -peers "sluice sluice-base"`.
 source "$(dirname "$0")/lib.sh"
 parse_args "$@"
+udp_port_free "$TLS_PORT"
 raise_nofile
 base=${BENCH_BASE:-HEAD}
 if [ -z "${BENCH_PREBUILT:-}" ] || [ ! -x "$BIN_DIR/sluice-base" ]; then
@@ -22,4 +23,5 @@ taskset -c "$CPU" "$BIN_DIR/sluice-base" --listen "127.0.0.1:$PORT" --listen-tls
 pid=$!
 wait_ready "$pid" "$PORT" "$dir/log"
 wait_ready "$pid" "$TLS_PORT" "$dir/log"
+wait_udp "$pid" "$TLS_PORT" "$dir/log"
 echo "$pid"
