@@ -32,6 +32,10 @@ type DialInfo struct {
 	Addr    netip.AddrPort // the address connected (or last tried)
 	Resolve time.Duration
 	Connect time.Duration
+	// Reused: the upstream was taken, connected, from a front end's pool of
+	// idle connections (an HTTP/1.1 origin kept alive), not dialed; engine's
+	// own dials never set it.
+	Reused bool
 }
 
 // DialStage says where a dial failed.

@@ -181,7 +181,7 @@ func (x *exchange) Dial(t engine.DialTarget, d relay.Dialed) func() {
 		if x.mayReuse {
 			if up, addr := x.h.s.pool(x.c.Loop()).take(x.key, t.Check); up != nil {
 				x.reused = true
-				d.Dialed(up, engine.DialInfo{Addr: addr, Connect: relay.ReusedConnect}, nil)
+				d.Dialed(up, engine.DialInfo{Addr: addr, Reused: true}, nil)
 				return func() {}
 			}
 		}

@@ -190,8 +190,8 @@ func (t *Tunnel) firstByte() {
 // noteDial records the dial of the tunnel's upstream in its log line and
 // the loop's dial histograms.
 func (t *Tunnel) noteDial(info engine.DialInfo, connected bool) {
-	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect = info.Addr, info.Resolve, info.Connect
-	t.dialTimes(info.Resolve, info.Connect, connected)
+	t.Rec.Resolved, t.Rec.Resolve, t.Rec.Connect, t.Rec.Reused = info.Addr, info.Resolve, info.Connect, info.Reused
+	t.dialTimes(info.Resolve, info.Connect, connected && !info.Reused)
 }
 
 // Redialed records a dial its front end made again for the upstream (a
@@ -207,7 +207,7 @@ func (t *Tunnel) dialTimes(resolve, connect time.Duration, connected bool) {
 	if resolve > 0 {
 		t.m.DNS.observe(resolve)
 	}
-	if connected && connect != ReusedConnect {
+	if connected {
 		t.m.Connect.observe(connect)
 	}
 }

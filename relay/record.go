@@ -20,7 +20,7 @@ type Record struct {
 	ACLRule   string // the ACL pattern, for lines with values 2 and 3
 	Status    int
 	Resolve   time.Duration
-	Connect   time.Duration // ReusedConnect for an upstream taken from a pool
+	Connect   time.Duration // 0 for an upstream taken from a pool (Reused)
 	FirstByte time.Duration // from the 200 to the first upstream byte
 	Up, Down  int64         // bytes client->upstream, upstream->client
 	// DatagramsUp and DatagramsDown count the datagrams of a UDP tunnel
@@ -31,6 +31,7 @@ type Record struct {
 	Proto                               Proto
 	Kind                                Kind
 	Spliced                             bool // the tunnel finished on splice(2), off the event loop
+	Reused                              bool // the upstream was an idle kept-alive connection, not dialed
 	Site                                bool // the client was answered by the web site (probe resistance), not with Status
 }
 
@@ -89,10 +90,8 @@ func (r *Record) Write(l *zerolog.Logger) {
 	if r.Spliced {
 		ev = ev.Bool("spliced", true)
 	}
-	connect := r.Connect
-	if connect == ReusedConnect {
-		ev = ev.Bool("reused", true) // an idle kept-alive upstream, not dialed
-		connect = 0
+	if r.Reused {
+		ev = ev.Bool("reused", true)
 	}
 	if r.Kind == KindUDP {
 		ev = ev.Int64("datagrams_up", r.DatagramsUp).Int64("datagrams_down", r.DatagramsDown).Int64("dropped", r.Dropped)
@@ -106,7 +105,7 @@ func (r *Record) Write(l *zerolog.Logger) {
 	ev.Int("acl", int(r.ACL)).
 		Int("status", r.Status).
 		Float64("resolve_ms", ms(r.Resolve)).
-		Float64("connect_ms", ms(connect)).
+		Float64("connect_ms", ms(r.Connect)).
 		Float64("first_byte_ms", ms(r.FirstByte)).
 		Int64("bytes_up", r.Up).
 		Int64("bytes_down", r.Down).

@@ -1,13 +1,5 @@
 package relay
 
-import "time"
-
-// ReusedConnect is the DialInfo.Connect of an upstream that a Loop's Dial
-// did not dial but took, connected, from a pool of idle connections (an
-// HTTP/1.1 origin kept alive): the tunnel counts no connect time for it
-// and its access-log line says "reused":true.
-const ReusedConnect time.Duration = -1
-
 // Release ends t as done while both its ends stay open: the exchange it
 // carried (one forwarded request and its response) is complete and the
 // front end takes both connections back, the client's for its next
