@@ -146,6 +146,12 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		t.refuse(adm.Status, adm.Reason, false)
 		return
 	}
+	if p.Parent != nil && t.Rec.Kind == KindUDP {
+		// A parent carries TCP only (CONNECT): a flow is refused rather
+		// than sent around it, before it takes a tunnel slot.
+		t.refuse(502, ReasonParentUDP, false)
+		return
+	}
 	release, ok := p.Gate.Acquire(v.User, r.Client.Addr())
 	if !ok {
 		t.refuse(429, ReasonTunnelLimit, false)

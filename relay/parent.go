@@ -247,12 +247,6 @@ func (t *Tunnel) connectParent(pol *Policy, target engine.DialTarget, wrap func(
 	if wrap != nil {
 		t.pending().wrap = wrap
 	}
-	if t.Rec.Kind == KindUDP {
-		// A parent carries TCP only (CONNECT): a flow is refused rather than
-		// sent around it.
-		t.dialed(nil, engine.DialInfo{}, &ParentError{Reason: ReasonParentUDP, Err: errors.New("connect-udp cannot go through an HTTP parent proxy")})
-		return
-	}
 	d := &parentDial{
 		loop: t.loop, parent: pol.Parent, target: target, next: &t.ends[upstream],
 		deadline: time.Now().Add(target.Timeout),

@@ -411,14 +411,21 @@ func TestParentGuard(t *testing.T) {
 }
 
 // TestParentNoUDP: a connect-udp flow is refused with 502 when a parent is
-// set, and nothing is dialed.
+// set, and nothing is dialed. The refusal comes before the tunnel limits:
+// a client at its limit learns the flow can never go, not that it should
+// wait.
 func TestParentNoUDP(t *testing.T) {
 	t.Parallel()
 	pol := parentPolicy(t, "http://127.0.0.1:3128", true)
+	pol.Gate = &Gate{PerIP: acl.NewLimiter[netip.Prefix](1)}
+	client := netip.MustParseAddrPort("192.0.2.9:5000")
+	if _, ok := pol.Gate.Acquire("", client.Addr()); !ok {
+		t.Fatal("the client's one tunnel slot was not free")
+	}
 	l := &fakeLoop{}
 	f := &fakeFront{}
 	tun := pol.Open(l, &Config{}, newFakeEnd(), f, Request{Proto: ProtoH3, Kind: KindUDP, Method: "CONNECT", Target: "192.0.2.1:53",
-		Client: netip.MustParseAddrPort("192.0.2.9:5000")})
+		Client: client})
 	if len(f.replies) != 1 || f.replies[0] != 502 || tun.Rec.Reason != ReasonParentUDP || len(l.dials) != 0 {
 		t.Errorf("connect-udp with a parent: replies %v reason %q dials %d; want [502] parent_no_udp and no dial", f.replies, tun.Rec.Reason, len(l.dials))
 	}
