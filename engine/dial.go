@@ -167,35 +167,60 @@ func (c *Conn) opened() {
 	}
 }
 
+// Lookup resolves host off the loop with the engine's resolver, within
+// timeout, and tells done on l: the addresses (unmapped) and how long the
+// lookup took, or a DialError (StageResolve, StageTimeout). A literal IP
+// is its own answer. cancel abandons it; done still runs, with an error.
+// For a check stricter than Dial's (every address, not one, must pass).
+func (l *Loop) Lookup(host string, timeout time.Duration, done func(addrs []netip.Addr, took time.Duration, err error)) (cancel func()) {
+	ctx, cancelCtx := context.WithTimeout(context.Background(), timeout)
+	e := l.eng
+	e.jobs.run(func() {
+		defer cancelCtx()
+		addrs, took, err := e.lookup(ctx, host)
+		l.exec(func() { done(addrs, took, err) })
+	})
+	return cancelCtx
+}
+
+// lookup resolves host, or takes it as the literal IP it is.
+func (e *Engine) lookup(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.Unmap()}, 0, nil
+	}
+	r := e.cfg.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	start := time.Now()
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	took := time.Since(start)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, took, &DialError{StageTimeout, err}
+	case err != nil:
+		return nil, took, &DialError{StageResolve, err}
+	case len(addrs) == 0:
+		return nil, took, &DialError{StageResolve, errors.New("no addresses")}
+	}
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+	}
+	return addrs, took, nil
+}
+
 // resolve looks t up and vets every address with t.Check; it returns the
 // addresses that may be dialed, in order.
 func (e *Engine) resolve(ctx context.Context, t DialTarget) ([]netip.Addr, DialInfo, error) {
 	var info DialInfo
-	start := time.Now()
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(t.Host); err == nil {
-		addrs = []netip.Addr{ip.Unmap()}
-	} else {
-		r := e.cfg.Resolver
-		if r == nil {
-			r = net.DefaultResolver
-		}
-		addrs, err = r.LookupNetIP(ctx, "ip", t.Host)
-		info.Resolve = time.Since(start)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, info, &DialError{StageTimeout, err}
-			}
-			return nil, info, &DialError{StageResolve, err}
-		}
-		if len(addrs) == 0 {
-			return nil, info, &DialError{StageResolve, errors.New("no addresses")}
-		}
+	addrs, took, err := e.lookup(ctx, t.Host)
+	info.Resolve = took
+	if err != nil {
+		return nil, info, err
 	}
 	var lastErr error
 	allowed := addrs[:0:0]
 	for _, a := range addrs {
-		a = a.Unmap()
 		if t.Check != nil {
 			if err := t.Check(a); err != nil {
 				lastErr = err
@@ -205,7 +230,7 @@ func (e *Engine) resolve(ctx context.Context, t DialTarget) ([]netip.Addr, DialI
 		allowed = append(allowed, a)
 	}
 	if len(allowed) == 0 {
-		info.Addr = netip.AddrPortFrom(addrs[0].Unmap(), t.Port)
+		info.Addr = netip.AddrPortFrom(addrs[0], t.Port)
 		return nil, info, &DialError{StageForbidden, lastErr}
 	}
 	return allowed, info, nil

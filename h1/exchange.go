@@ -2,6 +2,7 @@ package h1
 
 import (
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -192,6 +193,9 @@ func (x *exchange) Dial(t engine.DialTarget, d relay.Dialed) func() {
 func (x *exchange) Exec(fn func()) bool { return x.loop.Exec(fn) }
 func (x *exchange) DialUDP(t engine.DialTarget, d relay.Dialed) func() {
 	return x.loop.DialUDP(t, d)
+}
+func (x *exchange) Lookup(host string, timeout time.Duration, done func([]netip.Addr, time.Duration, error)) func() {
+	return x.loop.Lookup(host, timeout, done)
 }
 func (x *exchange) Idle(it *engine.Idle, d time.Duration, ih engine.IdleHandler) {
 	x.loop.Idle(it, d, ih)

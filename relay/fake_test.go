@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -83,6 +85,17 @@ func (l *fakeLoop) Dial(t engine.DialTarget, done Dialed) func() {
 }
 
 func (l *fakeLoop) DialUDP(t engine.DialTarget, done Dialed) func() { return l.Dial(t, done) }
+
+// Lookup answers a literal IP with itself and refuses any name: the fake
+// loop has no resolver.
+func (l *fakeLoop) Lookup(host string, _ time.Duration, done func([]netip.Addr, time.Duration, error)) func() {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		done([]netip.Addr{ip.Unmap()}, 0, nil)
+	} else {
+		done(nil, 0, &engine.DialError{Stage: engine.StageResolve, Err: errors.New("fake loop: no resolver")})
+	}
+	return func() {}
+}
 
 func (l *fakeLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {
 	l.idle, l.idleFor = h.OnIdle, d

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/sluice-proxy/sluice/engine"
@@ -18,6 +19,10 @@ type Loop interface {
 	Dial(t engine.DialTarget, d Dialed) (cancel func())
 	// DialUDP is Dial for a connected UDP socket.
 	DialUDP(t engine.DialTarget, d Dialed) (cancel func())
+	// Lookup resolves host off the loop within timeout, as a Dial would,
+	// and tells done on the loop, once: every address, or the error.
+	// cancel abandons it; done still runs, with an error.
+	Lookup(host string, timeout time.Duration, done func(addrs []netip.Addr, took time.Duration, err error)) (cancel func())
 	// Idle arms it to tell h on the loop whenever it goes untouched for d.
 	Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler)
 	// Meters are the loop's tunnel counters; nil counts nothing.
@@ -48,6 +53,10 @@ func (e engineLoop) Dial(t engine.DialTarget, d Dialed) func() {
 
 func (e engineLoop) DialUDP(t engine.DialTarget, d Dialed) func() {
 	return e.l.DialUDP(t, &packetEnd{ev: d})
+}
+
+func (e engineLoop) Lookup(host string, timeout time.Duration, done func([]netip.Addr, time.Duration, error)) func() {
+	return e.l.Lookup(host, timeout, done)
 }
 
 func (e engineLoop) Idle(it *engine.Idle, d time.Duration, h engine.IdleHandler) {

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -33,13 +32,9 @@ type Parent struct {
 	// TLS is set for an https:// parent: sluice speaks TLS to it,
 	// verifying its certificate for Host against RootCAs (nil: the
 	// system's roots).
-	TLS *tls.Config
-	// Resolver resolves targets for the address guard before the parent
-	// is asked; nil is the system's. It should be the engine's
-	// (--resolver).
-	Resolver *net.Resolver
-	auth     string // the Proxy-Authorization value, "" without credentials
-	user     string
+	TLS  *tls.Config
+	auth string // the Proxy-Authorization value, "" without credentials
+	user string
 }
 
 // ParseParent parses an --upstream-proxy URL:
@@ -282,9 +277,9 @@ type parentDial struct {
 
 	phase     parentPhase
 	reported  bool
-	canceled  bool               // while dialing: the client left, the dial's answer ends it
-	stopCheck context.CancelFunc // the local resolution, while it runs
-	cancelEng func()             // the dial of the parent, while it runs
+	canceled  bool   // while dialing: the client left, the dial's answer ends it
+	stopCheck func() // the local resolution, while it runs
+	cancelEng func() // the dial of the parent, while it runs
 	up        End
 	info      engine.DialInfo
 	resolve   time.Duration // the local resolution of the target
@@ -313,33 +308,11 @@ func (d *parentDial) start(guard bool) {
 		d.dialParent()
 		return
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), d.deadline)
-	d.stopCheck = cancel
-	r := d.parent.Resolver
-	if r == nil {
-		r = net.DefaultResolver
-	}
-	begin := time.Now()
-	go func() {
-		addrs, err := r.LookupNetIP(ctx, "ip", t.Host)
-		took := time.Since(begin)
-		if err == nil && len(addrs) == 0 {
-			err = errors.New("no addresses")
-		}
-		var de error
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
-			de = &engine.DialError{Stage: engine.StageTimeout, Err: err}
-		default:
-			de = &engine.DialError{Stage: engine.StageResolve, Err: err}
-		}
-		cancel()
-		d.loop.Exec(func() {
-			d.resolve = took
-			d.vet(addrs, de)
-		})
-	}()
+	// The engine's resolver, on its workers: the one a direct dial uses.
+	d.stopCheck = d.loop.Lookup(t.Host, time.Until(d.deadline), func(addrs []netip.Addr, took time.Duration, err error) {
+		d.resolve = took
+		d.vet(addrs, err)
+	})
 }
 
 // vet checks every address of the target: the parent resolves the name
@@ -356,7 +329,6 @@ func (d *parentDial) vet(addrs []netip.Addr, err error) {
 	}
 	if d.target.Check != nil {
 		for _, a := range addrs {
-			a = a.Unmap()
 			if cerr := d.target.Check(a); cerr != nil {
 				d.info.Addr = netip.AddrPortFrom(a, d.target.Port)
 				d.report(nil, &engine.DialError{Stage: engine.StageForbidden, Err: cerr})

@@ -157,9 +157,6 @@ func (s *server) newPolicy() error {
 	s.policy = &relay.Policy{Ports: ports, ForwardPorts: forwardPorts, AllowPrivate: cfg.allowPrivate, ConnectTimeout: cfg.connectTimeout, Clients: clients}
 	if cfg.upstreamProxy != "" {
 		s.policy.Parent, _ = relay.ParseParent(cfg.upstreamProxy) // checked with the flags
-		if cfg.resolver != "" {
-			s.policy.Parent.Resolver = resolverFor(cfg.resolver) // the guard's resolution, as the engine's
-		}
 		if cfg.upstreamProxyCA != "" {
 			pem, err := os.ReadFile(cfg.upstreamProxyCA)
 			if err == nil {
