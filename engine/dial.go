@@ -22,7 +22,7 @@ type DialTarget struct {
 	// TLS, if set, makes a TCP upstream a TLS client: the handshake runs on
 	// the dial's goroutine, within Timeout, before the socket is enrolled;
 	// then its records are read and written on the loop, as an accepted TLS
-	// conn's are. A failed handshake is a StageConnect error (StageTimeout
+	// conn's are. A failed handshake is a StageTLS error (StageTimeout
 	// past Timeout) wrapping crypto/tls's.
 	TLS *tls.Config
 }
@@ -46,6 +46,7 @@ const (
 	StageForbidden                      // every address failed Check
 	StageConnect                        // refused, unreachable, reset
 	StageTimeout                        // the dial's timeout passed
+	StageTLS                            // connected, but the TLS handshake failed
 )
 
 func (s DialStage) String() string {
@@ -58,6 +59,8 @@ func (s DialStage) String() string {
 		return "connect"
 	case StageTimeout:
 		return "timeout"
+	case StageTLS:
+		return "tls"
 	}
 	return "unknown"
 }
@@ -152,7 +155,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, conf *tls.Config) (*tls.C
 		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
 			return nil, nil, &DialError{StageTimeout, err}
 		}
-		return nil, nil, &DialError{StageConnect, err}
+		return nil, nil, &DialError{StageTLS, err}
 	}
 	return tc, tr, nil
 }

@@ -69,7 +69,7 @@ func tlsEcho(t *testing.T, cert tls.Certificate) string {
 // TestDialTLS: a DialTarget with TLS gives a TLS client conn on the loop:
 // the handshake verifies the server against RootCAs, and 1 MiB written
 // on the loop comes back whole through the server's echo; a server the
-// roots do not vouch for fails the dial with a StageConnect error.
+// roots do not vouch for fails the dial with a StageTLS error.
 func TestDialTLS(t *testing.T) {
 	_, addr, ctl := startCtlEngine(t)
 	dial(t, addr) // a conn whose loop dials
@@ -114,8 +114,8 @@ func TestDialTLS(t *testing.T) {
 	err = <-bad.dialed
 	var de *engine.DialError
 	var cv *tls.CertificateVerificationError
-	if !errors.As(err, &de) || de.Stage != engine.StageConnect || !errors.As(err, &cv) {
-		t.Fatalf("TLS dial to an unknown server: %v; want a StageConnect certificate verification error", err)
+	if !errors.As(err, &de) || de.Stage != engine.StageTLS || !errors.As(err, &cv) {
+		t.Fatalf("TLS dial to an unknown server: %v; want a StageTLS certificate verification error", err)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

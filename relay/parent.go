@@ -368,7 +368,7 @@ func (d *parentDial) Dialed(up End, info engine.DialInfo, err error) {
 		err = &engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled}
 	}
 	if err != nil {
-		if tlsFailed(err) {
+		if de := (*engine.DialError)(nil); errors.As(err, &de) && de.Stage == engine.StageTLS {
 			err = &ParentError{Reason: ReasonParentTLS, Err: err}
 		}
 		d.report(nil, err)
@@ -482,19 +482,6 @@ func (d *parentDial) cancel() {
 	case parentAsking:
 		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
 	}
-}
-
-// tlsFailed reports whether a dial failed in the TLS handshake with an
-// https:// parent: its certificate, or its TLS.
-func tlsFailed(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var ae tls.AlertError
-	var rh tls.RecordHeaderError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
-		errors.As(err, &ae) || errors.As(err, &rh)
 }
 
 // fail closes the parent's socket and reports err.

@@ -532,6 +532,23 @@ func TestParentTLS(t *testing.T) {
 	}
 }
 
+// TestParentTLSHangUp: an https:// parent that takes the connection and
+// closes it at the ClientHello failed the TLS handshake, not the connect:
+// 502 parent_tls, as for a certificate it cannot prove.
+func TestParentTLSHangUp(t *testing.T) {
+	t.Parallel()
+	addr := parentListen(t, func(c net.Conn) { c.Close() })
+	pp := startParentProxy(t, parentPolicy(t, "https://"+addr, true), KindTCP, "origin.example:443")
+	c := parentDialTo(t, pp.addr)
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 502" {
+		t.Fatalf("client got %q; want STATUS 502", s)
+	}
+	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonParentTLS {
+		t.Errorf("logged %q; want parent_tls", tun.Rec.Reason)
+	}
+}
+
 // holdLoop is a fakeLoop whose dials are answered only by the test, even
 // when canceled.
 type holdLoop struct{ fakeLoop }
