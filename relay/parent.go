@@ -412,7 +412,15 @@ func (d *parentDial) Data(p []byte) {
 	default:
 		d.fail(&ParentError{Code: code, Reason: ReasonParentRefused})
 	}
-	if d.head != nil && d.phase == parentDone {
+	if d.phase == parentDone {
+		d.dropHead()
+	}
+}
+
+// dropHead gives a partial answer's buffer back once the answer will not
+// be completed; never inside Data, whose bytes may be in it.
+func (d *parentDial) dropHead() {
+	if d.head != nil {
 		stagePool.Put(d.head)
 		d.head = nil
 	}
@@ -440,6 +448,7 @@ func (d *parentDial) connected(rest []byte) {
 func (d *parentDial) EOF() {
 	if d.phase == parentAsking {
 		d.fail(&ParentError{Reason: ReasonParentBad, Err: errParentClosed})
+		d.dropHead()
 	}
 }
 
@@ -452,6 +461,7 @@ func (d *parentDial) Closed(err error) {
 		return
 	}
 	d.up = nil
+	d.dropHead()
 	if err == nil || errors.Is(err, io.EOF) {
 		d.report(nil, &ParentError{Reason: ReasonParentBad, Err: errParentClosed})
 		return
@@ -462,6 +472,7 @@ func (d *parentDial) Closed(err error) {
 func (d *parentDial) timedOut() {
 	if d.phase == parentAsking {
 		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentTimeout})
+		d.dropHead()
 	}
 }
 
@@ -481,6 +492,7 @@ func (d *parentDial) cancel() {
 		}
 	case parentAsking:
 		d.fail(&engine.DialError{Stage: engine.StageTimeout, Err: errParentCanceled})
+		d.dropHead()
 	}
 }
 

@@ -605,3 +605,38 @@ func TestParentIsSelf(t *testing.T) {
 		t.Errorf("the parent that is this proxy was connected to %d times", n)
 	}
 }
+
+// dialedErr records the error a parentDial reports.
+type dialedErr struct {
+	Nowhere
+	err error
+}
+
+func (r *dialedErr) Dialed(up End, _ engine.DialInfo, err error) { r.err = err }
+
+// TestParentPartialAnswerBuffer: the buffer a partial answer waits in goes
+// back to its pool however the answer ends short: EOF, the socket's close,
+// the timeout, the client's leaving.
+func TestParentPartialAnswerBuffer(t *testing.T) {
+	t.Parallel()
+	for _, end := range []struct {
+		name string
+		fn   func(d *parentDial)
+	}{
+		{"EOF", (*parentDial).EOF},
+		{"closed", func(d *parentDial) { d.Closed(io.EOF) }},
+		{"timeout", (*parentDial).timedOut},
+		{"cancel", (*parentDial).cancel},
+	} {
+		next := &dialedErr{}
+		d := &parentDial{next: next, phase: parentAsking, up: newFakeEnd()}
+		d.Data([]byte("HTTP/1.1 200 Connection established\r\nVia: 1.1 par"))
+		if d.head == nil {
+			t.Fatalf("%s: a partial answer was not kept", end.name)
+		}
+		end.fn(d)
+		if next.err == nil || d.head != nil {
+			t.Errorf("%s: reported %v, buffer kept %v; want an error and the buffer back in the pool", end.name, next.err, d.head != nil)
+		}
+	}
+}
