@@ -158,11 +158,7 @@ func (t *Tunnel) admit(p *Policy, r *Request, v Verdict) {
 		return
 	}
 	t.release = release
-	if p.Parent != nil {
-		t.connectParent(p, adm.Dial, r.Upstream)
-		return
-	}
-	t.Connect(adm.Dial, r.Upstream)
+	t.connect(p, adm.Dial, r.Upstream)
 }
 
 // refuse answers a request that gets no tunnel and logs why.
@@ -187,17 +183,24 @@ func (t *Tunnel) refuse(status int, r Reason, site bool) {
 // connected the client is answered 200 (Front.Reply) and the bytes it sent
 // meanwhile follow upstream; a failed dial is answered with its status.
 // wrap, if set, puts stages over the upstream end.
-func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) {
+func (t *Tunnel) Connect(target engine.DialTarget, wrap func(End) End) { t.connect(nil, target, wrap) }
+
+// connect is Connect, through p's parent when p has one.
+func (t *Tunnel) connect(p *Policy, target engine.DialTarget, wrap func(End) End) {
 	t.state = dialing
 	if wrap != nil {
 		t.pending().wrap = wrap
 	}
-	dial := t.loop.Dial
-	if t.Rec.Kind == KindUDP {
-		dial = t.loop.DialUDP
+	var cancel func()
+	switch {
+	case p != nil && p.Parent != nil:
+		cancel = t.dialParent(p, target)
+	case t.Rec.Kind == KindUDP:
+		cancel = t.loop.DialUDP(target, &t.ends[upstream])
+	default:
+		cancel = t.loop.Dial(target, &t.ends[upstream])
 	}
-	cancel := dial(target, &t.ends[upstream])
-	if t.state == dialing { // the fake loop of the tests may have answered already
+	if t.state == dialing { // a dial may have answered already (a refusal, the fake loop of the tests)
 		t.cancelDial = cancel
 	}
 }

@@ -232,16 +232,13 @@ func statusCode(line []byte) (int, error) {
 	return code, nil
 }
 
-// connectParent is Connect through pol's parent: the target, admitted by
+// dialParent dials target through pol's parent: the target, admitted by
 // the policy, is asked of the parent. With the address guard on the
 // target's name is resolved here and every address must pass
 // target.Check before the parent hears of it. A parent that is this
 // proxy itself (pol.Self) would loop: it is refused as a target would be.
-func (t *Tunnel) connectParent(pol *Policy, target engine.DialTarget, wrap func(End) End) {
-	t.state = dialing
-	if wrap != nil {
-		t.pending().wrap = wrap
-	}
+// It reports to the tunnel's upstream half as Loop.Dial does.
+func (t *Tunnel) dialParent(pol *Policy, target engine.DialTarget) (cancel func()) {
 	d := &parentDial{
 		loop: t.loop, parent: pol.Parent, target: target, next: &t.ends[upstream],
 		deadline: time.Now().Add(target.Timeout),
@@ -256,9 +253,7 @@ func (t *Tunnel) connectParent(pol *Policy, target engine.DialTarget, wrap func(
 		}
 	}
 	d.start(!pol.AllowPrivate)
-	if t.state == dialing && !d.reported {
-		t.cancelDial = d.cancel
-	}
+	return d.cancel
 }
 
 // parentDial is one tunnel's way to its target through a parent: the
