@@ -30,14 +30,13 @@ type exchange struct {
 	body   *bodyCutter
 	origin *originEnd
 	method string
-	head   []byte  // the rewritten request head, kept for a retry on a fresh dial
+	head   []byte  // the rewritten request head, kept for a retry on a fresh dial; nil: the request may not go on a pooled conn
 	site   []byte  // the request head, kept only with probe resistance
 	key    poolKey // where the origin conn was dialed, once direct
 	target engine.DialTarget
 
 	reqClose   bool // the client asked to close after this response
 	http10     bool // the client spoke HTTP/1.0: keep-alive must be said
-	mayReuse   bool // no body and idempotent: may go on a pooled conn, and be retried on a fresh one
 	direct     bool // dialed to the target itself (not through a parent): the conn may be pooled
 	reused     bool // the origin conn came from the pool
 	sentFIN    bool // the client's FIN was passed to the origin: that conn cannot carry another request
@@ -72,8 +71,9 @@ func (h *conn) forward(c *engine.Conn, req *Request, b []byte, n int) {
 		h: h, c: c, loop: relay.OnLoop(c.Loop()), body: newBodyCutter(req), method: req.Method,
 		reqClose: req.Close, http10: req.ProtoMinor == 0,
 	}
-	x.mayReuse = x.body.done && idempotent(req.Method)
-	if x.mayReuse {
+	if x.body.done && idempotent(req.Method) {
+		// No body and idempotent: it may go on a pooled conn, and be sent
+		// again on a fresh one.
 		x.head = head
 	}
 	if s.Policy.MaySite() {
@@ -88,7 +88,6 @@ func (h *conn) forward(c *engine.Conn, req *Request, b []byte, n int) {
 		if h.eof && len(h.carry) == 0 {
 			// The client's FIN came with pipelined requests; this is the
 			// last of them, so the origin hears it.
-			x.sentFIN = true
 			x.ev.EOF()
 		}
 	}
@@ -179,7 +178,7 @@ func (x *exchange) responseDone(extra bool) {
 func (x *exchange) Dial(t engine.DialTarget, d relay.Dialed) func() {
 	if x.h.s.Policy.Parent == nil {
 		x.direct, x.target, x.key = true, t, poolKey{host: t.Host, port: t.Port}
-		if x.mayReuse {
+		if x.head != nil {
 			if up, addr := x.h.s.pool(x.c.Loop()).take(x.key, t.Check); up != nil {
 				x.reused = true
 				d.Dialed(up, engine.DialInfo{Addr: addr, Reused: true}, nil)

@@ -337,7 +337,6 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 	h.eof = true
 	if x := h.x; x != nil {
 		if len(h.carry) == 0 {
-			x.sentFIN = true
 			x.ev.EOF()
 		}
 		return
