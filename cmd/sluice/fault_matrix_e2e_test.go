@@ -206,21 +206,30 @@ func wantStatus(t *testing.T, c faultClient, target string, want int) {
 	}
 }
 
-// TestE2EFaultMatrix runs every scenario on every protocol against one
-// proxy. It is not parallel: the leak check counts this whole process's
-// fds and goroutines, and parallel tests only start once it is done.
-func TestE2EFaultMatrix(t *testing.T) {
-	dns := dnsServer(t, func(q []byte, reply func([]byte)) {
-		if bytes.Contains(q, []byte("\x02nx\x07example")) {
-			reply(nxdomainFor(q))
-		} // blackhole.example: never answered, so the connect times out
-	})
-	o := &faultOrigins{
-		echo: startEcho(t),
-		source: funcOrigin(t, func(c net.Conn) {
-			_, _ = c.Write(slowPattern)
+// startFaultOrigins starts the scenarios' origins, each on a listener of
+// its own from listen. prelude, if set, first reads what the proxy sends
+// ahead of the client's bytes on every conn (an SNI tunnel's ClientHello);
+// an error from it drops the conn. refused and p are the caller's.
+func startFaultOrigins(t *testing.T, listen func(*testing.T) net.Listener, prelude func(net.Conn) error) *faultOrigins {
+	t.Helper()
+	watched := func(fn func(c net.Conn) error) *watchedOrigin {
+		return startWatchedOriginOn(t, listen(t), func(c net.Conn) error {
+			if prelude != nil {
+				if err := prelude(c); err != nil {
+					return err
+				}
+			}
+			return fn(c)
+		})
+	}
+	return &faultOrigins{
+		echo: startEchoOn(t, listen(t), prelude),
+		source: funcOriginOn(t, listen(t), func(c net.Conn) {
+			if prelude == nil || prelude(c) == nil {
+				_, _ = c.Write(slowPattern)
+			}
 		}),
-		sink: startWatchedOrigin(t, func(c net.Conn) error {
+		sink: watched(func(c net.Conn) error {
 			_ = c.(*net.TCPConn).SetReadBuffer(32 << 10)
 			<-sinkGo
 			got, err := io.ReadAll(c)
@@ -229,7 +238,7 @@ func TestE2EFaultMatrix(t *testing.T) {
 			}
 			return err
 		}),
-		finSoon: startWatchedOrigin(t, func(c net.Conn) error {
+		finSoon: watched(func(c net.Conn) error {
 			if _, err := io.WriteString(c, "bye"); err != nil {
 				return err
 			}
@@ -240,11 +249,11 @@ func TestE2EFaultMatrix(t *testing.T) {
 			}
 			return err
 		}),
-		rst: startWatchedOrigin(t, func(c net.Conn) error {
+		rst: watched(func(c net.Conn) error {
 			_, _ = c.Read(make([]byte, 16))
 			return c.(*net.TCPConn).SetLinger(0) // the deferred Close resets
 		}),
-		hold: startWatchedOrigin(t, func(c net.Conn) error {
+		hold: watched(func(c net.Conn) error {
 			if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
 				return err
 			}
@@ -254,8 +263,20 @@ func TestE2EFaultMatrix(t *testing.T) {
 			_, err := drainUntilEnd(c)
 			return err
 		}),
-		refused: "127.0.0.1:" + strconv.Itoa(closedPort(t)),
 	}
+}
+
+// TestE2EFaultMatrix runs every scenario on every protocol against one
+// proxy. It is not parallel: the leak check counts this whole process's
+// fds and goroutines, and parallel tests only start once it is done.
+func TestE2EFaultMatrix(t *testing.T) {
+	dns := dnsServer(t, func(q []byte, reply func([]byte)) {
+		if bytes.Contains(q, []byte("\x02nx\x07example")) {
+			reply(nxdomainFor(q))
+		} // blackhole.example: never answered, so the connect times out
+	})
+	o := startFaultOrigins(t, listenLoopback, nil)
+	o.refused = "127.0.0.1:" + strconv.Itoa(closedPort(t))
 	p := startOpenProxy(t, "--resolver", dns, "--connect-timeout", "500ms", "--quic-idle-timeout", "2s", "--splice-after", "0")
 	o.p = p
 

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,6 +177,8 @@ func answerLoopback(q []byte) ([]byte, string) {
 	var a4 []byte
 	var a6 []byte
 	switch first {
+	case "lo-" + strconv.Itoa(int(loN(first))):
+		a4 = []byte{127, 0, 0, loN(first)}
 	case "aaaa-mapped":
 		a6 = netip.MustParseAddr("::ffff:127.0.0.1").AsSlice()
 	case "aaaa-loop":
@@ -209,4 +212,14 @@ func answerLoopback(q []byte) ([]byte, string) {
 		r = append(r, rdata...)
 	}
 	return r, strings.ToLower(strings.Join(labels, "."))
+}
+
+// loN is N for a label "lo-N" (1 to 254), which answerLoopback resolves
+// to 127.0.0.N; else 0.
+func loN(label string) byte {
+	n, err := strconv.Atoi(strings.TrimPrefix(label, "lo-"))
+	if !strings.HasPrefix(label, "lo-") || err != nil || n < 1 || n > 254 {
+		return 0
+	}
+	return byte(n)
 }

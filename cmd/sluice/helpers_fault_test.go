@@ -57,10 +57,14 @@ var faultProtos = []faultProto{
 	{"h3", dialH3Fault},
 }
 
-// h1Fault opens one TCP (or TLS) connection per tunnel.
+// h1Fault opens one TCP (or TLS) connection per tunnel. With sni set it
+// is an SNI client instead: a ClientHello for the name sni gives the
+// target (a target it does not know is itself the name), then the
+// tunnel's bytes; there is no answer, so its status is always 200.
 type h1Fault struct {
 	p     *proxy
 	tls   bool
+	sni   map[string]string
 	conns []*net.TCPConn
 }
 
@@ -72,13 +76,27 @@ type h1FaultTunnel struct {
 
 func (h *h1Fault) connect(t *testing.T, target string) (faultTunnel, int) {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", h.p.addr(h.tls), waitLimit)
+	addr := h.p.addr(h.tls)
+	if h.sni != nil {
+		addr = h.p.sni()
+	}
+	raw, err := net.DialTimeout("tcp", addr, waitLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tcp := raw.(*net.TCPConn)
 	h.conns = append(h.conns, tcp)
 	_ = raw.SetDeadline(time.Now().Add(3 * waitLimit))
+	if h.sni != nil {
+		name, ok := h.sni[target]
+		if !ok {
+			name = target
+		}
+		if _, err := raw.Write(clientHelloRecord(t, name)); err != nil {
+			t.Fatal(err)
+		}
+		return &h1FaultTunnel{c: raw, raw: tcp, br: bufio.NewReader(raw)}, 200
+	}
 	var c net.Conn = raw
 	if h.tls {
 		c = tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
@@ -237,8 +255,14 @@ type watchedOrigin struct {
 
 func startWatchedOrigin(t *testing.T, fn func(c net.Conn) error) *watchedOrigin {
 	t.Helper()
+	return startWatchedOriginOn(t, listenLoopback(t), fn)
+}
+
+// startWatchedOriginOn is startWatchedOrigin on ln.
+func startWatchedOriginOn(t *testing.T, ln net.Listener, fn func(c net.Conn) error) *watchedOrigin {
+	t.Helper()
 	o := &watchedOrigin{ended: make(chan error, 16)}
-	o.ln = funcOrigin(t, func(c net.Conn) { o.ended <- fn(c) })
+	o.ln = funcOriginOn(t, ln, func(c net.Conn) { o.ended <- fn(c) })
 	return o
 }
 
@@ -413,4 +437,40 @@ func portOf(t *testing.T, addr string) int {
 		t.Fatal(err)
 	}
 	return int(ap.Port())
+}
+
+// clientHelloRecord is the first record of a Go TLS client's handshake
+// with name as its SNI.
+func clientHelloRecord(t *testing.T, name string) []byte {
+	t.Helper()
+	c, s := net.Pipe()
+	defer s.Close()
+	go func() { _ = tls.Client(c, &tls.Config{ServerName: name, InsecureSkipVerify: true}).Handshake() }()
+	defer c.Close()
+	_ = s.SetDeadline(time.Now().Add(waitLimit))
+	rec, err := readTLSRecord(s)
+	if err != nil {
+		t.Fatalf("capturing a ClientHello: %v", err)
+	}
+	return rec
+}
+
+// readTLSRecord reads one TLS record, header included.
+func readTLSRecord(r io.Reader) ([]byte, error) {
+	rec := make([]byte, 5)
+	if _, err := io.ReadFull(r, rec); err != nil {
+		return nil, err
+	}
+	rec = append(rec, make([]byte, int(rec[3])<<8|int(rec[4]))...)
+	_, err := io.ReadFull(r, rec[5:])
+	return rec, err
+}
+
+// skipClientHello reads the ClientHello an SNI tunnel's origin gets first.
+func skipClientHello(c net.Conn) error {
+	rec, err := readTLSRecord(c)
+	if err == nil && rec[0] != 0x16 {
+		err = errors.New("the first record is not a handshake record")
+	}
+	return err
 }

@@ -27,12 +27,22 @@ type echoOrigin struct {
 	accepted int
 }
 
-func startEcho(t *testing.T) *echoOrigin {
+func startEcho(t *testing.T) *echoOrigin { return startEchoOn(t, listenLoopback(t), nil) }
+
+// listenLoopback listens on a free port of 127.0.0.1.
+func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// startEchoOn is startEcho on ln; prelude, if set, reads what each conn
+// starts with first (and may refuse the conn with an error).
+func startEchoOn(t *testing.T, ln net.Listener, prelude func(net.Conn) error) *echoOrigin {
+	t.Helper()
 	e := &echoOrigin{ln: ln}
 	var wg sync.WaitGroup
 	conns := map[net.Conn]struct{}{}
@@ -60,7 +70,9 @@ func startEcho(t *testing.T) *echoOrigin {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = io.Copy(c, c)
+				if prelude == nil || prelude(c) == nil {
+					_, _ = io.Copy(c, c)
+				}
 				_ = c.Close()
 			}()
 		}
@@ -81,10 +93,12 @@ func (e *echoOrigin) count() int {
 // funcOrigin is a TCP origin that runs fn for each conn, then closes it.
 func funcOrigin(t *testing.T, fn func(c net.Conn)) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	return funcOriginOn(t, listenLoopback(t), fn)
+}
+
+// funcOriginOn is funcOrigin on ln.
+func funcOriginOn(t *testing.T, ln net.Listener, fn func(c net.Conn)) net.Listener {
+	t.Helper()
 	var wg sync.WaitGroup
 	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
 	wg.Add(1)
