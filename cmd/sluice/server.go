@@ -213,9 +213,7 @@ func (s *server) newFrontEnds() {
 	if cfg.bind != "" {
 		ecfg.Bind = netip.MustParseAddr(cfg.bind)
 	}
-	if cfg.resolver != "" {
-		ecfg.Resolver = resolverFor(cfg.resolver)
-	}
+	ecfg.Resolver = newResolver(cfg.resolver, cfg.connectTimeout)
 	s.eng = engine.New(ecfg)
 	s.h2 = &h2.Server{
 		Config: h2Config(cfg), Policy: s.policy, Relay: s.rcfg, Site: s.site, UDP: s.udp, Padding: cfg.padding,
@@ -554,12 +552,3 @@ func (s *server) setupGate() error {
 	return nil
 }
 
-func resolverFor(addr string) *net.Resolver {
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			d := net.Dialer{Timeout: 5 * time.Second}
-			return d.DialContext(ctx, network, addr)
-		},
-	}
-}
