@@ -48,7 +48,9 @@ type boundedUDP struct {
 }
 
 func (c *boundedConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(earliest(t, c.until)) }
-func (c *boundedUDP) SetDeadline(t time.Time) error  { return c.UDPConn.SetDeadline(earliest(t, c.until)) }
+func (c *boundedUDP) SetDeadline(t time.Time) error {
+	return c.UDPConn.SetDeadline(earliest(t, c.until))
+}
 
 // earliest is t, or until if t is later or zero (no deadline).
 func earliest(t, until time.Time) time.Time {

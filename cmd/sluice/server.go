@@ -551,4 +551,3 @@ func (s *server) setupGate() error {
 	s.policy.Gate = g
 	return nil
 }
-
