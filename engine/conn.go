@@ -51,6 +51,7 @@ type Conn struct {
 	closed     bool
 	wshut      bool // SHUT_WR sent
 	released   bool // counted out of Engine's active conns
+	holdFIN    bool // HoldAtFIN
 	loop       *Loop
 	gc         gnet.Conn // nil while detached: never keep a stale one (its fd number may be reused)
 	h          Handler
@@ -305,6 +306,13 @@ func (c *Conn) CloseAfterFlush() {
 	c.serviceFlush()
 }
 
+// HoldAtFIN keeps c open for writing after its peer's FIN, as
+// Config.HalfClose does for every conn, when HalfClose is off: an HTTP/1.1
+// request that came with a FIN still gets its answer. A CONNECT tunnel
+// turns it off again, so that without half-close its client's FIN ends it
+// (nginx's proxy_half_close off).
+func (c *Conn) HoldAtFIN(on bool) { c.holdFIN = on }
+
 // Close closes c now; queued bytes are dropped.
 func (c *Conn) Close() { c.closeWith(nil) }
 
@@ -434,7 +442,7 @@ func (c *Conn) onGnetClose(gc gnet.Conn, err error) {
 		c.closeWith(err)
 		return
 	}
-	halfClose := c.eng.cfg.HalfClose && !c.wshut
+	halfClose := (c.eng.cfg.HalfClose || c.holdFIN) && !c.wshut
 	// gnet writes what it still holds for this conn only until the first
 	// EAGAIN and drops the rest; a backlog here may be lost, so say so.
 	if gc.OutboundBuffered() > 0 && halfClose {

@@ -71,6 +71,7 @@ func (s *Server) Open(c *engine.Conn) engine.Handler {
 	if s.HeaderTimeout > 0 {
 		c.SetDeadline(time.Now().Add(s.HeaderTimeout))
 	}
+	c.HoldAtFIN(true) // HTTP answers a request the client's FIN followed; a tunnel lets go
 	return &conn{s: s}
 }
 

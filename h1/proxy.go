@@ -78,6 +78,9 @@ func (f *front) Reply(status int) {
 		f.s.fail(f.Conn(), status)
 		return
 	}
+	if !f.udp {
+		f.Conn().HoldAtFIN(false) // a tunnel now: a FIN is the engine's to pass on or end it with
+	}
 	switch {
 	case f.udp:
 		f.Conn().Write(udpUpgraded)
