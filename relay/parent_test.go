@@ -212,6 +212,18 @@ func (pp *parentProxy) nextEnded(t *testing.T) *Tunnel {
 	}
 }
 
+// refused dials pp, wants status ("STATUS 502") as its client's answer,
+// and returns the tunnel as it ended.
+func (pp *parentProxy) refused(t *testing.T, status string) *Tunnel {
+	t.Helper()
+	c := parentDialTo(t, pp.addr)
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if s := readStatus(t, bufio.NewReader(c)); s != status {
+		t.Fatalf("client got %q; want %s", s, status)
+	}
+	return pp.nextEnded(t)
+}
+
 func parentPolicy(t *testing.T, parentURL string, allowPrivate bool) *Policy {
 	t.Helper()
 	par, err := ParseParent(parentURL)
@@ -336,12 +348,7 @@ func TestParentUnreachable(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	pp := startParentProxy(t, parentPolicy(t, "http://"+closed, true), KindTCP, "origin.example:443")
-	c := parentDialTo(t, pp.addr)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 502" {
-		t.Fatalf("client got %q; want STATUS 502", s)
-	}
-	tun := pp.nextEnded(t)
+	tun := pp.refused(t, "STATUS 502")
 	if tun.Rec.Reason != ReasonConnectFailed || tun.Rec.Resolved.String() != closed {
 		t.Errorf("logged %q resolved %v; want connect_failed at %s", tun.Rec.Reason, tun.Rec.Resolved, closed)
 	}
@@ -350,13 +357,7 @@ func TestParentUnreachable(t *testing.T) {
 	pol := parentPolicy(t, "http://"+silent.addr, true)
 	pol.ConnectTimeout = 300 * time.Millisecond
 	pp = startParentProxy(t, pol, KindTCP, "origin.example:443")
-	c = parentDialTo(t, pp.addr)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 504" {
-		t.Fatalf("silent parent: client got %q; want STATUS 504", s)
-	}
-	tun = pp.nextEnded(t)
-	if tun.Rec.Reason != ReasonConnectTimeout {
+	if tun = pp.refused(t, "STATUS 504"); tun.Rec.Reason != ReasonConnectTimeout {
 		t.Errorf("silent parent: logged %q; want connect_timeout", tun.Rec.Reason)
 	}
 	select {
@@ -395,12 +396,7 @@ func TestParentGuard(t *testing.T) {
 	parent := startFakeParent(t, "HTTP/1.1 200 OK\r\n\r\n")
 	for _, target := range []string{"127.0.0.1:443", "[::1]:443", "localhost:443"} {
 		pp := startParentProxy(t, parentPolicy(t, "http://"+parent.addr, false), KindTCP, target)
-		c := parentDialTo(t, pp.addr)
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 403" {
-			t.Fatalf("%s: client got %q; want STATUS 403", target, s)
-		}
-		tun := pp.nextEnded(t)
+		tun := pp.refused(t, "STATUS 403")
 		if tun.Rec.Reason != ReasonPrivate || !tun.Rec.Resolved.Addr().IsLoopback() {
 			t.Errorf("%s: logged %q resolved %v; want private_address at a loopback address", target, tun.Rec.Reason, tun.Rec.Resolved)
 		}
@@ -519,12 +515,7 @@ func TestParentTLS(t *testing.T) {
 	pol := parentPolicy(t, "https://"+parent.addr, true)
 	pol.Parent.TLS.RootCAs = x509.NewCertPool() // vouches for nobody
 	pp := startParentProxy(t, pol, KindTCP, "origin.example:443")
-	c := parentDialTo(t, pp.addr)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 502" {
-		t.Fatalf("untrusted parent: client got %q; want STATUS 502", s)
-	}
-	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonParentTLS || tun.Rec.Resolved.String() != parent.addr {
+	if tun := pp.refused(t, "STATUS 502"); tun.Rec.Reason != ReasonParentTLS || tun.Rec.Resolved.String() != parent.addr {
 		t.Errorf("untrusted parent: logged %q resolved %v; want parent_tls at %s", tun.Rec.Reason, tun.Rec.Resolved, parent.addr)
 	}
 	if len(parent.heads) != before {
@@ -539,12 +530,7 @@ func TestParentTLSHangUp(t *testing.T) {
 	t.Parallel()
 	addr := parentListen(t, func(c net.Conn) { c.Close() })
 	pp := startParentProxy(t, parentPolicy(t, "https://"+addr, true), KindTCP, "origin.example:443")
-	c := parentDialTo(t, pp.addr)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 502" {
-		t.Fatalf("client got %q; want STATUS 502", s)
-	}
-	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonParentTLS {
+	if tun := pp.refused(t, "STATUS 502"); tun.Rec.Reason != ReasonParentTLS {
 		t.Errorf("logged %q; want parent_tls", tun.Rec.Reason)
 	}
 }
@@ -593,12 +579,7 @@ func TestParentIsSelf(t *testing.T) {
 	self := netip.MustParseAddrPort(parent.addr)
 	pol.Self = func(a netip.AddrPort) bool { return a == self }
 	pp := startParentProxy(t, pol, KindTCP, "origin.example:443")
-	c := parentDialTo(t, pp.addr)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if s := readStatus(t, bufio.NewReader(c)); s != "STATUS 403" {
-		t.Fatalf("client got %q; want STATUS 403", s)
-	}
-	if tun := pp.nextEnded(t); tun.Rec.Reason != ReasonSelf {
+	if tun := pp.refused(t, "STATUS 403"); tun.Rec.Reason != ReasonSelf {
 		t.Errorf("logged %q; want self", tun.Rec.Reason)
 	}
 	if n := parent.conns.Load(); n != 0 {
