@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 
@@ -63,6 +64,21 @@ func TestMemTrimReleasesAfterBurst(t *testing.T) {
 		}
 		if m.check() {
 			t.Fatal("a second quiet check trimmed again with nothing to give back")
+		}
+		// Garbage, but no collection since the trim (the collector is off):
+		// no trim, however much could go back. After a collection, one.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		for i := 0; i < 64; i++ {
+			trimSink = append(trimSink, make([]byte, 1<<20))
+		}
+		trimSink = nil
+		m.check()
+		if m.check() {
+			t.Fatal("trimmed twice without a collection of the heap's own between")
+		}
+		runtime.GC() // a collection, and no allocation: the next check is quiet
+		if !m.check() {
+			t.Fatal("no trim after a collection, with 64 MiB to give back")
 		}
 		return
 	}
