@@ -316,6 +316,23 @@ func (c *Conn) HoldAtFIN(on bool) { c.holdFIN = on }
 // Close closes c now; queued bytes are dropped.
 func (c *Conn) Close() { c.closeWith(nil) }
 
+// Reset closes c now with a TCP reset (SO_LINGER 0): the peer reads an
+// error, where a FIN could pass for the end of a body that only the close
+// delimits. Queued bytes are dropped.
+func (c *Conn) Reset() {
+	if c.closed {
+		return
+	}
+	fd := c.fd
+	if fd < 0 && c.gc != nil {
+		fd = c.gc.Fd()
+	}
+	if fd >= 0 {
+		_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	c.closeWith(nil)
+}
+
 // Exec runs fn on c's loop. Safe from any goroutine; fn is dropped if c is
 // closed by then.
 func (c *Conn) Exec(fn func()) {

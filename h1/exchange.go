@@ -218,6 +218,12 @@ func (x *exchange) CloseWrite()      { x.h.closing = true; x.c.CloseWrite() }
 func (x *exchange) CloseAfterFlush() { x.h.closing = true; x.c.CloseAfterFlush() }
 func (x *exchange) Close()           { x.h.closing = true; x.c.Close() }
 
+// Abort implements relay.Aborter: the origin's response broke off or broke
+// its framing after bytes of it went out. A reset, not a FIN, so that a
+// client whose body only the close ends (HTTP/1.0, decoded) cannot take
+// what it got for all of it.
+func (x *exchange) Abort(error) { x.h.closing = true; x.c.Reset() }
+
 // Reply implements relay.Front: the origin's response is the answer to a
 // forwarded request, so only a refusal or a failure is written here.
 func (x *exchange) Reply(status int) {

@@ -1,6 +1,8 @@
 package h1
 
 import (
+	"errors"
+
 	"github.com/sluice-proxy/sluice/engine"
 	"github.com/sluice-proxy/sluice/relay"
 	"github.com/valyala/bytebufferpool"
@@ -201,8 +203,15 @@ func (o *originEnd) EOF() {
 		o.inner.Close()
 		return
 	}
+	if o.dc != nil && !o.fr.Done() {
+		// The close would end the decoded body as if it were whole.
+		o.fail(errTruncated)
+		return
+	}
 	o.ev.EOF()
 }
+
+var errTruncated = errors.New("the origin closed in the middle of a chunked body")
 
 // Drained implements relay.Events.
 func (o *originEnd) Drained() {

@@ -284,7 +284,7 @@ func (t *Tunnel) stageFailed(h *half, se *StageError) {
 		if answer {
 			t.reply(se.Status)
 		} else if c := &t.ends[client]; !c.done {
-			c.end.Close()
+			abortEnd(c.end, se) // part of an answer went out: cut, not ended
 		}
 		return
 	}

@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -669,6 +671,32 @@ func TestE2EForwardHTTP10ClientGetsChunkedDecoded(t *testing.T) {
 			t.Errorf("%s: body %q, %v; want %q", tc.name, raw, err, tc.wantBody)
 		}
 		_ = c.Close()
+	}
+}
+
+// TestE2EForwardHTTP10TruncatedChunkedIsReset: decoded for an HTTP/1.0
+// client, a chunked body ends with the connection, so an origin that dies
+// in the middle of it must not look like its end: the client's conn is
+// reset, never closed in order.
+func TestE2EForwardHTTP10TruncatedChunkedIsReset(t *testing.T) {
+	t.Parallel()
+	origin := funcOrigin(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n9\r\nhal")
+	}) // then funcOrigin closes it, the body cut short
+	p := startOpenProxy(t)
+	c := dialProxy(t, p.plain, false)
+	_ = c.SetDeadline(time.Now().Add(waitLimit))
+	target := origin.Addr().String()
+	_, _ = io.WriteString(c, "GET http://"+target+"/ HTTP/1.0\r\nHost: "+target+"\r\n\r\n")
+	got, err := io.ReadAll(c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %q, then %v; want the conn reset", got, err)
+	}
+	if l := p.waitLog("http://" + target + "/"); l.str("reason") != "bad_response" {
+		t.Errorf("logged %v; want bad_response", l)
 	}
 }
 
