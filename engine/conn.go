@@ -92,6 +92,17 @@ func (c *Conn) rare() *connRare {
 	return c.r
 }
 
+// dropRare lets the rare part go once a drain watch ended, unless a detach
+// or a flush-close still needs it: a tunnel that paused once does not
+// keep it while idle.
+func (c *Conn) dropRare() {
+	if c.r != nil && c.r.detachFn == nil && c.flushThen != flushClose {
+		c.r = nil
+	} else if c.r != nil {
+		c.r.lastBuf = 0
+	}
+}
+
 // detachAsked reports whether Detach was called and is still to be done.
 func (c *Conn) detachAsked() bool { return c.r != nil && c.r.detachFn != nil }
 

@@ -310,13 +310,13 @@ func (c *Conn) service() (progress bool, eta time.Duration) {
 	}
 	if c.drainLow >= 0 && !c.closed {
 		buf := c.Buffered()
-		r := c.rare()
 		if buf <= c.drainLow {
 			c.drainLow = -1
-			r.lastBuf = 0
+			c.dropRare()
 			progress = true
 			c.h.OnDrained(c)
 		} else {
+			r := c.rare()
 			if r.lastBuf > buf {
 				progress = true
 				// Time to the watermark at the rate just seen, with margin.

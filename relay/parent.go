@@ -296,7 +296,7 @@ const (
 func (d *parentDial) start(guard bool) {
 	t := d.target
 	if ip, err := netip.ParseAddr(t.Host); err == nil {
-		d.vet([]netip.Addr{ip}, nil)
+		d.vet([]netip.Addr{ip.Unmap()}, nil) // as Lookup answers a literal
 		return
 	}
 	if !guard || t.Check == nil {
