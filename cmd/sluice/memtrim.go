@@ -16,19 +16,21 @@ import (
 // heap's goal is unchanged, so a node that gets busy again grows back
 // into it without collecting more often than before.
 type memTrim struct {
-	samples    [5]metrics.Sample
+	samples    [6]metrics.Sample
 	lastAllocs uint64 // 0 before the first check: never quiet
 	trimCycle  uint64 // the collections counted when the last trim was done
 	log        zerolog.Logger
 }
 
-// The metrics memTrim reads, in samples' order. What a trim can give back
-// is dead objects (in spans a collection may empty) and free spans; the
-// free slots of spans that hold live objects stay.
-var memTrimMetrics = [5]string{
+// The metrics memTrim reads, in samples' order. A trim gives back free
+// spans and the spans its collection empties; the free slots of spans
+// that keep a live object stay, but which spans empty cannot be known
+// before, so all of the resident heap that is not live counts.
+var memTrimMetrics = [6]string{
 	"/gc/heap/allocs:bytes",              // cumulative
 	"/gc/heap/live:bytes",                // as the last collection marked it
 	"/memory/classes/heap/objects:bytes", // live and dead, not yet swept
+	"/memory/classes/heap/unused:bytes",  // free slots in spans in use
 	"/memory/classes/heap/free:bytes",    // free spans still resident
 	"/gc/cycles/total:gc-cycles",
 }
@@ -57,24 +59,25 @@ func (t *memTrim) due() (slack uint64, ok bool) {
 	metrics.Read(t.samples[:])
 	allocs := t.samples[0].Value.Uint64()
 	live := t.samples[1].Value.Uint64()
-	objects, free := t.samples[2].Value.Uint64(), t.samples[3].Value.Uint64()
-	cycles := t.samples[4].Value.Uint64()
+	resident := t.samples[2].Value.Uint64() + t.samples[3].Value.Uint64() + t.samples[4].Value.Uint64()
+	cycles := t.samples[5].Value.Uint64()
 	first := t.lastAllocs == 0
 	grew := allocs - t.lastAllocs
 	t.lastAllocs = allocs
 	if first || t.trimCycle != 0 && cycles <= t.trimCycle {
 		// At most one trim per collection the heap made itself: a heap
 		// that allocates slowly but steadily costs at most twice its
-		// collections, and one that does not allocate is trimmed once.
+		// collections, and one that does not allocate (or whose slack is
+		// free slots no trim can return) is trimmed once.
 		return 0, false
 	}
-	return trimDue(grew, live, objects+free)
+	return trimDue(grew, live, resident)
 }
 
 // trimDue is the rule: the heap grew by less than 1/memTrimQuietShare of
-// what is live since the last check, and what a trim could give back (dead
-// objects and free spans, of resident) is more than 1/memTrimSlackShare of
-// the live heap and at least memTrimMinSlack.
+// what is live since the last check, and the resident heap holds more
+// than 1/memTrimSlackShare of the live heap again, and at least
+// memTrimMinSlack, that is not live.
 func trimDue(grew, live, resident uint64) (slack uint64, ok bool) {
 	if grew >= live/memTrimQuietShare || resident <= live {
 		return 0, false
@@ -98,7 +101,7 @@ func (t *memTrim) check() bool {
 	// again, and the collection count that includes the trim's own.
 	metrics.Read(t.samples[:])
 	t.lastAllocs = t.samples[0].Value.Uint64()
-	t.trimCycle = t.samples[4].Value.Uint64()
+	t.trimCycle = t.samples[5].Value.Uint64()
 	return true
 }
 
