@@ -96,10 +96,12 @@ func (c *Conn) rare() *connRare {
 // or a flush-close still needs it: a tunnel that paused once does not
 // keep it while idle.
 func (c *Conn) dropRare() {
-	if c.r != nil && c.r.detachFn == nil && c.flushThen != flushClose {
+	switch {
+	case c.r == nil:
+	case c.r.detachFn == nil && c.flushThen != flushClose:
 		c.r = nil
-	} else if c.r != nil {
-		c.r.lastBuf = 0
+	default:
+		c.r.lastBuf = 0 // the next watch starts its rate estimate afresh
 	}
 }
 

@@ -241,6 +241,12 @@ func (c *config) check() error {
 	if _, err := relay.ParseUDPTemplate(c.udpTemplate); err != nil {
 		fail("--udp-template %q: %v", c.udpTemplate, err)
 	}
+	if c.connectTimeout <= 0 {
+		fail("--connect-timeout %v: must be positive (every dial and DNS query ends at it)", c.connectTimeout)
+	}
+	if c.memTrim < 0 {
+		fail("--mem-trim %v: 0 (off) or positive", c.memTrim)
+	}
 	if c.sniPort < 1 || c.sniPort > 65535 {
 		fail("--sni-port %d: between 1 and 65535", c.sniPort)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -83,4 +85,17 @@ func TestMemTrimReleasesAfterBurst(t *testing.T) {
 		return
 	}
 	t.Fatal("no quiet check in 20 tries")
+}
+
+// A connect timeout of 0 would fail every dial and DNS query at once, and
+// a negative trim interval means nothing: both are refused at start.
+func TestFlagsRefuseZeroConnectTimeoutAndNegativeTrim(t *testing.T) {
+	for _, args := range [][]string{{"--connect-timeout", "0"}, {"--connect-timeout", "-1s"}, {"--mem-trim", "-1s"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: %v; want an error naming the flag", args, err)
+		}
+	}
+	if _, err := parseFlags([]string{"--mem-trim", "0"}, io.Discard); err != nil {
+		t.Errorf("--mem-trim 0 (off): %v", err)
+	}
 }
