@@ -73,6 +73,36 @@ func (l *Loop) Exec(fn func()) bool { return l.exec(fn) }
 func (l *Loop) Local() any     { return l.local }
 func (l *Loop) SetLocal(v any) { l.local = v }
 
+// A Task is work posted to a loop again and again, such as the delivery
+// of a flow's queued datagrams: it is bound once, so a post allocates
+// nothing of sluice's, where Exec with a method value allocates its
+// closures every time. Post is safe from any goroutine.
+type Task struct {
+	l  *Loop
+	fn func()
+}
+
+// NewTask binds fn to l.
+func (l *Loop) NewTask(fn func()) *Task { return &Task{l: l, fn: fn} }
+
+// Run implements gnet.Runnable, on the loop.
+func (t *Task) Run(context.Context) error {
+	t.l.now = time.Now()
+	t.fn()
+	return nil
+}
+
+// Post runs the task's fn on its loop once more; false when the engine has
+// stopped and it will never run.
+func (t *Task) Post() bool {
+	select {
+	case <-t.l.eng.done:
+		return false
+	default:
+	}
+	return t.l.el.Execute(context.Background(), t) == nil
+}
+
 func (l *Loop) exec(fn func()) bool {
 	select {
 	case <-l.eng.done:

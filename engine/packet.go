@@ -31,6 +31,8 @@ type PacketConn struct {
 	remote netip.AddrPort
 	h      PacketHandler
 
+	deliverTask *Task // deliver, bound once
+
 	// Guarded by mu, between the reader goroutine and the loop.
 	mu     sync.Mutex
 	queue  []*bytebufferpool.ByteBuffer // datagrams read, not yet delivered
@@ -115,6 +117,7 @@ func newPacketConn(l *Loop, uc *net.UDPConn, h PacketHandler) (*PacketConn, erro
 		return nil, err
 	}
 	pc := &PacketConn{loop: l, uc: uc, rc: rc, h: h, fd: -1}
+	pc.deliverTask = l.NewTask(pc.deliver)
 	if err := rc.Control(func(fd uintptr) { pc.fd = int(fd) }); err != nil {
 		return nil, err
 	}
@@ -178,35 +181,38 @@ func (pc *PacketConn) read() {
 	if size <= 0 {
 		size = defaultMaxDatagram
 	}
+	// One closure for the life of the flow: one per recvfrom cost three
+	// allocations a datagram.
+	var b *bytebufferpool.ByteBuffer
+	var rerr error
+	recv := func(fd uintptr) bool {
+		// The buffer is taken only once the socket is readable, and goes
+		// back at once when it was not, so an idle flow holds none.
+		b = packetPool.Get()
+		if cap(b.B) < size {
+			b.B = make([]byte, size)
+		}
+		n, err := recvTrunc(int(fd), b.B[:size])
+		switch {
+		case err == unix.EAGAIN:
+			packetPool.Put(b)
+			b = nil
+			return false
+		case err != nil:
+			packetPool.Put(b)
+			b, rerr = nil, err
+		case n > size:
+			packetPool.Put(b) // larger than any datagram relayed
+			b = nil
+			pc.drops.Add(1)
+		default:
+			b.B = b.B[:n]
+		}
+		return true
+	}
 	for {
-		var b *bytebufferpool.ByteBuffer
-		var rerr error
-		err := pc.rc.Read(func(fd uintptr) bool {
-			// The buffer is taken only once the socket is readable, and
-			// goes back at once when it was not, so an idle flow holds
-			// none.
-			b = packetPool.Get()
-			if cap(b.B) < size {
-				b.B = make([]byte, size)
-			}
-			n, err := recvTrunc(int(fd), b.B[:size])
-			switch {
-			case err == unix.EAGAIN:
-				packetPool.Put(b)
-				b = nil
-				return false
-			case err != nil:
-				packetPool.Put(b)
-				b, rerr = nil, err
-			case n > size:
-				packetPool.Put(b) // larger than any datagram relayed
-				b = nil
-				pc.drops.Add(1)
-			default:
-				b.B = b.B[:n]
-			}
-			return true
-		})
+		b, rerr = nil, nil
+		err := pc.rc.Read(recv)
 		if err != nil {
 			return // closed
 		}
@@ -241,7 +247,7 @@ func (pc *PacketConn) enqueue(b *bytebufferpool.ByteBuffer) {
 	pc.posted = true
 	pc.mu.Unlock()
 	if post {
-		pc.loop.exec(pc.deliver)
+		pc.deliverTask.Post()
 	}
 }
 

@@ -26,10 +26,11 @@ import (
 type udpEnd struct {
 	// Static after newUDPEnd.
 	*streamEnd
-	caps   relay.End // the stream through the capsule codec
-	quic   bool      // the client takes QUIC datagrams; else replies go as capsules
-	ctx    context.Context
-	cancel context.CancelFunc
+	caps    relay.End // the stream through the capsule codec
+	quic    bool      // the client takes QUIC datagrams; else replies go as capsules
+	ctx     context.Context
+	cancel  context.CancelFunc
+	deliver *engine.Task // deliverDatagrams, bound once
 
 	// Owned by the loop.
 	ev relay.Events
@@ -54,6 +55,7 @@ var datagramPool engine.Pool
 func newUDPEnd(e *streamEnd, quic bool) *udpEnd {
 	u := &udpEnd{streamEnd: e, quic: quic}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
+	u.deliver = e.loop.NewTask(u.deliverDatagrams)
 	e.udp = u
 	u.caps = relay.Stage(e, relay.Capsules())
 	return u
@@ -100,7 +102,7 @@ func (u *udpEnd) receive(str *http3.Stream) {
 		post := !u.posted
 		u.posted = true
 		u.dmu.Unlock()
-		if post && !u.loop.Exec(u.deliverDatagrams) {
+		if post && !u.deliver.Post() {
 			return
 		}
 	}
