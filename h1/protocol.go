@@ -206,8 +206,11 @@ func (h *conn) next(c *engine.Conn) {
 		}
 		h.carry = b
 		if h.eof {
+			if !h.probeResistant() && h.cutHead(c) {
+				return
+			}
 			h.closing = true
-			c.CloseAfterFlush() // a head cut short by the client's FIN
+			c.CloseAfterFlush()
 			return
 		}
 		if h.s.HeaderTimeout > 0 {
@@ -248,6 +251,15 @@ func (h *conn) badRequest(c *engine.Conn, b []byte, err error) {
 	if errors.As(err, &se) {
 		code = se.Code
 	}
+	h.refuse(c, code)
+}
+
+// refuse answers a request head that never parsed with code, and puts it
+// in the access log (reason bad_request, no method or target): the client
+// learns what was wrong with it, the operator that it came.
+func (h *conn) refuse(c *engine.Conn, code int) {
+	r := relay.Request{Proto: relay.ProtoH1, Kind: relay.KindTCP, Client: c.RemoteAddr()}
+	relay.Refuse(relay.OnLoop(c.Loop()), h.s.Relay, r, code, relay.ReasonBadRequest)
 	h.s.fail(c, code)
 }
 
@@ -345,6 +357,9 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 	if h.done {
 		return // answered and closing, or handed to the site, which reads the FIN itself
 	}
+	if h.served > 0 && !h.probeResistant() && h.cutHead(c) {
+		return
+	}
 	if h.served > 0 {
 		h.closing = true
 		c.CloseAfterFlush() // the last response may still be on its way
@@ -361,7 +376,24 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 			return
 		}
 	}
-	c.Close()
+	if !h.cutHead(c) {
+		c.Close()
+	}
+}
+
+// cutHead answers 400 to a request head the client's FIN cut short, as
+// Go's server does: the client may still read, and learns its request was
+// incomplete. It reports whether there was one: blank lines, which may
+// precede a request (RFC 9112 section 2.2), and bytes that are not HTTP
+// at all get no answer.
+func (h *conn) cutHead(c *engine.Conn) bool {
+	partial := h.unread(c)
+	if len(bytes.TrimLeft(partial, "\r\n")) == 0 || notHTTP(partial) {
+		return false
+	}
+	h.done, h.closing = true, true
+	h.refuse(c, http.StatusBadRequest)
+	return true
 }
 
 // OnDrain implements engine.Drainer: a conn still waiting for its request
