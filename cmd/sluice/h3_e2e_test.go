@@ -236,6 +236,70 @@ func TestE2EH3SlowReaderBoundsMemory(t *testing.T) {
 	}
 }
 
+// TestE2EH3SlowUpstreamHoldsClient: a client that uploads 64 MiB to an
+// upstream that reads nothing is held back: the proxy stops reading the
+// stream, so QUIC's flow control stops the client, and its heap stays
+// bounded; once the upstream reads, every byte arrives in order.
+func TestE2EH3SlowUpstreamHoldsClient(t *testing.T) {
+	data := make([]byte, 64<<20)
+	_, _ = rand.Read(data)
+	release := make(chan struct{})
+	var once sync.Once
+	letRead := func() { once.Do(func() { close(release) }) }
+	got := make(chan []byte, 1)
+	ln := funcOrigin(t, func(c net.Conn) {
+		<-release
+		h := sha256.New()
+		_, _ = io.Copy(h, c)
+		got <- h.Sum(nil)
+	})
+	p := startOpenProxy(t, "--buffer-size", "256KiB")
+	t.Cleanup(letRead) // runs first: a failed test must not leave the origin, or the proxy's drain, waiting
+	rs, resp := h3Connect(t, h3Conn(t, p, nil), ln.Addr().String(), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("CONNECT status %d", resp.StatusCode)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		_, err := rs.Write(data)
+		if err == nil {
+			err = rs.Close() // the FIN
+		}
+		sent <- err
+	}()
+	before := heapInUse()
+	var peak uint64
+	for i := 0; i < 50; i++ { // the proxy fills its buffers and stops
+		time.Sleep(20 * time.Millisecond)
+		peak = max(peak, heapInUse())
+	}
+	select {
+	case err := <-sent:
+		t.Fatalf("the client could send all 64 MiB (%v) while the upstream read nothing: nothing held it back", err)
+	default:
+	}
+	if grew := int64(peak) - int64(before); grew > 24<<20 {
+		t.Errorf("heap grew by %d MiB while the upstream read nothing; want a bounded few", grew>>20)
+	}
+	letRead()
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatalf("sending once the upstream reads: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the client's upload never finished once the upstream read")
+	}
+	select {
+	case sum := <-got:
+		if !bytes.Equal(sum, sha256Sum(data)) {
+			t.Fatal("the upstream got other bytes than the client sent")
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the upstream never saw the client's FIN")
+	}
+}
+
 func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
