@@ -18,7 +18,8 @@ import (
 
 // TestE2EErrorsBadRequests: every parse-level error status (400, 414, 431,
 // 501, 505), over both listeners, is a well-formed answer followed by a
-// close; none of them opens a tunnel or writes an access-log line.
+// close and an access-log line (reason bad_request); none of them opens a
+// tunnel.
 func TestE2EErrorsBadRequests(t *testing.T) {
 	t.Parallel()
 	p := startOpenProxy(t)
@@ -80,9 +81,20 @@ func TestE2EErrorsBadRequests(t *testing.T) {
 			})
 		}
 	}
-	// None of these opened a tunnel.
-	if l := p.readLog(); len(l) != 0 {
-		t.Errorf("parse errors produced access-log lines: %v", l)
+	// Each is logged as a bad request, and none of them opened a tunnel.
+	want := 2*len(cases) - 1
+	lines := p.waitLines("the bad requests", want, func(logLine) bool { return true })
+	codes := map[int64]bool{}
+	for _, tc := range cases {
+		codes[int64(tc.code)] = true
+	}
+	for _, l := range lines {
+		if l.str("reason") != "bad_request" || !codes[l.num("status")] || l.num("bytes_up") != 0 || l.num("bytes_down") != 0 || l.str("target") != "" {
+			t.Errorf("access log %v; want a bad_request with its status, no target and no bytes", l)
+		}
+	}
+	if len(lines) != want {
+		t.Errorf("%d access-log lines for %d bad requests", len(lines), want)
 	}
 }
 
