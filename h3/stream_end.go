@@ -2,6 +2,7 @@ package h3
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 
@@ -19,19 +20,19 @@ import (
 //
 //   - the request's handler goroutine answers the request once the loop
 //     has decided (it alone touches the ResponseWriter), then reads the
-//     stream (stream_read.go): what it reads while the loop has not yet
-//     taken the last read joins it, so one loop task delivers them all, and
-//     it waits for the gate only when a read's worth is waiting or the
-//     tunnel has the client paused. While it is paused nothing reads the
-//     stream, so quic-go returns no flow-control credit and QUIC throttles
-//     the client.
+//     stream, one read at a time: after handing a read to the loop it waits
+//     for the gate, which the loop opens only while the tunnel wants bytes.
+//     While the tunnel has the client paused nothing reads the stream, so
+//     quic-go returns no flow-control credit and QUIC throttles the client.
 //   - a writer goroutine exists only while writes toward the client are
 //     queued: the loop first tries a write that cannot block
 //     (TryWriteAll), and queues what the stream's window does not take.
 //
 // An idle tunnel holds no buffer: its reader blocks on a small read into
 // the struct, and takes a pooled buffer only for the read after one that
-// filled its buffer.
+// filled its buffer. Every read is delivered before the next one starts:
+// quic-go's Read blocks until the next DATA frame once a frame is used up,
+// so a read may only follow one that might have left bytes unread.
 type streamEnd struct {
 	// Static after newStreamEnd.
 	s    *Server
@@ -42,27 +43,19 @@ type streamEnd struct {
 	pad  relay.Pad
 
 	decide chan decision   // 1-buffered: the loop's answer to the request, for the handler goroutine
-	gate   chan struct{}   // 1-buffered, never closed: the reader may read on
+	gate   chan struct{}   // 1-buffered, never closed: one more read is wanted
 	quit   chan struct{}   // closed when the end is done: nothing is read any more
-	small  [smallRead]byte // the reader's wait for the next bytes; its own
-	reads  *engine.Task    // deliverReads, bound once
+	small  [smallRead]byte // the reader's wait for the next bytes
 
 	// Owned by the loop.
 	ev       relay.Events
 	paused   bool
+	readWait bool // the reader waits for the gate
 	eof      bool // the client's FIN was delivered
 	done     bool // Closed was reported, or the request was answered without a tunnel
 	finAsked bool
 	closeAt  bool // CloseAfterFlush: the end is done once the FIN is out
 	watchLow int  // Drained once Buffered() <= watchLow; -1: none
-
-	// Guarded by rmu, between the reader goroutine and the loop.
-	rmu     sync.Mutex
-	pending *bytebufferpool.ByteBuffer // read, not yet delivered
-	perr    error                      // how the reads ended, after pending
-	posted  bool                       // a delivery is queued on the loop
-	hold    bool                       // the tunnel has the client paused
-	waiting bool                       // the reader waits for the gate: the loop owes it one token
 
 	// Guarded by mu, between the loop and the writer goroutine.
 	mu      sync.Mutex
@@ -83,6 +76,17 @@ type decision struct {
 var (
 	readPool  engine.Pool
 	writePool engine.Pool
+)
+
+// readSize is what a read after a full one takes at most: a good share of
+// a stream window, and below the pool's largest size class. smallRead is
+// what an idle stream waits with: most interactive writes fit it, and so
+// does a NaïveProxy padded frame of a short write (at most 358 bytes),
+// which a 64-byte read cut in two, doubling the loop hand-offs and the
+// upstream writes of the padded first round trips.
+const (
+	readSize  = 32 << 10
+	smallRead = 512
 )
 
 // tryWriteMax is the largest write the loop hands to quic-go directly
@@ -109,7 +113,6 @@ func newStreamEnd(s *Server, w http.ResponseWriter, r *http.Request, l *engine.L
 		quit:     make(chan struct{}),
 		watchLow: -1,
 	}
-	e.reads = l.NewTask(e.deliverReads)
 	s.track(e)
 	return e
 }
@@ -162,6 +165,73 @@ func (e *streamEnd) serve() {
 		e.udp.start(str)
 	}
 	e.read(str)
+}
+
+// read is the reader loop: one read in flight, handed to the loop, then
+// the wait for the gate.
+func (e *streamEnd) read(str *http3.Stream) {
+	big := false
+	for {
+		select {
+		case <-e.gate:
+		case <-e.quit:
+			return
+		}
+		var buf *bytebufferpool.ByteBuffer
+		var n int
+		var err error
+		if big {
+			buf = readPool.Get()
+			if cap(buf.B) < readSize {
+				buf.B = make([]byte, readSize)
+			}
+			n, err = str.Read(buf.B[:readSize])
+			buf.B = buf.B[:n]
+			big = n == readSize
+		} else {
+			n, err = str.Read(e.small[:])
+			big = n == smallRead // more may have arrived: the next read takes a buffer
+		}
+		if !e.loop.Exec(func() { e.deliver(buf, n, err) }) {
+			if buf != nil {
+				readPool.Put(buf)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// deliver hands a read to the tunnel, on the loop: buf, or else the n
+// bytes of the small read (the reader leaves them alone until the gate).
+func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, n int, err error) {
+	switch {
+	case buf != nil:
+		if !e.done && len(buf.B) > 0 {
+			e.ev.Data(buf.B)
+		}
+		readPool.Put(buf)
+	case n > 0 && !e.done:
+		e.ev.Data(e.small[:n])
+	}
+	if e.done {
+		return
+	}
+	switch {
+	case err == nil:
+		if e.paused {
+			e.readWait = true
+		} else {
+			e.gate <- struct{}{}
+		}
+	case errors.Is(err, io.EOF):
+		e.eof = true
+		e.ev.EOF()
+	default:
+		e.finish(e.why(err)) // a client reset, or its connection went
+	}
 }
 
 // why is the close reason for err: a shutdown's cut, or err.
@@ -268,6 +338,18 @@ func (e *streamEnd) Buffered() int {
 		return 0
 	}
 	return len(e.out.B)
+}
+
+// PauseRead implements relay.End.
+func (e *streamEnd) PauseRead() { e.paused = true }
+
+// ResumeRead implements relay.End.
+func (e *streamEnd) ResumeRead() {
+	e.paused = false
+	if e.readWait && !e.done {
+		e.readWait = false
+		e.gate <- struct{}{}
+	}
 }
 
 // WatchDrain implements relay.End.
@@ -421,12 +503,6 @@ func (e *streamEnd) Site(early []byte) {
 func (e *streamEnd) end() {
 	e.done = true
 	close(e.quit)
-	e.rmu.Lock()
-	if e.pending != nil {
-		readPool.Put(e.pending) // a read the reader makes after this is put back by its delivery
-		e.pending = nil
-	}
-	e.rmu.Unlock()
 	if e.udp != nil {
 		e.udp.stop()
 	}
