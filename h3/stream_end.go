@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -20,19 +21,24 @@ import (
 //
 //   - the request's handler goroutine answers the request once the loop
 //     has decided (it alone touches the ResponseWriter), then reads the
-//     stream, one read at a time: after handing a read to the loop it waits
-//     for the gate, which the loop opens only while the tunnel wants bytes.
-//     While the tunnel has the client paused nothing reads the stream, so
-//     quic-go returns no flow-control credit and QUIC throttles the client.
+//     stream, at most two reads in flight: each takes a token from the
+//     gate, and the loop gives one back for each read it delivered while
+//     the tunnel wants bytes. With the second token the reader already
+//     waits in its next Read when the loop delivers, so a round trip costs
+//     no wake-up of the reader by the loop (rr-1k over h3: 20.8-20.9 CPU
+//     us per round trip, against 22.3-24.2 with one). While the tunnel has
+//     the client paused nothing reads the stream, so quic-go returns no
+//     flow-control credit and QUIC throttles the client.
 //   - a writer goroutine exists only while writes toward the client are
 //     queued: the loop first tries a write that cannot block
 //     (TryWriteAll), and queues what the stream's window does not take.
 //
 // An idle tunnel holds no buffer: its reader blocks on a small read into
-// the struct, and takes a pooled buffer for the read after one that filled
-// it, and for as long as reads bring bulkRead or more. Every read is delivered before the next one starts:
-// quic-go's Read blocks until the next DATA frame once a frame is used up,
-// so a read may only follow one that might have left bytes unread.
+// the struct (or into a small pooled buffer while the struct's waits for
+// the loop), and takes a large pooled buffer for the read after one that
+// filled its buffer, and for as long as reads bring bulkRead or more.
+// Only then: quic-go's Read blocks until the next DATA frame once a frame
+// is used up, and a large buffer in a blocked Read is held for nothing.
 type streamEnd struct {
 	// Static after newStreamEnd.
 	s    *Server
@@ -43,14 +49,18 @@ type streamEnd struct {
 	pad  relay.Pad
 
 	decide chan decision   // 1-buffered: the loop's answer to the request, for the handler goroutine
-	gate   chan struct{}   // 1-buffered, never closed: one more read is wanted
+	gate   chan struct{}   // 2-buffered, never closed: a token per read the tunnel wants
 	quit   chan struct{}   // closed when the end is done: nothing is read any more
 	small  [smallRead]byte // the reader's wait for the next bytes
+	// smallBusy: small is the reader's, or waits for the loop; the other
+	// read in flight takes a pooled buffer. Set by the reader, cleared by
+	// the loop.
+	smallBusy atomic.Bool
 
 	// Owned by the loop.
 	ev       relay.Events
 	paused   bool
-	readWait bool // the reader waits for the gate
+	readWait int  // tokens held back while paused
 	eof      bool // the client's FIN was delivered
 	done     bool // Closed was reported, or the request was answered without a tunnel
 	finAsked bool
@@ -73,10 +83,32 @@ type decision struct {
 	abort  bool // reset the stream
 }
 
+// Each pool holds buffers of one size: one that is given smaller ones
+// learns to drop the large (after an rr run every large read would
+// allocate its 32 KiB anew).
 var (
-	readPool  engine.Pool
+	readPool  engine.Pool // readSize
+	smallPool engine.Pool // smallRead: the second small read in flight
 	writePool engine.Pool
 )
+
+// getRead is an empty buffer of size bytes from p.
+func getRead(p *engine.Pool, size int) *bytebufferpool.ByteBuffer {
+	b := p.Get()
+	if cap(b.B) < size {
+		b.B = make([]byte, size)
+	}
+	return b
+}
+
+// putRead gives b back to the pool of its size.
+func putRead(b *bytebufferpool.ByteBuffer) {
+	if cap(b.B) >= readSize {
+		readPool.Put(b)
+	} else {
+		smallPool.Put(b)
+	}
+}
 
 // readSize is what a read after a full one takes at most: a good share of
 // a stream window, and below the pool's largest size class. smallRead is
@@ -120,7 +152,7 @@ func newStreamEnd(s *Server, w http.ResponseWriter, r *http.Request, l *engine.L
 	e := &streamEnd{
 		s: s, w: w, r: r, loop: l,
 		decide:   make(chan decision, 1),
-		gate:     make(chan struct{}, 1),
+		gate:     make(chan struct{}, 2),
 		quit:     make(chan struct{}),
 		watchLow: -1,
 	}
@@ -191,21 +223,25 @@ func (e *streamEnd) read(str *http3.Stream) {
 		var buf *bytebufferpool.ByteBuffer
 		var n int
 		var err error
-		if big {
-			buf = readPool.Get()
-			if cap(buf.B) < readSize {
-				buf.B = make([]byte, readSize)
-			}
+		switch {
+		case big:
+			buf = getRead(&readPool, readSize)
 			n, err = str.Read(buf.B[:readSize])
 			buf.B = buf.B[:n]
 			big = n >= bulkRead
-		} else {
+		case e.smallBusy.Load():
+			buf = getRead(&smallPool, smallRead)
+			n, err = str.Read(buf.B[:smallRead])
+			buf.B = buf.B[:n]
+			big = n == smallRead
+		default:
+			e.smallBusy.Store(true)
 			n, err = str.Read(e.small[:])
 			big = n == smallRead // more may have arrived: the next read takes a buffer
 		}
 		if !e.loop.Exec(func() { e.deliver(buf, n, err) }) {
 			if buf != nil {
-				readPool.Put(buf)
+				putRead(buf)
 			}
 			return
 		}
@@ -223,9 +259,12 @@ func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, n int, err error) {
 		if !e.done && len(buf.B) > 0 {
 			e.ev.Data(buf.B)
 		}
-		readPool.Put(buf)
-	case n > 0 && !e.done:
-		e.ev.Data(e.small[:n])
+		putRead(buf)
+	default:
+		if n > 0 && !e.done {
+			e.ev.Data(e.small[:n])
+		}
+		e.smallBusy.Store(false)
 	}
 	if e.done {
 		return
@@ -233,7 +272,7 @@ func (e *streamEnd) deliver(buf *bytebufferpool.ByteBuffer, n int, err error) {
 	switch {
 	case err == nil:
 		if e.paused {
-			e.readWait = true
+			e.readWait++
 		} else {
 			e.gate <- struct{}{}
 		}
@@ -357,8 +396,7 @@ func (e *streamEnd) PauseRead() { e.paused = true }
 // ResumeRead implements relay.End.
 func (e *streamEnd) ResumeRead() {
 	e.paused = false
-	if e.readWait && !e.done {
-		e.readWait = false
+	for ; e.readWait > 0 && !e.done; e.readWait-- {
 		e.gate <- struct{}{}
 	}
 }
@@ -494,7 +532,8 @@ func (e *streamEnd) Reply(status int) {
 	}
 	e.answer(decision{status: status})
 	if status == http.StatusOK {
-		e.gate <- struct{}{} // the first read
+		e.gate <- struct{}{} // the first two reads
+		e.gate <- struct{}{}
 		return
 	}
 	e.finish(nil)
