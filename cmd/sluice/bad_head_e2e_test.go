@@ -67,18 +67,9 @@ func TestE2EMalformedHeadLogged(t *testing.T) {
 // pipelined behind the first request.
 func TestE2ECutSecondHeadAfterResponse(t *testing.T) {
 	t.Parallel()
-	origin := funcOrigin(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			_ = req.Body.Close()
-			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
+	target, _ := scriptedOrigin(t, func(w io.Writer, _ string) {
+		_, _ = io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	})
-	target := origin.Addr().String()
 	first := "GET http://" + target + "/ HTTP/1.1\r\nHost: " + target + "\r\n\r\n"
 	cut := "GET http://" + target + "/2 HTTP/1.1\r\nHo"
 	p := startOpenProxy(t)
