@@ -94,27 +94,24 @@ func (t *Task) Run(context.Context) error {
 
 // Post runs the task's fn on its loop once more; false when the engine has
 // stopped and it will never run.
-func (t *Task) Post() bool {
-	select {
-	case <-t.l.eng.done:
-		return false
-	default:
-	}
-	return t.l.el.Execute(context.Background(), t) == nil
-}
+func (t *Task) Post() bool { return t.l.execute(t) }
 
 func (l *Loop) exec(fn func()) bool {
+	return l.execute(gnet.RunnableFunc(func(context.Context) error {
+		l.now = time.Now()
+		fn()
+		return nil
+	}))
+}
+
+// execute queues r on the loop unless the engine has stopped.
+func (l *Loop) execute(r gnet.Runnable) bool {
 	select {
 	case <-l.eng.done:
 		return false
 	default:
 	}
-	err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		l.now = time.Now()
-		fn()
-		return nil
-	}))
-	return err == nil
+	return l.el.Execute(context.Background(), r) == nil
 }
 
 // wait puts c under the loop's watch until its service says it is done:
