@@ -206,11 +206,7 @@ func (h *conn) next(c *engine.Conn) {
 		}
 		h.carry = b
 		if h.eof {
-			if !h.probeResistant() && h.cutHead(c) {
-				return
-			}
-			h.closing = true
-			c.CloseAfterFlush()
+			h.endKeptAlive(c)
 			return
 		}
 		if h.s.HeaderTimeout > 0 {
@@ -357,12 +353,8 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 	if h.done {
 		return // answered and closing, or handed to the site, which reads the FIN itself
 	}
-	if h.served > 0 && !h.probeResistant() && h.cutHead(c) {
-		return
-	}
 	if h.served > 0 {
-		h.closing = true
-		c.CloseAfterFlush() // the last response may still be on its way
+		h.endKeptAlive(c)
 		return
 	}
 	if h.alpnWait || h.probeResistant() {
@@ -379,6 +371,18 @@ func (h *conn) OnReadEOF(c *engine.Conn) {
 	if !h.cutHead(c) {
 		c.Close()
 	}
+}
+
+// endKeptAlive ends a conn that served a request at the client's FIN: a
+// next head the FIN cut short gets its 400 (under probe resistance, as
+// before, nothing), after the last response, which may still be on its
+// way.
+func (h *conn) endKeptAlive(c *engine.Conn) {
+	if !h.probeResistant() && h.cutHead(c) {
+		return
+	}
+	h.closing = true
+	c.CloseAfterFlush()
 }
 
 // cutHead answers 400 to a request head the client's FIN cut short, as
