@@ -100,13 +100,7 @@ func TestE2EH3HalfClose(t *testing.T) {
 // the proxy's read sizes.
 func TestE2EH3ConnectInteractive(t *testing.T) {
 	t.Parallel()
-	echo := startEcho(t)
-	p := startOpenProxy(t)
-	rs, resp := h3Connect(t, h3Conn(t, p, nil), echo.addr(), nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("CONNECT status %d", resp.StatusCode)
-	}
-	_ = rs.SetReadDeadline(time.Now().Add(waitLimit))
+	rs := h3EchoTunnel(t)
 	for _, n := range []int{1, 1, 2, 63, 64, 65, 1, 128, 200, 64, 1} {
 		want := bytes.Repeat([]byte{byte(n)}, n)
 		if _, err := rs.Write(want); err != nil {
@@ -125,13 +119,7 @@ func TestE2EH3ConnectInteractive(t *testing.T) {
 // back once and in order.
 func TestE2EH3ConnectSmallWritesInOrder(t *testing.T) {
 	t.Parallel()
-	echo := startEcho(t)
-	p := startOpenProxy(t)
-	rs, resp := h3Connect(t, h3Conn(t, p, nil), echo.addr(), nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("CONNECT status %d", resp.StatusCode)
-	}
-	_ = rs.SetDeadline(time.Now().Add(waitLimit))
+	rs := h3EchoTunnel(t)
 	var want []byte
 	for i := 0; len(want) < 12000; i++ {
 		want = fmt.Appendf(want, "%d,", i) // no two stretches alike: a reordering shows
@@ -162,6 +150,20 @@ func TestE2EH3ConnectSmallWritesInOrder(t *testing.T) {
 		}
 		t.Fatalf("the echo differs from byte %d of %d", i, len(want))
 	}
+}
+
+// h3EchoTunnel opens a CONNECT stream through a fresh proxy to an echo
+// origin, with reads and writes bounded by waitLimit.
+func h3EchoTunnel(t *testing.T) *http3.RequestStream {
+	t.Helper()
+	echo := startEcho(t)
+	p := startOpenProxy(t)
+	rs, resp := h3Connect(t, h3Conn(t, p, nil), echo.addr(), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("CONNECT status %d", resp.StatusCode)
+	}
+	_ = rs.SetDeadline(time.Now().Add(waitLimit))
+	return rs
 }
 
 // TestE2EH3Site: a request that is not a CONNECT gets the site, without
