@@ -80,9 +80,10 @@ type conn struct {
 	draining bool    // the notice GOAWAY went out; the final one follows
 	waitFor  waiting // what the conn's deadline is for
 
-	feeding     bool   // inside Feed: OnData writes the frames out once it returns
-	flushQueued bool   // a write at the end of this loop pass is queued
-	queuedFlush func() // that write, made once
+	feeding     bool    // inside Feed: OnData writes the frames out once it returns
+	run         dataRun // DATA gathered during Feed, delivered when it returns
+	flushQueued bool    // a write at the end of this loop pass is queued
+	queuedFlush func()  // that write, made once
 }
 
 var errConnGone = errors.New("h2: connection closed")
@@ -146,6 +147,7 @@ func (h *conn) writeOut() {
 func (h *conn) OnData(c *engine.Conn, b []byte) int {
 	h.feeding = true
 	n, err := h.sc.Feed(b)
+	h.flushRun()
 	h.feeding = false
 	h.writeOut()
 	if err != nil {
@@ -363,8 +365,14 @@ func fieldValue(req *Request, name string) string {
 }
 
 func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
+	h := (*conn)(e)
 	switch u := st.UserData().(type) {
 	case *side:
+		if h.feeding && !endStream && !u.done && len(p) > 0 {
+			h.addToRun(u, p)
+			return
+		}
+		h.flushRun()
 		u.fromClient(p, endStream)
 	case *siteReq:
 		u.body(p, endStream)
@@ -374,6 +382,7 @@ func (e *streamEvents) OnData(st *Stream, p []byte, endStream bool) {
 }
 
 func (e *streamEvents) OnReset(st *Stream, code ErrCode) {
+	(*conn)(e).flushRun() // bytes that came before the reset still go
 	switch u := st.UserData().(type) {
 	case *side:
 		if err := (*conn)(e).closeErr; err != nil {
