@@ -13,7 +13,8 @@ import (
 // TestE2EH2InterleavedDataInOneWrite: DATA frames of two CONNECT streams,
 // interleaved and sent in one write so that the proxy reads several of
 // them at once, reach each stream's upstream whole and in order, each
-// stream's END_STREAM after its last byte. The proxy gathers a stream's
+// stream's END_STREAM after its last byte; a third stream's bytes reach
+// its upstream although a RST_STREAM follows them in the same write. The proxy gathers a stream's
 // consecutive frames into one upstream write; a run handed to the wrong
 // stream, delivered out of order, or cut short by the other stream's
 // frames or by END_STREAM fails here.
@@ -34,21 +35,20 @@ func TestE2EH2InterleavedDataInOneWrite(t *testing.T) {
 	}
 	up1, got1 := sink()
 	up3, got3 := sink()
+	up5, got5 := sink()
 	p := startOpenProxy(t)
 	c := dialRawH2(t, p.plain)
 	c.connect(1, up1.addr())
 	c.connect(3, up3.addr())
-	c.waitFor("both 200s", func() bool { return c.headers[1] == "200" && c.headers[3] == "200" })
+	c.connect(5, up5.addr())
+	c.waitFor("three 200s", func() bool { return c.headers[1] == "200" && c.headers[3] == "200" && c.headers[5] == "200" })
 
 	// Each frame's bytes name their stream and their place in it.
-	var want1, want3 bytes.Buffer
+	var want1, want3, want5 bytes.Buffer
 	var wire bytes.Buffer
 	fr := http2.NewFramer(&wire, nil)
 	frame := func(id uint32, n int, end bool) {
-		want := &want1
-		if id == 3 {
-			want = &want3
-		}
+		want := map[uint32]*bytes.Buffer{1: &want1, 3: &want3, 5: &want5}[id]
 		p := make([]byte, n)
 		for i := range p {
 			p[i] = byte(want.Len()+i) ^ byte(id*37)
@@ -67,7 +67,12 @@ func TestE2EH2InterleavedDataInOneWrite(t *testing.T) {
 	frame(3, 7000, true)
 	frame(1, 16384, false)
 	frame(1, 5000, true)
-	total := int64(want1.Len() + want3.Len())
+	frame(5, 4000, false)
+	frame(5, 4000, false)
+	if err := fr.WriteRSTStream(5, http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	total := int64(want1.Len() + want3.Len() + want5.Len())
 	c.waitFor("a connection window for the whole write", func() bool { return c.connWin >= total })
 	c.write(func() error { _, err := c.nc.Write(wire.Bytes()); return err })
 
@@ -75,7 +80,7 @@ func TestE2EH2InterleavedDataInOneWrite(t *testing.T) {
 		id   uint32
 		ch   chan got
 		want []byte
-	}{{1, got1, want1.Bytes()}, {3, got3, want3.Bytes()}} {
+	}{{1, got1, want1.Bytes()}, {3, got3, want3.Bytes()}, {5, got5, want5.Bytes()}} {
 		g := <-s.ch
 		if g.err != nil {
 			t.Errorf("stream %d: upstream read: %v", s.id, g.err)
