@@ -205,7 +205,16 @@ func (c *Conn) readTLS(ct []byte) {
 	c.tr.lendRecordBuf(c.tls)
 	buf := c.loop.scratch
 	for !c.closed {
-		n := 0
+		// A partial frame the handler left last time is moved in front of
+		// the new plaintext, so deliver hands over one slice instead of
+		// appending the whole new read behind the leftover. Room for it
+		// is kept, and it is moved only once a record has come in: a read
+		// that brought part of a record only leaves it where it is.
+		off := 0
+		if c.pend != nil && c.pend.Len() <= len(buf)/4 {
+			off = c.pend.Len()
+		}
+		n := off
 		var err error
 		for n < len(buf) {
 			var k int
@@ -215,7 +224,12 @@ func (c *Conn) readTLS(ct []byte) {
 				break
 			}
 		}
-		if n > 0 {
+		if n > off && off > 0 {
+			copy(buf, c.pend.B)
+			putBuf(c.pend)
+			c.pend = nil
+		}
+		if n > off {
 			c.deliver(buf[:n])
 		}
 		if err == nil {
