@@ -132,10 +132,7 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 		peerInitialWindow: defaultInitialWindowSize,
 		peerMaxFrameSize:  DefaultMaxFrameSize,
 	}
-	c.fr.MaxReadFrameSize = DefaultMaxFrameSize
-	if cfg.Profile == ProfileGo {
-		c.fr.MaxReadFrameSize = goMaxFrameSize
-	}
+	c.fr.MaxReadFrameSize = cfg.MaxFrameSize
 	c.control.tokens = float64(cfg.ControlFrameBurst)
 	c.dec = newHeaderDecoder(&c.cfg)
 	c.enc = hpack.NewEncoder(&c.encBuf)
@@ -153,7 +150,7 @@ func NewServerConn(cfg Config, h Handler) *ServerConn {
 func prefaceSettings(cfg *Config) []Setting {
 	if cfg.Profile == ProfileGo {
 		return []Setting{
-			{SettingMaxFrameSize, goMaxFrameSize},
+			{SettingMaxFrameSize, cfg.MaxFrameSize},
 			{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
 			{SettingMaxHeaderListSize, cfg.MaxHeaderListSize},
 			{SettingHeaderTableSize, cfg.HeaderTableSize},
@@ -163,7 +160,7 @@ func prefaceSettings(cfg *Config) []Setting {
 	return []Setting{
 		{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
 		{SettingInitialWindowSize, cfg.InitialWindowSize},
-		{SettingMaxFrameSize, DefaultMaxFrameSize},
+		{SettingMaxFrameSize, cfg.MaxFrameSize},
 		{SettingMaxHeaderListSize, cfg.MaxHeaderListSize},
 		{SettingHeaderTableSize, cfg.HeaderTableSize},
 		{SettingEnableConnectProtocol, 1},

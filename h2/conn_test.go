@@ -17,7 +17,7 @@ func TestServerPreface(t *testing.T) {
 	want := map[SettingID]uint32{
 		SettingMaxConcurrentStreams:  100,
 		SettingInitialWindowSize:     256 << 10,
-		SettingMaxFrameSize:          16384,
+		SettingMaxFrameSize:          64 << 10,
 		SettingMaxHeaderListSize:     64 << 10,
 		SettingEnableConnectProtocol: 1,
 	}

@@ -27,6 +27,7 @@ type config struct {
 	quic0RTT          bool
 	quicMaxStreams    int64
 	h2MaxStreams      uint
+	h2MaxFrameSize    size
 	h2IdleTimeout     time.Duration
 	h2PingTimeout     time.Duration
 	h2SettingsTimeout time.Duration
@@ -146,6 +147,8 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(&c.listenQUIC, "listen-quic", "UDP `address` for HTTP/3 (nginx: listen ... quic), ALPN h3, the TLS listener's certificate; \"\" = off")
 	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
 	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams); 250 under --camouflage go")
+	c.h2MaxFrameSize = 64 << 10
+	fs.Var(&c.h2MaxFrameSize, "h2-max-frame-size", "the largest HTTP/2 frame a client may send (SETTINGS_MAX_FRAME_SIZE), a `size` from 16KiB to 16MiB-1; a connection may hold one partial frame of it. larger frames make uploads from Go clients cheaper (nginx allows 16MiB-1); 16KiB is the protocol's own and what h2spec assumes; 1MiB under --camouflage go")
 	fs.DurationVar(&c.h2IdleTimeout, "h2-idle-timeout", 75*time.Second, "an HTTP/2 connection silent this long gets GOAWAY when it has no stream, a PING when it has (keepalive_timeout)")
 	fs.DurationVar(&c.h2PingTimeout, "h2-ping-timeout", 15*time.Second, "an HTTP/2 connection that does not answer that PING within this is closed (0 = no PING)")
 	fs.DurationVar(&c.h2SettingsTimeout, "h2-settings-timeout", 10*time.Second, "an HTTP/2 client that has not acknowledged our SETTINGS this long after connecting is closed (SETTINGS_TIMEOUT; 0 = never)")
@@ -257,6 +260,9 @@ func (c *config) check() error {
 	}
 	if c.h2MaxStreams < 1 || c.h2MaxStreams > 1<<20 {
 		fail("--h2-max-streams %d: between 1 and 1048576", c.h2MaxStreams)
+	}
+	if c.h2MaxFrameSize < 16<<10 || c.h2MaxFrameSize > 1<<24-1 {
+		fail("--h2-max-frame-size %s: between 16KiB and 16777215", c.h2MaxFrameSize.String())
 	}
 	if c.quicMaxStreams < 1 {
 		fail("--quic-max-streams %d: at least 1", c.quicMaxStreams)

@@ -255,6 +255,9 @@ func h2Config(cfg *config) h2.Config {
 	if cfg.set["h2-max-streams"] || !cfg.camouflageGo() {
 		c.MaxConcurrentStreams = uint32(cfg.h2MaxStreams)
 	}
+	if cfg.set["h2-max-frame-size"] || !cfg.camouflageGo() {
+		c.MaxFrameSize = uint32(cfg.h2MaxFrameSize)
+	}
 	if cfg.camouflageGo() {
 		c = h2.GoDefaults(c)
 	}

@@ -15,7 +15,7 @@ var flagGroups = []struct {
 }{
 	{"Configuration", []string{"config", "check"}},
 	{"Listeners", []string{"listen", "listen-tls", "listen-quic", "cert", "key", "workers", "max-conns", "takeover"}},
-	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "h2-idle-timeout", "h2-ping-timeout", "h2-settings-timeout", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
+	{"HTTP/2 and HTTP/3", []string{"h2-max-streams", "h2-max-frame-size", "h2-idle-timeout", "h2-ping-timeout", "h2-settings-timeout", "quic-0rtt", "quic-max-streams", "quic-stream-window", "quic-conn-window", "quic-idle-timeout", "quic-keepalive"}},
 	{"Tunnels", []string{"buffer-size", "connect-timeout", "idle-timeout", "header-timeout", "handshake-timeout",
 		"drain-timeout", "half-close", "splice-after", "max-splices", "bind", "resolver", "tcp-keepalive", "connect-response", "upstream-proxy", "upstream-proxy-ca"}},
 	{"SNI forwarding", []string{"listen-sni", "sni-port", "sni-default"}},
