@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -49,21 +48,7 @@ func (f *framer) OnClose(c *engine.Conn, err error) {}
 // byte to more than a quarter of the read buffer, reach a handler that
 // consumes only whole ones intact and in order.
 func TestTLSPartialMessageLeftOverIsKept(t *testing.T) {
-	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
-		TLS:  &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
-		Open: func(c *engine.Conn) engine.Handler { return &framer{} }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
+	a := serveTLS(t, engine.Config{Workers: 1}, func(c *engine.Conn) engine.Handler { return &framer{} })
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var stream []byte
@@ -84,7 +69,7 @@ func TestTLSPartialMessageLeftOverIsKept(t *testing.T) {
 		count++
 	}
 
-	c := tls.Client(dial(t, a.String()), &tls.Config{InsecureSkipVerify: true})
+	c := tls.Client(dial(t, a), &tls.Config{InsecureSkipVerify: true})
 	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
 	for rest := stream; len(rest) > 0; {
 		k := min(len(rest), 1+rng.IntN(40000))

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -142,27 +141,13 @@ func (h *handshakeThenManual) Read(p []byte) (int, error) {
 func TestTLSLargeWriteArrivesWhole(t *testing.T) {
 	data := randomBytes(t, 300<<10)
 	tail := []byte("tail")
-	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
-		TLS: &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
-		Open: func(c *engine.Conn) engine.Handler {
-			c.Write(data)
-			c.Write(tail)
-			c.CloseAfterFlush()
-			return greeter{}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
+	a := serveTLS(t, engine.Config{Workers: 1}, func(c *engine.Conn) engine.Handler {
+		c.Write(data)
+		c.Write(tail)
+		c.CloseAfterFlush()
+		return greeter{}
 	})
-	c := tls.Client(dial(t, a.String()), &tls.Config{InsecureSkipVerify: true})
+	c := tls.Client(dial(t, a), &tls.Config{InsecureSkipVerify: true})
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	got := make([]byte, len(data)+len(tail))
 	if _, err := io.ReadFull(c, got); err != nil {
@@ -197,22 +182,8 @@ func (h *echoAtEOF) OnClose(c *engine.Conn, err error) {}
 func TestTLSCloseNotifyIsHalfClose(t *testing.T) {
 	for _, halfClose := range []bool{true, false} {
 		t.Run("half-close="+strconv.FormatBool(halfClose), func(t *testing.T) {
-			e := engine.New(engine.Config{Workers: 1, HalfClose: halfClose, Log: zerolog.Nop()})
-			a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
-				TLS:  &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
-				Open: func(c *engine.Conn) engine.Handler { return &echoAtEOF{} }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				ctx, cancel := contextWithTimeout(2 * time.Second)
-				defer cancel()
-				_ = e.Shutdown(ctx)
-			})
-			c := tls.Client(dial(t, a.String()), &tls.Config{InsecureSkipVerify: true})
+			a := serveTLS(t, engine.Config{Workers: 1, HalfClose: halfClose}, func(c *engine.Conn) engine.Handler { return &echoAtEOF{} })
+			c := tls.Client(dial(t, a), &tls.Config{InsecureSkipVerify: true})
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			if _, err := c.Write([]byte("question")); err != nil {
 				t.Fatal(err)
@@ -232,23 +203,9 @@ func TestTLSCloseNotifyIsHalfClose(t *testing.T) {
 // https:// proxy sends a plain CONNECT) is told so, as Go's net/http does,
 // instead of seeing a silent close.
 func TestTLSPlaintextHTTPGets400(t *testing.T) {
-	e := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0",
-		TLS:  &tls.Config{Certificates: []tls.Certificate{testCert(t)}},
-		Open: func(c *engine.Conn) engine.Handler { return &echoAtEOF{} }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
+	a := serveTLS(t, engine.Config{Workers: 1}, func(c *engine.Conn) engine.Handler { return &echoAtEOF{} })
 	for _, req := range []string{"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"} {
-		c := dial(t, a.String())
+		c := dial(t, a)
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		if _, err := io.WriteString(c, req); err != nil {
 			t.Fatal(err)
