@@ -148,7 +148,7 @@ func newFlagSet(c *config, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.quic0RTT, "quic-0rtt", false, "accept QUIC 0-RTT (ssl_early_data): saves a round trip, but a network attacker can replay a tunnel's first bytes")
 	fs.UintVar(&c.h2MaxStreams, "h2-max-streams", 100, "concurrent streams per HTTP/2 connection, tunnels and requests (http2_max_concurrent_streams); 250 under --camouflage go")
 	c.h2MaxFrameSize = 64 << 10
-	fs.Var(&c.h2MaxFrameSize, "h2-max-frame-size", "the largest HTTP/2 frame a client may send (SETTINGS_MAX_FRAME_SIZE), a `size` from 16KiB to 16MiB-1; a connection may hold one partial frame of it. larger frames make uploads from Go clients cheaper (nginx allows 16MiB-1); 16KiB is the protocol's own and what h2spec assumes; 1MiB under --camouflage go")
+	fs.Var(&c.h2MaxFrameSize, "h2-max-frame-size", "the largest HTTP/2 frame a client may send (SETTINGS_MAX_FRAME_SIZE), a `size` from 16KiB to 16MiB-1; a connection may hold one partial frame of it. Larger frames make uploads from Go clients cheaper (nginx allows 16MiB-1); 16KiB is the protocol's own and what h2spec assumes; 1MiB under --camouflage go")
 	fs.DurationVar(&c.h2IdleTimeout, "h2-idle-timeout", 75*time.Second, "an HTTP/2 connection silent this long gets GOAWAY when it has no stream, a PING when it has (keepalive_timeout)")
 	fs.DurationVar(&c.h2PingTimeout, "h2-ping-timeout", 15*time.Second, "an HTTP/2 connection that does not answer that PING within this is closed (0 = no PING)")
 	fs.DurationVar(&c.h2SettingsTimeout, "h2-settings-timeout", 10*time.Second, "an HTTP/2 client that has not acknowledged our SETTINGS this long after connecting is closed (SETTINGS_TIMEOUT; 0 = never)")
