@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -27,23 +26,11 @@ func (h *ctlHandler) OnClose(c *engine.Conn, err error)   { h.closed <- err }
 func startCtlEngine(t *testing.T) (*engine.Engine, string, *ctlHandler) {
 	t.Helper()
 	h := &ctlHandler{conns: make(chan *engine.Conn, 4), closed: make(chan error, 4)}
-	eng := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *engine.Conn) engine.Handler {
+	eng, addr := serve(t, engine.Config{Workers: 1}, engine.ListenerSpec{Open: func(c *engine.Conn) engine.Handler {
 		h.conns <- c
 		return h
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = eng.Shutdown(ctx)
-	})
-	return eng, a.String(), h
+	return eng, addr, h
 }
 
 // onLoop runs fn on c's loop and waits for it.

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -24,23 +23,11 @@ func (h *timeoutHandler) OnClose(c *engine.Conn, err error)   {}
 func startTimeoutEngine(tb testing.TB) (string, *timeoutHandler) {
 	tb.Helper()
 	h := &timeoutHandler{conns: make(chan *engine.Conn, 1), timeouts: make(chan time.Time, 16)}
-	eng := engine.New(engine.Config{Workers: 1, Log: zerolog.Nop()})
-	a, err := eng.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: func(c *engine.Conn) engine.Handler {
+	_, addr := serve(tb, engine.Config{Workers: 1}, engine.ListenerSpec{Open: func(c *engine.Conn) engine.Handler {
 		h.conns <- c
 		return h
 	}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := eng.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = eng.Shutdown(ctx)
-	})
-	return a.String(), h
+	return addr, h
 }
 
 // A deadline fires once, a deadline moved later fires at the later time

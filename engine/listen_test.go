@@ -49,18 +49,7 @@ func TestListenRefusesAddressInUse(t *testing.T) {
 func TestStartLeavesNoSocketFile(t *testing.T) {
 	pattern := filepath.Join(os.TempDir(), "sluice-"+strconv.Itoa(os.Getpid())+"-*")
 	before, _ := filepath.Glob(pattern)
-	e := engine.New(engine.Config{Workers: 2, Log: zerolog.Nop()})
-	if _, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: nopOpen}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
+	serve(t, engine.Config{Workers: 2}, engine.ListenerSpec{Open: nopOpen})
 	after, _ := filepath.Glob(pattern)
 	if len(after) > len(before) {
 		t.Fatalf("a running engine left socket files in %s: %v (before start: %v)", os.TempDir(), after, before)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/sluice-proxy/sluice/engine"
 )
 
@@ -53,18 +52,7 @@ func udpEcho(t *testing.T) *net.UDPConn {
 
 func packetEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	e := engine.New(engine.Config{Workers: 1, MaxDatagram: 9000, Log: zerolog.Nop()})
-	if _, err := e.Listen(engine.ListenerSpec{Addr: "127.0.0.1:0", Open: nopOpen}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := contextWithTimeout(2 * time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
+	e, _ := serve(t, engine.Config{Workers: 1, MaxDatagram: 9000}, engine.ListenerSpec{Open: nopOpen})
 	return e
 }
 
