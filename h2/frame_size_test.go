@@ -8,7 +8,8 @@ import (
 // TestMaxFrameSize: the SETTINGS_MAX_FRAME_SIZE we advertise is the largest
 // frame we take. A DATA frame of exactly that size reaches the stream; one
 // byte more is a connection FRAME_SIZE_ERROR (RFC 9113 section 4.2), even
-// with the stream window open to it.
+// with the stream window open to it, and it comes on the frame header
+// alone: a connection never buffers more than one frame of the limit.
 func TestMaxFrameSize(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -41,7 +42,7 @@ func TestMaxFrameSize(t *testing.T) {
 			if n := len(hs.h.data[1]); n != len(whole) {
 				t.Fatalf("stream got %d bytes of a %d-byte DATA frame", n, len(whole))
 			}
-			hs.feed(AppendData(nil, 1, false, append(whole, 'y')))
+			hs.feed(AppendFrameHeader(nil, FrameHeader{Length: tc.want + 1, Type: FrameData, StreamID: 1}))
 			wantGoAway(t, hs, hs.frames(), ErrCodeFrameSize)
 		})
 	}
