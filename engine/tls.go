@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -196,23 +197,26 @@ func (r *rttConn) Read(p []byte) (int, error) {
 // plaintext. crypto/tls copies every byte of ct into its own record buffer
 // before it reports would-block, so nothing of ct outlives the call.
 // tls.Conn.Read returns one record (16 KB at most) per call; the records
-// are gathered in the scratch buffer and delivered together, so a tunnel
-// writes one upstream chunk per read, not one per record. crypto/tls's
-// record buffer is lent for the call and taken back after it (tlsbuf.go),
-// so a quiet conn holds none.
+// are gathered (in the loop's scratch buffer, or behind a partial frame)
+// and delivered together, so a tunnel writes one upstream chunk per read,
+// not one per record. crypto/tls's record buffer is lent for the call and
+// taken back after it (tlsbuf.go), so a quiet conn holds none.
 func (c *Conn) readTLS(ct []byte) {
 	c.tr.in = ct
 	c.tr.lendRecordBuf(c.tls)
-	buf := c.loop.scratch
+	// Behind a partial frame the handler left, the plaintext is decrypted
+	// in the conn's own buffer, so that neither the frame nor the new bytes
+	// are copied to join the other. The room it is given is what this read
+	// can bring (its ciphertext, and a record crypto/tls may hold from the
+	// last), so a client that sends a byte at a time grows it by no more.
+	room := min(len(ct)+maxRecordPlaintext, len(c.loop.scratch))
 	for !c.closed {
-		// A partial frame the handler left last time is moved in front of
-		// the new plaintext, so deliver hands over one slice instead of
-		// appending the whole new read behind the leftover. Room for it
-		// is kept, and it is moved only once a record has come in: a read
-		// that brought part of a record only leaves it where it is.
-		off := 0
-		if c.pend != nil && c.pend.Len() <= len(buf)/4 {
+		buf, off := c.loop.scratch, 0
+		behind := c.pend != nil && c.h != nil
+		if behind {
 			off = c.pend.Len()
+			c.pend.B = slices.Grow(c.pend.B, room)
+			buf = c.pend.B[:cap(c.pend.B)]
 		}
 		n := off
 		var err error
@@ -224,12 +228,12 @@ func (c *Conn) readTLS(ct []byte) {
 				break
 			}
 		}
-		if n > off && off > 0 {
-			copy(buf, c.pend.B)
-			putBuf(c.pend)
-			c.pend = nil
-		}
-		if n > off {
+		switch {
+		case n == off: // nothing new
+		case behind:
+			c.pend.B = buf[:n]
+			c.deliverPend()
+		default:
 			c.deliver(buf[:n])
 		}
 		if err == nil {
@@ -253,6 +257,9 @@ func (c *Conn) readTLS(ct []byte) {
 	c.tr.reclaimRecordBuf(c.tls)
 }
 
+// maxRecordPlaintext is the most plaintext one TLS record carries.
+const maxRecordPlaintext = 16 << 10
+
 // deliver hands plaintext read outside gnet's buffers (TLS, raw reads) to the
 // handler, keeping what it does not consume for the next call.
 func (c *Conn) deliver(b []byte) {
@@ -261,16 +268,7 @@ func (c *Conn) deliver(b []byte) {
 	}
 	if c.pend != nil && c.pend.Len() > 0 {
 		_, _ = c.pend.Write(b)
-		n := c.h.OnData(c, c.pend.B)
-		if c.pend == nil { // closed meanwhile
-			return
-		}
-		rest := copy(c.pend.B, c.pend.B[n:])
-		c.pend.B = c.pend.B[:rest]
-		if rest == 0 { // idle conns hold no buffers
-			putBuf(c.pend)
-			c.pend = nil
-		}
+		c.deliverPend()
 		return
 	}
 	n := c.h.OnData(c, b)
@@ -279,6 +277,21 @@ func (c *Conn) deliver(b []byte) {
 			c.pend = getBuf()
 		}
 		_, _ = c.pend.Write(b[n:])
+	}
+}
+
+// deliverPend hands the handler c.pend, a partial frame it left with new
+// bytes behind it, and keeps what it leaves. c.h is set.
+func (c *Conn) deliverPend() {
+	n := c.h.OnData(c, c.pend.B)
+	if c.pend == nil { // closed meanwhile
+		return
+	}
+	rest := copy(c.pend.B, c.pend.B[n:])
+	c.pend.B = c.pend.B[:rest]
+	if rest == 0 { // idle conns hold no buffers
+		putBuf(c.pend)
+		c.pend = nil
 	}
 }
 

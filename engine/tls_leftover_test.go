@@ -45,7 +45,7 @@ func (f *framer) OnTimeout(c *engine.Conn)          {}
 func (f *framer) OnClose(c *engine.Conn, err error) {}
 
 // Messages cut across TLS records and across reads at every size, from a
-// byte to more than a quarter of the read buffer, reach a handler that
+// byte to as much as the loop's 64 KB scratch, reach a handler that
 // consumes only whole ones intact and in order.
 func TestTLSPartialMessageLeftOverIsKept(t *testing.T) {
 	a := serveTLS(t, engine.Config{Workers: 1}, func(c *engine.Conn) engine.Handler { return &framer{} })
