@@ -5,8 +5,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 )
 
 // wantWhole consumes nothing until it holds want bytes, as a framer waits
@@ -30,19 +28,9 @@ func (h *wantWhole) OnData(c *Conn, b []byte) int {
 // buffer by about what one read brings, not by the loop's whole scratch,
 // and the frame still arrives whole.
 func TestTLSPartialFrameBufferGrowsByTheRead(t *testing.T) {
-	cert, err := SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const head, dribble = 30 << 10, 64
 	h := &wantWhole{tlsEcho: tlsEcho{conns: make(chan *Conn, 1)}, want: head + dribble, got: make(chan int, 1)}
-	a := startEngine(t, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Open: func(c *Conn) Handler {
-			h.conns <- c
-			return h
-		}})
-	nc, err := net.Dial("tcp", a.String())
+	nc, err := net.Dial("tcp", startTLSEngine(t, h, h.conns))
 	if err != nil {
 		t.Fatal(err)
 	}

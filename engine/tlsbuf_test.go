@@ -54,6 +54,23 @@ func (s *recordSplitter) Write(p []byte) (int, error) {
 	return s.Conn.Write(p)
 }
 
+// startTLSEngine runs an engine with one TLS listener on a self-signed
+// certificate whose conns all get h, each handed to conns first, and
+// returns the listener's address.
+func startTLSEngine(t *testing.T, h Handler, conns chan<- *Conn) string {
+	t.Helper()
+	cert, err := SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startEngine(t, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Open: func(c *Conn) Handler {
+			conns <- c
+			return h
+		}}).String()
+}
+
 // tlsBufCaps reads, on c's loop, the capacities and lengths of the buffers
 // crypto/tls holds for c.
 func tlsBufCaps(t *testing.T, c *Conn) (rawCap, rawLen, handCap int) {
@@ -85,18 +102,9 @@ func TestTLSIdleConnHoldsNoRecordBuffers(t *testing.T) {
 }
 
 func testTLSIdleConnBuffers(t *testing.T, version uint16) {
-	cert, err := SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &tlsEcho{conns: make(chan *Conn, 2)}
-	a := startEngine(t, Config{Workers: 1, Log: zerolog.Nop()}, ListenerSpec{
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Open: func(c *Conn) Handler {
-			h.conns <- c
-			return h
-		}})
-	nc, err := net.Dial("tcp", a.String())
+	addr := startTLSEngine(t, h, h.conns)
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +210,7 @@ func testTLSIdleConnBuffers(t *testing.T, version uint16) {
 	if version != tls.VersionTLS13 {
 		return
 	}
-	nc2, err := net.Dial("tcp", a.String())
+	nc2, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
